@@ -1,0 +1,78 @@
+/* Configuration: /etc/hourglass/hourglass.conf and its drop-ins, read
+ * through one table of keys (see hg-config.c and hourglass.conf(5)). A file
+ * with any error is refused whole, with one message per error naming the
+ * file, the key and the value. */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "hg-policy.h"
+
+#define HG_CONFIG_MAX_LISTEN 8
+
+typedef struct {
+  struct sockaddr_storage addr;
+  socklen_t addr_len;
+  char *text; /* "127.0.0.1:8080" or "[::1]:8080", as a Host header says it */
+  uint16_t port;
+} HgListenAddress;
+
+typedef enum {
+  HG_IDLE_SOURCE_PAGE = 1 << 0,
+  HG_IDLE_SOURCE_LOGIND = 1 << 1,
+} HgIdleSources;
+
+typedef enum {
+  HG_DESKTOP_ACTION_TERMINATE,
+  HG_DESKTOP_ACTION_LOCK,
+} HgDesktopAction;
+
+typedef struct {
+  /* [Timeouts], seconds */
+  uint64_t warn_after_sec;
+  uint64_t expire_after_sec;
+  uint64_t max_session_sec;
+  uint64_t close_after_sec;
+  /* [Http] */
+  GPtrArray *listen; /* HgListenAddress */
+  GStrv allowed_hosts;
+  char *web_root; /* NULL: built-in pages only */
+  char *web_root_csp;
+  /* [Limits] */
+  uint64_t max_sessions;
+  uint64_t max_sessions_per_user;
+  uint64_t max_logins_in_progress;
+  /* [Pam] */
+  char *pam_service;
+  uint64_t min_uid;
+  /* [Idle] */
+  unsigned idle_sources; /* HgIdleSources */
+  char *seat;
+  /* [DBus] */
+  char *admin_group; /* NULL: root only */
+  gid_t admin_gid;
+  /* [Desktop] */
+  HgDesktopAction desktop_action;
+
+  char *path; /* the main file this was read from */
+} HgConfig;
+
+/* The CSP of our own pages, also WebRootCsp's default. */
+extern const char hg_config_strict_csp[];
+
+/* Reads path (NULL: the installed default) and its drop-ins in lexical
+ * order. A missing file is an error only when named explicitly. On failure
+ * returns -EINVAL and, in ret_errors, one line per problem found. */
+int hg_config_load(const char *path, HgConfig **ret, GPtrArray **ret_errors);
+/* The defaults alone, as if no file existed. */
+HgConfig *hg_config_new_default(void);
+HgConfig *hg_config_free(HgConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HgConfig, hg_config_free)
+
+void hg_config_get_limits(const HgConfig *config, HgLimits *ret);
+/* The drop-in folder read with path: PATH.d */
+char *hg_config_dropin_dir(const char *path);

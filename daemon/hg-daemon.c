@@ -1,0 +1,170 @@
+/* Start-up, signals, reloads and shutdown of hourglassd. */
+#include "hg-daemon.h"
+
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+
+#include "hg-deadline-timer.h"
+#include "hg-log.h"
+
+struct HgDaemon {
+  sd_event *event;
+  HgConfig *config;
+  char *config_path; /* NULL: the installed default */
+  HgRegistry *registry;
+  HgDeadlineTimer *deadline_timer;
+  unsigned session_log_listener;
+};
+
+/* The journal keeps a line for every session that starts or ends, with the
+ * fields an admin filters on. */
+static void log_session_event(HgRegistry *reg, HgSession *s,
+                              HgRegistryEvent event, void *userdata) {
+  g_autofree char *f_session = NULL, *f_user = NULL, *f_reason = NULL;
+  g_autofree char *f_source = NULL;
+  const char *reason = hg_end_reason_to_string(hg_session_get_end_reason(s));
+
+  if (event != HG_REGISTRY_EVENT_NEW && event != HG_REGISTRY_EVENT_ENDED)
+    return;
+  f_session = g_strconcat("HG_SESSION=", hg_session_get_id(s), NULL);
+  f_user = g_strconcat("HG_USER=", hg_session_get_user(s), NULL);
+  f_source = g_strconcat("HG_SOURCE=",
+                         hg_session_source_to_string(hg_session_get_source(s)),
+                         NULL);
+  f_reason = g_strconcat("HG_REASON=", reason, NULL);
+  if (event == HG_REGISTRY_EVENT_NEW) {
+    const char *fields[] = {f_session, f_user, f_source, NULL};
+    hg_log_fields(LOG_INFO, fields, "Session %s of %s started",
+                  hg_session_get_id(s), hg_session_get_user(s));
+  } else {
+    const char *fields[] = {f_session, f_user, f_source, f_reason, NULL};
+    hg_log_fields(LOG_INFO, fields, "Session %s of %s ended: %s",
+                  hg_session_get_id(s), hg_session_get_user(s), reason);
+  }
+}
+
+static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
+                          void *userdata) {
+  HgDaemon *d = userdata;
+
+  hg_info("Received %s, shutting down", strsignal((int)si->ssi_signo));
+  return sd_event_exit(d->event, 0);
+}
+
+static int on_reload_signal(sd_event_source *s,
+                            const struct signalfd_siginfo *si, void *userdata) {
+  hg_daemon_reload(userdata);
+  return 0;
+}
+
+static int add_signals(HgDaemon *d) {
+  static const int exit_signals[] = {SIGTERM, SIGINT};
+  sigset_t mask;
+  int r;
+
+  /* sd-event reads signals through a signalfd: they must be blocked. */
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGCHLD);
+  if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+    return -errno;
+  /* A peer that hangs up must not kill us with SIGPIPE. */
+  signal(SIGPIPE, SIG_IGN);
+
+  for (size_t i = 0; i < HG_ELEMENTSOF(exit_signals); i++) {
+    r = sd_event_add_signal(d->event, NULL, exit_signals[i], on_exit_signal, d);
+    if (r < 0)
+      return r;
+  }
+  return sd_event_add_signal(d->event, NULL, SIGHUP, on_reload_signal, d);
+}
+
+int hg_daemon_new(HgConfig *config, const char *config_path, HgDaemon **ret) {
+  g_autoptr(HgDaemon) d = g_new0(HgDaemon, 1);
+  HgLimits limits;
+  int r;
+
+  d->config = config;
+  d->config_path = g_strdup(config_path);
+
+  r = sd_event_default(&d->event);
+  if (r < 0)
+    return hg_log_errno(LOG_ERR, r, "Cannot create the event loop");
+  r = add_signals(d);
+  if (r < 0)
+    return hg_log_errno(LOG_ERR, r, "Cannot watch signals");
+  r = sd_event_set_watchdog(d->event, true);
+  if (r < 0)
+    return hg_log_errno(LOG_ERR, r, "Cannot set up the watchdog");
+
+  hg_config_get_limits(config, &limits);
+  d->registry = hg_registry_new(hg_clock_system(), &limits);
+  d->session_log_listener =
+      hg_registry_subscribe(d->registry, log_session_event, d);
+  r = hg_deadline_timer_new(d->event, d->registry, &d->deadline_timer);
+  if (r < 0)
+    return hg_log_errno(LOG_ERR, r, "Cannot create the deadline timer");
+
+  *ret = g_steal_pointer(&d);
+  return 0;
+}
+
+HgDaemon *hg_daemon_free(HgDaemon *d) {
+  if (!d)
+    return NULL;
+  if (d->registry)
+    hg_registry_end_all(d->registry, HG_END_REASON_SHUTDOWN);
+  hg_deadline_timer_free(d->deadline_timer);
+  hg_registry_free(d->registry);
+  sd_event_unref(d->event);
+  hg_config_free(d->config);
+  g_free(d->config_path);
+  g_free(d);
+  return NULL;
+}
+
+int hg_daemon_reload(HgDaemon *d) {
+  g_autoptr(GPtrArray) errors = NULL;
+  HgConfig *config = NULL;
+  HgLimits limits;
+  int r;
+
+  (void)sd_notify(false, "RELOADING=1\nSTATUS=Reloading configuration");
+  r = hg_config_load(d->config_path, &config, &errors);
+  if (r < 0) {
+    for (guint i = 0; i < errors->len; i++)
+      hg_err("%s", (const char *)errors->pdata[i]);
+    hg_err("Configuration not reloaded: keeping the one in use");
+    (void)sd_notify(false, "READY=1\nSTATUS=Running (reload failed, old "
+                           "configuration kept)");
+    return r;
+  }
+
+  hg_config_free(d->config);
+  d->config = config;
+  hg_config_get_limits(config, &limits);
+  hg_registry_set_limits(d->registry, &limits);
+  hg_info("Configuration reloaded from %s", config->path);
+  (void)sd_notify(false, "READY=1\nSTATUS=Running");
+  return 0;
+}
+
+int hg_daemon_run(HgDaemon *d) {
+  int r;
+
+  (void)sd_notify(false, "READY=1\nSTATUS=Running");
+  hg_info("hourglassd started (configuration %s)", d->config->path);
+  r = sd_event_loop(d->event);
+  (void)sd_notify(false, "STOPPING=1\nSTATUS=Shutting down");
+  if (r < 0) {
+    hg_log_errno(LOG_ERR, r, "Event loop failed");
+    return EXIT_FAILURE;
+  }
+  return EXIT_SUCCESS;
+}
+
+sd_event *hg_daemon_get_event(HgDaemon *d) { return d->event; }
+HgRegistry *hg_daemon_get_registry(HgDaemon *d) { return d->registry; }
+const HgConfig *hg_daemon_get_config(HgDaemon *d) { return d->config; }

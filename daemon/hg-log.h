@@ -1,0 +1,39 @@
+/* Logging: structured journal entries when stderr goes to the journal (or
+ * when asked), plain lines on stderr otherwise. Fields are "KEY=value"
+ * strings such as HG_SESSION=, HG_USER=, HG_REASON=; never a password, a
+ * token or a cookie. */
+#pragma once
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <syslog.h>
+
+#include "hg-macros.h"
+
+typedef enum {
+  HG_LOG_TARGET_AUTO,    /* journal if stderr is connected to it */
+  HG_LOG_TARGET_STDERR,
+  HG_LOG_TARGET_JOURNAL,
+} HgLogTarget;
+
+void hg_log_open(HgLogTarget target);
+/* Messages above this syslog priority are dropped (LOG_DEBUG shows all). */
+void hg_log_set_max_priority(int priority);
+/* HOURGLASS_LOG=stderr|journal|auto and HOURGLASS_LOG_LEVEL=debug|info|... */
+void hg_log_open_from_environment(void);
+
+/* fields: NULL-terminated "KEY=value" strings, or NULL. */
+void hg_log_fields(int priority, const char *const *fields, const char *fmt,
+                   ...) _printf_(3, 4);
+void hg_logv_fields(int priority, const char *const *fields, const char *fmt,
+                    va_list ap) _printf_(3, 0);
+
+#define hg_log(prio, ...) hg_log_fields((prio), NULL, __VA_ARGS__)
+#define hg_debug(...) hg_log(LOG_DEBUG, __VA_ARGS__)
+#define hg_info(...) hg_log(LOG_INFO, __VA_ARGS__)
+#define hg_notice(...) hg_log(LOG_NOTICE, __VA_ARGS__)
+#define hg_warning(...) hg_log(LOG_WARNING, __VA_ARGS__)
+#define hg_err(...) hg_log(LOG_ERR, __VA_ARGS__)
+
+/* Logs err (a negative errno) with the message and returns it unchanged. */
+int hg_log_errno(int priority, int err, const char *fmt, ...) _printf_(3, 4);

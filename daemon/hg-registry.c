@@ -1,0 +1,373 @@
+/* The session registry; see hg-registry.h. */
+#include "hg-registry.h"
+
+#include <errno.h>
+
+#include "hg-macros.h"
+#include "hg-prioq.h"
+#include "hg-secure.h"
+#include "hg-session-private.h"
+
+typedef struct {
+  unsigned id;
+  HgRegistryListener func;
+  void *userdata;
+} Listener;
+
+struct HgRegistry {
+  const HgClock *clock;
+  HgLimits limits;
+
+  GHashTable *by_id;    /* id -> HgSession (one reference) */
+  GHashTable *by_token; /* &token_hash -> HgSession (borrowed) */
+  GHashTable *per_user; /* user -> count, for MaxSessionsPerUser */
+  HgPrioq *deadlines;
+
+  GArray *listeners;
+  unsigned last_listener_id;
+
+  HgDeadlineChanged deadline_cb;
+  void *deadline_userdata;
+  hg_usec_t announced_deadline;
+};
+
+/* The token hash is already uniformly random: its first bytes are a good
+ * hash, and the equality test runs in constant time. */
+static guint token_hash_func(gconstpointer key) {
+  guint h;
+
+  memcpy(&h, key, sizeof(h));
+  return h;
+}
+
+static gboolean token_equal_func(gconstpointer a, gconstpointer b) {
+  return hg_memeq_consttime(a, b, HG_TOKEN_HASH_LEN);
+}
+
+static int compare_deadlines(const void *a, const void *b) {
+  const HgSession *x = a, *y = b;
+
+  if (x->verdict.next_deadline != y->verdict.next_deadline)
+    return x->verdict.next_deadline < y->verdict.next_deadline ? -1 : 1;
+  return 0;
+}
+
+HgRegistry *hg_registry_new(const HgClock *clock, const HgLimits *limits) {
+  HgRegistry *reg = g_new0(HgRegistry, 1);
+
+  reg->clock = clock;
+  reg->limits = *limits;
+  reg->by_id = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+                                     (GDestroyNotify)hg_session_unref);
+  reg->by_token = g_hash_table_new(token_hash_func, token_equal_func);
+  reg->per_user = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  reg->deadlines = hg_prioq_new(compare_deadlines);
+  reg->listeners = g_array_new(FALSE, FALSE, sizeof(Listener));
+  reg->announced_deadline = HG_USEC_INFINITY;
+  return reg;
+}
+
+HgRegistry *hg_registry_free(HgRegistry *reg) {
+  if (!reg)
+    return NULL;
+  hg_prioq_free(reg->deadlines);
+  g_hash_table_destroy(reg->by_token);
+  g_hash_table_destroy(reg->by_id);
+  g_hash_table_destroy(reg->per_user);
+  g_array_unref(reg->listeners);
+  g_free(reg);
+  return NULL;
+}
+
+unsigned hg_registry_subscribe(HgRegistry *reg, HgRegistryListener listener,
+                               void *userdata) {
+  Listener l = {++reg->last_listener_id, listener, userdata};
+
+  g_array_append_val(reg->listeners, l);
+  return l.id;
+}
+
+void hg_registry_unsubscribe(HgRegistry *reg, unsigned id) {
+  for (guint i = 0; i < reg->listeners->len; i++)
+    if (g_array_index(reg->listeners, Listener, i).id == id) {
+      g_array_remove_index(reg->listeners, i);
+      return;
+    }
+}
+
+void hg_registry_set_deadline_callback(HgRegistry *reg, HgDeadlineChanged cb,
+                                       void *userdata) {
+  reg->deadline_cb = cb;
+  reg->deadline_userdata = userdata;
+  reg->announced_deadline = HG_USEC_INFINITY;
+  if (cb)
+    cb(reg, hg_registry_next_deadline(reg), userdata);
+}
+
+static void emit(HgRegistry *reg, HgSession *s, HgRegistryEvent event) {
+  for (guint i = 0; i < reg->listeners->len; i++) {
+    Listener *l = &g_array_index(reg->listeners, Listener, i);
+    l->func(reg, s, event, l->userdata);
+  }
+}
+
+hg_usec_t hg_registry_next_deadline(const HgRegistry *reg) {
+  const HgSession *top = hg_prioq_peek(reg->deadlines);
+  return top ? top->verdict.next_deadline : HG_USEC_INFINITY;
+}
+
+/* Every public call that may move a deadline ends here: the timer hears of
+ * the earliest one only when it really changed. */
+static void announce_deadline(HgRegistry *reg) {
+  hg_usec_t d = hg_registry_next_deadline(reg);
+
+  if (d == reg->announced_deadline || !reg->deadline_cb)
+    return;
+  reg->announced_deadline = d;
+  reg->deadline_cb(reg, d, reg->deadline_userdata);
+}
+
+static void user_count_add(HgRegistry *reg, const char *user, int delta) {
+  gpointer key, value;
+  unsigned n = 0;
+
+  if (g_hash_table_lookup_extended(reg->per_user, user, &key, &value))
+    n = GPOINTER_TO_UINT(value);
+  n += delta;
+  if (n == 0)
+    g_hash_table_remove(reg->per_user, user);
+  else
+    g_hash_table_replace(reg->per_user, g_strdup(user), GUINT_TO_POINTER(n));
+}
+
+/* Takes the session out of every index and tells the listeners why. */
+static void end_session(HgRegistry *reg, HgSession *s, HgEndReason reason) {
+  g_autoptr(HgSession) ref = hg_session_ref(s);
+
+  if (s->deadline_idx != HG_PRIOQ_IDX_NULL)
+    hg_prioq_remove(reg->deadlines, s, &s->deadline_idx);
+  if (s->has_token)
+    g_hash_table_remove(reg->by_token, s->token_hash);
+  user_count_add(reg, s->user, -1);
+  s->verdict.state = HG_SESSION_STATE_ENDED;
+  s->verdict.reason = reason;
+  s->verdict.next_deadline = HG_USEC_INFINITY;
+  g_hash_table_remove(reg->by_id, s->id);
+  emit(reg, s, HG_REGISTRY_EVENT_ENDED);
+}
+
+/* Judges one session at now and files the verdict. Returns false when the
+ * session ended. */
+static bool evaluate(HgRegistry *reg, HgSession *s, hg_usec_t now) {
+  HgSessionState old = s->verdict.state;
+  HgVerdict v;
+
+  hg_policy_evaluate(&reg->limits, &s->times, now, &v);
+  if (v.state == HG_SESSION_STATE_ENDED) {
+    end_session(reg, s, v.reason);
+    return false;
+  }
+  s->verdict = v;
+  if (s->deadline_idx == HG_PRIOQ_IDX_NULL)
+    hg_prioq_put(reg->deadlines, s, &s->deadline_idx);
+  else
+    hg_prioq_reshuffle(reg->deadlines, s, &s->deadline_idx);
+  if (old != v.state)
+    emit(reg, s, HG_REGISTRY_EVENT_STATE);
+  return true;
+}
+
+/* A verdict holds until its next deadline: a session whose deadline has
+ * come is judged before anything reported now may change its times, so that
+ * a report arriving before the timer fired cannot revive it. */
+static bool judge_if_due(HgRegistry *reg, HgSession *s, hg_usec_t now) {
+  return now < s->verdict.next_deadline || evaluate(reg, s, now);
+}
+
+const HgClock *hg_registry_get_clock(const HgRegistry *reg) {
+  return reg->clock;
+}
+
+const HgLimits *hg_registry_get_limits(const HgRegistry *reg) {
+  return &reg->limits;
+}
+
+void hg_registry_set_limits(HgRegistry *reg, const HgLimits *limits) {
+  g_autoptr(GPtrArray) all = hg_registry_list(reg);
+  hg_usec_t now = hg_clock_boottime(reg->clock);
+
+  reg->limits = *limits;
+  for (guint i = 0; i < all->len; i++) {
+    HgSession *s = all->pdata[i];
+    if (!hg_session_is_ended(s) && evaluate(reg, s, now))
+      emit(reg, s, HG_REGISTRY_EVENT_TIMES);
+  }
+  announce_deadline(reg);
+}
+
+int hg_registry_create(HgRegistry *reg, HgSessionSource source,
+                       const char *user, uid_t uid, const uint8_t *token_hash,
+                       HgSession **ret) {
+  hg_usec_t now = hg_clock_boottime(reg->clock);
+  HgSession *s = NULL;
+
+  g_return_val_if_fail(user && *user, -EINVAL);
+
+  /* 128 random bits do not collide in practice; the loop makes sure. */
+  for (int tries = 0; !s && tries < 4; tries++) {
+    s = hg_session_new(source, user, uid, now);
+    if (!s)
+      return HG_NEG_ERRNO();
+    if (g_hash_table_contains(reg->by_id, s->id))
+      g_clear_pointer(&s, hg_session_unref);
+  }
+  if (!s)
+    return -EEXIST;
+  if (token_hash) {
+    if (g_hash_table_contains(reg->by_token, token_hash)) {
+      hg_session_unref(s);
+      return -EEXIST;
+    }
+    memcpy(s->token_hash, token_hash, HG_TOKEN_HASH_LEN);
+    s->has_token = true;
+    g_hash_table_insert(reg->by_token, s->token_hash, s);
+  }
+  g_hash_table_insert(reg->by_id, s->id, s);
+  user_count_add(reg, user, +1);
+
+  hg_policy_evaluate(&reg->limits, &s->times, now, &s->verdict);
+  hg_prioq_put(reg->deadlines, s, &s->deadline_idx);
+  emit(reg, s, HG_REGISTRY_EVENT_NEW);
+  announce_deadline(reg);
+  if (ret)
+    *ret = s;
+  return 0;
+}
+
+HgSession *hg_registry_lookup(const HgRegistry *reg, const char *id) {
+  return id ? g_hash_table_lookup(reg->by_id, id) : NULL;
+}
+
+HgSession *hg_registry_lookup_token(const HgRegistry *reg,
+                                    const uint8_t token_hash[HG_TOKEN_HASH_LEN]) {
+  return g_hash_table_lookup(reg->by_token, token_hash);
+}
+
+unsigned hg_registry_count(const HgRegistry *reg) {
+  return g_hash_table_size(reg->by_id);
+}
+
+unsigned hg_registry_count_user(const HgRegistry *reg, const char *user) {
+  return GPOINTER_TO_UINT(g_hash_table_lookup(reg->per_user, user));
+}
+
+GPtrArray *hg_registry_list(const HgRegistry *reg) {
+  GPtrArray *all = g_ptr_array_new_full(g_hash_table_size(reg->by_id),
+                                        (GDestroyNotify)hg_session_unref);
+  GHashTableIter it;
+  gpointer value;
+
+  g_hash_table_iter_init(&it, reg->by_id);
+  while (g_hash_table_iter_next(&it, NULL, &value))
+    g_ptr_array_add(all, hg_session_ref(value));
+  return all;
+}
+
+int hg_registry_touch(HgRegistry *reg, HgSession *s, HgTouch what,
+                      int64_t idle_sec) {
+  hg_usec_t now = hg_clock_boottime(reg->clock);
+  hg_usec_t old_activity = s->times.last_activity;
+  bool alive;
+
+  if (hg_session_is_ended(s))
+    return -ESTALE;
+  alive = judge_if_due(reg, s, now);
+  if (alive) {
+    if (what & HG_TOUCH_ALIVE)
+      s->times.last_alive = now;
+    if (what & HG_TOUCH_ACTIVITY)
+      s->times.last_activity =
+          hg_policy_activity_time(s->times.last_activity, now, idle_sec);
+    alive = evaluate(reg, s, now);
+  }
+  if (alive && s->times.last_activity != old_activity)
+    emit(reg, s, HG_REGISTRY_EVENT_TIMES);
+  announce_deadline(reg);
+  return alive ? 0 : -ESTALE;
+}
+
+int hg_registry_hold(HgRegistry *reg, HgSession *s) {
+  hg_usec_t now = hg_clock_boottime(reg->clock);
+
+  if (hg_session_is_ended(s) || !judge_if_due(reg, s, now)) {
+    announce_deadline(reg);
+    return -ESTALE;
+  }
+  s->n_live++;
+  s->times.live = true;
+  s->times.last_alive = now;
+  evaluate(reg, s, now);
+  announce_deadline(reg);
+  return 0;
+}
+
+void hg_registry_release(HgRegistry *reg, HgSession *s) {
+  g_return_if_fail(s->n_live > 0);
+
+  if (--s->n_live > 0 || hg_session_is_ended(s))
+    return;
+  s->times.live = false;
+  s->times.last_alive = hg_clock_boottime(reg->clock);
+  evaluate(reg, s, s->times.last_alive);
+  announce_deadline(reg);
+}
+
+int hg_registry_set_busy(HgRegistry *reg, HgSession *s, bool busy,
+                         hg_usec_t idle_since) {
+  hg_usec_t now = hg_clock_boottime(reg->clock);
+  bool alive;
+
+  if (hg_session_is_ended(s))
+    return -ESTALE;
+  alive = judge_if_due(reg, s, now);
+  if (alive && s->times.busy != busy) {
+    /* Busy time counts as activity: the idle period starts when the
+     * desktop says it did, not at the last report before. */
+    s->times.last_activity =
+        busy ? now : HG_MIN(HG_MAX(idle_since, s->times.created), now);
+    s->times.busy = busy;
+    alive = evaluate(reg, s, now);
+    if (alive)
+      emit(reg, s, HG_REGISTRY_EVENT_TIMES);
+  }
+  announce_deadline(reg);
+  return alive ? 0 : -ESTALE;
+}
+
+void hg_registry_end(HgRegistry *reg, HgSession *s, HgEndReason reason) {
+  g_return_if_fail(reason > HG_END_REASON_NONE && reason < _HG_END_REASON_MAX);
+
+  if (hg_session_is_ended(s))
+    return;
+  end_session(reg, s, reason);
+  announce_deadline(reg);
+}
+
+void hg_registry_end_all(HgRegistry *reg, HgEndReason reason) {
+  g_autoptr(GPtrArray) all = hg_registry_list(reg);
+
+  for (guint i = 0; i < all->len; i++)
+    hg_registry_end(reg, all->pdata[i], reason);
+}
+
+void hg_registry_process(HgRegistry *reg) {
+  hg_usec_t now = hg_clock_boottime(reg->clock);
+  HgSession *top;
+
+  /* Each evaluation either ends the session or moves its deadline past
+   * now, so the loop ends. */
+  while ((top = hg_prioq_peek(reg->deadlines)) &&
+         top->verdict.next_deadline <= now)
+    evaluate(reg, top, now);
+  announce_deadline(reg);
+}

@@ -1,0 +1,90 @@
+/* The session registry: every live session, indexed by id and by the hash of
+ * its cookie token, with its next deadline in one heap. It owns the
+ * sessions' times and states; the front ends (HTTP, D-Bus) change them only
+ * through these calls and hear about every change through listeners. */
+#pragma once
+
+#include <glib.h>
+
+#include "hg-clock.h"
+#include "hg-policy.h"
+#include "hg-session.h"
+
+typedef struct HgRegistry HgRegistry;
+
+typedef enum {
+  HG_REGISTRY_EVENT_NEW,   /* created, already in the maps */
+  HG_REGISTRY_EVENT_STATE, /* active <-> warning */
+  HG_REGISTRY_EVENT_TIMES, /* activity or new limits moved its deadlines */
+  HG_REGISTRY_EVENT_ENDED, /* gone from the maps; reason in the session */
+} HgRegistryEvent;
+
+/* Called synchronously. A listener may call back into the registry (end
+ * another session, say) but must not unsubscribe from within the call. */
+typedef void (*HgRegistryListener)(HgRegistry *reg, HgSession *s,
+                                   HgRegistryEvent event, void *userdata);
+
+/* Told whenever the earliest deadline of all sessions changes (infinity
+ * when none is due at all), so that one timer can follow it. */
+typedef void (*HgDeadlineChanged)(HgRegistry *reg, hg_usec_t deadline,
+                                  void *userdata);
+
+typedef enum {
+  HG_TOUCH_ALIVE = 1 << 0,    /* a sign of life: any authenticated request */
+  HG_TOUCH_ACTIVITY = 1 << 1, /* input, dated by idle_sec */
+} HgTouch;
+
+HgRegistry *hg_registry_new(const HgClock *clock, const HgLimits *limits);
+/* Drops every session without ending it (no events): end them first, with
+ * hg_registry_end_all(), where ending matters. */
+HgRegistry *hg_registry_free(HgRegistry *reg);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HgRegistry, hg_registry_free)
+
+unsigned hg_registry_subscribe(HgRegistry *reg, HgRegistryListener listener,
+                               void *userdata);
+void hg_registry_unsubscribe(HgRegistry *reg, unsigned id);
+void hg_registry_set_deadline_callback(HgRegistry *reg, HgDeadlineChanged cb,
+                                       void *userdata);
+
+const HgClock *hg_registry_get_clock(const HgRegistry *reg);
+const HgLimits *hg_registry_get_limits(const HgRegistry *reg);
+/* New limits apply at once to every session's next deadline; sessions
+ * already past the new limits end now. */
+void hg_registry_set_limits(HgRegistry *reg, const HgLimits *limits);
+
+/* token_hash may be NULL (desktop sessions have no cookie). */
+int hg_registry_create(HgRegistry *reg, HgSessionSource source,
+                       const char *user, uid_t uid, const uint8_t *token_hash,
+                       HgSession **ret);
+
+HgSession *hg_registry_lookup(const HgRegistry *reg, const char *id);
+HgSession *hg_registry_lookup_token(const HgRegistry *reg,
+                                    const uint8_t token_hash[HG_TOKEN_HASH_LEN]);
+unsigned hg_registry_count(const HgRegistry *reg);
+unsigned hg_registry_count_user(const HgRegistry *reg, const char *user);
+/* A snapshot of the live sessions, each referenced, in no set order. */
+GPtrArray *hg_registry_list(const HgRegistry *reg);
+
+/* Records activity and/or a sign of life now. The session is judged at now
+ * first: one whose time ran out is ended (and -ESTALE returned) before the
+ * report could revive it. */
+int hg_registry_touch(HgRegistry *reg, HgSession *s, HgTouch what,
+                      int64_t idle_sec);
+
+/* Holders keep a web session's page live (open event streams); when the
+ * last one lets go, the browser-close grace starts. hold() fails with
+ * -ESTALE on a session that has ended; only a successful hold is released. */
+int hg_registry_hold(HgRegistry *reg, HgSession *s);
+void hg_registry_release(HgRegistry *reg, HgSession *s);
+
+/* Desktop input: while busy, only the absolute limit runs; going idle dates
+ * the last activity at idle_since (CLOCK_BOOTTIME). */
+int hg_registry_set_busy(HgRegistry *reg, HgSession *s, bool busy,
+                         hg_usec_t idle_since);
+
+void hg_registry_end(HgRegistry *reg, HgSession *s, HgEndReason reason);
+void hg_registry_end_all(HgRegistry *reg, HgEndReason reason);
+
+/* Judges every session whose deadline has come, in deadline order. */
+void hg_registry_process(HgRegistry *reg);
+hg_usec_t hg_registry_next_deadline(const HgRegistry *reg);
