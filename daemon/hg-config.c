@@ -355,7 +355,8 @@ static bool parse_action(const ConfigKey *key, const char *value,
 /* The whole configuration surface. hourglass.conf(5) and data/hourglass.conf
  * document each line; tests/unit/test-config.c walks it. */
 static const ConfigKey config_keys[] = {
-    UINT_KEY("Timeouts", "WarnAfterSec", "540", warn_after_sec, 1, 7 * DAY_SEC),
+    UINT_KEY("Timeouts", "WarnAfterSec", "540", warn_after_sec, 1,
+             7 * DAY_SEC - 1),
     UINT_KEY("Timeouts", "ExpireAfterSec", "600", expire_after_sec, 2,
              7 * DAY_SEC),
     UINT_KEY("Timeouts", "MaxSessionSec", "28800", max_session_sec, 0,

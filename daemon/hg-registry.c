@@ -303,6 +303,7 @@ int hg_registry_hold(HgRegistry *reg, HgSession *s) {
     announce_deadline(reg);
     return -ESTALE;
   }
+  hg_session_ref(s);
   s->n_live++;
   s->times.live = true;
   s->times.last_alive = now;
@@ -314,12 +315,13 @@ int hg_registry_hold(HgRegistry *reg, HgSession *s) {
 void hg_registry_release(HgRegistry *reg, HgSession *s) {
   g_return_if_fail(s->n_live > 0);
 
-  if (--s->n_live > 0 || hg_session_is_ended(s))
-    return;
-  s->times.live = false;
-  s->times.last_alive = hg_clock_boottime(reg->clock);
-  evaluate(reg, s, s->times.last_alive);
-  announce_deadline(reg);
+  if (--s->n_live == 0 && !hg_session_is_ended(s)) {
+    s->times.live = false;
+    s->times.last_alive = hg_clock_boottime(reg->clock);
+    evaluate(reg, s, s->times.last_alive);
+    announce_deadline(reg);
+  }
+  hg_session_unref(s); /* the hold's reference */
 }
 
 int hg_registry_set_busy(HgRegistry *reg, HgSession *s, bool busy,
@@ -332,9 +334,10 @@ int hg_registry_set_busy(HgRegistry *reg, HgSession *s, bool busy,
   alive = judge_if_due(reg, s, now);
   if (alive && s->times.busy != busy) {
     /* Busy time counts as activity: the idle period starts when the
-     * desktop says it did, not at the last report before. */
+     * desktop says it did, never before the busy period began (when
+     * last_activity was set) and never in the future. */
     s->times.last_activity =
-        busy ? now : HG_MIN(HG_MAX(idle_since, s->times.created), now);
+        busy ? now : HG_MIN(HG_MAX(idle_since, s->times.last_activity), now);
     s->times.busy = busy;
     alive = evaluate(reg, s, now);
     if (alive)

@@ -72,8 +72,9 @@ int hg_registry_touch(HgRegistry *reg, HgSession *s, HgTouch what,
                       int64_t idle_sec);
 
 /* Holders keep a web session's page live (open event streams); when the
- * last one lets go, the browser-close grace starts. hold() fails with
- * -ESTALE on a session that has ended; only a successful hold is released. */
+ * last one lets go, the browser-close grace starts. A hold owns a reference
+ * to the session until its release. hold() fails with -ESTALE on a session
+ * that has ended; only a successful hold is released. */
 int hg_registry_hold(HgRegistry *reg, HgSession *s);
 void hg_registry_release(HgRegistry *reg, HgSession *s);
 

@@ -1,0 +1,219 @@
+/* The timeout policy, case by case: every rule of DESIGN.md and its edges. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "hg-policy.h"
+
+#define S(x) ((hg_usec_t)(x) * HG_USEC_PER_SEC)
+#define INF HG_USEC_INFINITY
+
+/* warn 540, expire 600, max 8 h, close 30: the contract's defaults. */
+static const HgLimits defaults = {S(540), S(600), S(28800), S(30)};
+static const HgLimits no_max = {S(540), S(600), 0, S(30)};
+static const HgLimits no_close = {S(540), S(600), S(28800), 0};
+
+typedef struct {
+  const char *name;
+  const HgLimits *limits;
+  HgPolicyTimes times;
+  hg_usec_t now;
+  HgSessionState state;
+  HgEndReason reason;
+  hg_usec_t next_deadline;
+} Case;
+
+/* Times relative to a session created at 1000 s; web sessions watch
+ * liveness, "live" means an event stream is open. */
+#define WEB(act, alive, is_live)                                              \
+  {.created = S(1000), .last_activity = (act), .last_alive = (alive),         \
+   .live = (is_live), .watch_liveness = true}
+#define DESK(act, is_busy)                                                    \
+  {.created = S(1000), .last_activity = (act), .last_alive = S(1000),         \
+   .busy = (is_busy)}
+
+static const Case cases[] = {
+    {"fresh session is active, next deadline is the warning", &defaults,
+     WEB(S(1000), S(1000), true), S(1000), HG_SESSION_STATE_ACTIVE,
+     HG_END_REASON_NONE, S(1540)},
+    {"one microsecond before the warning", &defaults,
+     WEB(S(1000), S(1000), true), S(1540) - 1, HG_SESSION_STATE_ACTIVE,
+     HG_END_REASON_NONE, S(1540)},
+    {"exactly at the warning instant", &defaults, WEB(S(1000), S(1000), true),
+     S(1540), HG_SESSION_STATE_WARNING, HG_END_REASON_NONE, S(1600)},
+    {"one microsecond before expiry", &defaults, WEB(S(1000), S(1000), true),
+     S(1600) - 1, HG_SESSION_STATE_WARNING, HG_END_REASON_NONE, S(1600)},
+    {"exactly at the expiry instant", &defaults, WEB(S(1000), S(1000), true),
+     S(1600), HG_SESSION_STATE_ENDED, HG_END_REASON_IDLE_TIMEOUT, INF},
+    {"long after expiry", &defaults, WEB(S(1000), S(1000), true), S(99999),
+     HG_SESSION_STATE_ENDED, HG_END_REASON_IDLE_TIMEOUT, INF},
+    {"activity moves the warning", &defaults, WEB(S(1200), S(1200), true),
+     S(1600), HG_SESSION_STATE_ACTIVE, HG_END_REASON_NONE, S(1740)},
+    {"activity during the warning returns to active", &defaults,
+     WEB(S(1590), S(1590), true), S(1590), HG_SESSION_STATE_ACTIVE,
+     HG_END_REASON_NONE, S(2130)},
+    {"absolute limit beats recent activity", &defaults,
+     WEB(S(29799), S(29799), true), S(29800), HG_SESSION_STATE_ENDED,
+     HG_END_REASON_MAX_AGE, INF},
+    {"absolute limit exactly when idle expiry also falls", &defaults,
+     WEB(S(29200), S(29200), true), S(29800), HG_SESSION_STATE_ENDED,
+     HG_END_REASON_MAX_AGE, INF},
+    {"warning ahead of the absolute limit with the same lead", &defaults,
+     WEB(S(29700), S(29700), true), S(29740), HG_SESSION_STATE_WARNING,
+     HG_END_REASON_NONE, S(29800)},
+    {"just before the absolute-limit warning", &defaults,
+     WEB(S(29700), S(29700), true), S(29740) - 1, HG_SESSION_STATE_ACTIVE,
+     HG_END_REASON_NONE, S(29740)},
+    {"no absolute limit: only idleness ends it", &no_max,
+     WEB(S(900000), S(900000), true), S(900599), HG_SESSION_STATE_WARNING,
+     HG_END_REASON_NONE, S(900600)},
+    {"closed browser: grace counted from login", &defaults,
+     WEB(S(1000), S(1000), false), S(1030), HG_SESSION_STATE_ENDED,
+     HG_END_REASON_BROWSER_CLOSED, INF},
+    {"closed browser: next deadline is the grace", &defaults,
+     WEB(S(1000), S(1000), false), S(1010), HG_SESSION_STATE_ACTIVE,
+     HG_END_REASON_NONE, S(1030)},
+    {"closed browser: a recent request keeps it", &defaults,
+     WEB(S(1000), S(1100), false), S(1129), HG_SESSION_STATE_ACTIVE,
+     HG_END_REASON_NONE, S(1130)},
+    {"closed browser: liveness lapses one grace after the last request",
+     &defaults, WEB(S(1000), S(1100), false), S(1130), HG_SESSION_STATE_ENDED,
+     HG_END_REASON_BROWSER_CLOSED, INF},
+    {"an open stream keeps the page live however old the last request",
+     &defaults, WEB(S(1500), S(1000), true), S(1700), HG_SESSION_STATE_ACTIVE,
+     HG_END_REASON_NONE, S(2040)},
+    {"browser-close rule off", &no_close, WEB(S(1000), S(1000), false),
+     S(1100), HG_SESSION_STATE_ACTIVE, HG_END_REASON_NONE, S(1540)},
+    {"idle expiry before the close grace names idleness", &defaults,
+     WEB(S(1000), S(1590), false), S(1620), HG_SESSION_STATE_ENDED,
+     HG_END_REASON_IDLE_TIMEOUT, INF},
+    {"close grace before idle expiry names the close", &defaults,
+     WEB(S(1000), S(1500), false), S(1600), HG_SESSION_STATE_ENDED,
+     HG_END_REASON_BROWSER_CLOSED, INF},
+    {"close grace and idle expiry at the same instant: idleness", &defaults,
+     WEB(S(1000), S(1570), false), S(1600), HG_SESSION_STATE_ENDED,
+     HG_END_REASON_IDLE_TIMEOUT, INF},
+    {"warning while the close grace runs", &defaults,
+     WEB(S(1000), S(1530), false), S(1545), HG_SESSION_STATE_WARNING,
+     HG_END_REASON_NONE, S(1560)},
+    {"desktop busy: only the absolute limit runs", &defaults,
+     DESK(S(1000), true), S(20000), HG_SESSION_STATE_ACTIVE,
+     HG_END_REASON_NONE, S(29740)},
+    {"desktop busy: warned before the absolute limit", &defaults,
+     DESK(S(1000), true), S(29750), HG_SESSION_STATE_WARNING,
+     HG_END_REASON_NONE, S(29800)},
+    {"desktop busy: ended by the absolute limit", &defaults,
+     DESK(S(1000), true), S(29800), HG_SESSION_STATE_ENDED,
+     HG_END_REASON_MAX_AGE, INF},
+    {"desktop busy without absolute limit never ends", &no_max,
+     DESK(S(1000), true), S(999999), HG_SESSION_STATE_ACTIVE,
+     HG_END_REASON_NONE, INF},
+    {"desktop idle: usual idle rules, no close rule", &defaults,
+     DESK(S(5000), false), S(5600), HG_SESSION_STATE_ENDED,
+     HG_END_REASON_IDLE_TIMEOUT, INF},
+    {"desktop idle: liveness ignored", &defaults, DESK(S(5000), false),
+     S(5100), HG_SESSION_STATE_ACTIVE, HG_END_REASON_NONE, S(5540)},
+};
+
+static void test_cases(void **state) {
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const Case *c = &cases[i];
+    HgVerdict v;
+
+    hg_policy_evaluate(c->limits, &c->times, c->now, &v);
+    if (v.state != c->state || v.reason != c->reason ||
+        v.next_deadline != c->next_deadline)
+      fail_msg("case '%s': got %s/%s next %llu, want %s/%s next %llu", c->name,
+               hg_session_state_to_string(v.state),
+               hg_end_reason_to_string(v.reason),
+               (unsigned long long)v.next_deadline,
+               hg_session_state_to_string(c->state),
+               hg_end_reason_to_string(c->reason),
+               (unsigned long long)c->next_deadline);
+  }
+}
+
+/* A verdict holds until its deadline: evaluating anywhere between now and
+ * next_deadline gives the same state. This is what lets the registry skip
+ * re-evaluation on hot paths. */
+static void test_verdict_stable_until_deadline(void **state) {
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const Case *c = &cases[i];
+    HgVerdict v, later;
+
+    hg_policy_evaluate(c->limits, &c->times, c->now, &v);
+    if (v.state == HG_SESSION_STATE_ENDED || v.next_deadline == INF)
+      continue;
+    hg_policy_evaluate(c->limits, &c->times, v.next_deadline - 1, &later);
+    assert_int_equal(later.state, v.state);
+    assert_true(v.next_deadline > c->now);
+  }
+}
+
+static void test_activity_time(void **state) {
+  /* Idle seconds date the activity back from now. */
+  assert_true(hg_policy_activity_time(S(100), S(200), 30) == S(170));
+  /* Never earlier than the last known activity. */
+  assert_true(hg_policy_activity_time(S(190), S(200), 30) == S(190));
+  /* Larger than the session's age: clamped to the last activity. */
+  assert_true(hg_policy_activity_time(S(100), S(200), 100000) == S(100));
+  /* Negative idle (a clock in the future): now, never later. */
+  assert_true(hg_policy_activity_time(S(100), S(200), -50) == S(200));
+  assert_true(hg_policy_activity_time(S(100), S(200), INT64_MIN) == S(200));
+  /* Huge idle does not wrap. */
+  assert_true(hg_policy_activity_time(S(100), S(200), INT64_MAX) == S(100));
+  assert_true(hg_policy_activity_time(S(100), S(200), 0) == S(200));
+}
+
+static void test_reload_with_shorter_limits(void **state) {
+  const HgLimits shorter = {S(50), S(60), S(28800), S(30)};
+  HgPolicyTimes t = WEB(S(1000), S(1000), true);
+  HgVerdict v;
+
+  /* Active for 100 s under the defaults... */
+  hg_policy_evaluate(&defaults, &t, S(1100), &v);
+  assert_int_equal(v.state, HG_SESSION_STATE_ACTIVE);
+  /* ...but past a 60 s idle limit: it ends at once, as idle. */
+  hg_policy_evaluate(&shorter, &t, S(1100), &v);
+  assert_int_equal(v.state, HG_SESSION_STATE_ENDED);
+  assert_int_equal(v.reason, HG_END_REASON_IDLE_TIMEOUT);
+}
+
+static void test_no_overflow_near_infinity(void **state) {
+  const HgLimits huge = {S(604799), S(604800), S(2678400), S(86400)};
+  HgPolicyTimes t = WEB(INF - S(10), INF - S(10), true);
+  HgVerdict v;
+
+  t.created = INF - S(10);
+  hg_policy_evaluate(&huge, &t, INF - S(5), &v);
+  assert_int_equal(v.state, HG_SESSION_STATE_ACTIVE);
+  assert_true(v.next_deadline > INF - S(5));
+}
+
+static void test_strings(void **state) {
+  for (int i = 0; i < _HG_SESSION_STATE_MAX; i++)
+    assert_int_equal(
+        hg_session_state_from_string(hg_session_state_to_string(i)), i);
+  for (int i = 0; i < _HG_END_REASON_MAX; i++)
+    assert_int_equal(hg_end_reason_from_string(hg_end_reason_to_string(i)), i);
+  assert_int_equal(hg_end_reason_from_string("nope"), _HG_END_REASON_INVALID);
+  assert_int_equal(hg_end_reason_from_string(NULL), _HG_END_REASON_INVALID);
+  assert_null(hg_end_reason_to_string(_HG_END_REASON_MAX));
+  assert_null(hg_session_state_to_string(-1));
+  assert_string_equal(hg_end_reason_to_string(HG_END_REASON_BROWSER_CLOSED),
+                      "browser-closed");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_cases),
+      cmocka_unit_test(test_verdict_stable_until_deadline),
+      cmocka_unit_test(test_activity_time),
+      cmocka_unit_test(test_reload_with_shorter_limits),
+      cmocka_unit_test(test_no_overflow_near_infinity),
+      cmocka_unit_test(test_strings),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

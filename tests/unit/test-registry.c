@@ -1,0 +1,411 @@
+/* The registry and its deadlines on an injected clock: events, lookups,
+ * limits, liveness, and 10,000 sessions ending in deadline order. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <glib.h>
+
+#include "hg-registry.h"
+#include "test-clock.h"
+
+#define S(x) ((hg_usec_t)(x)*HG_USEC_PER_SEC)
+
+typedef struct {
+  TestClock clock;
+  HgRegistry *reg;
+  GString *events; /* "new alice;warning alice;ended alice idle-timeout;" */
+  hg_usec_t announced;
+  unsigned n_announced;
+} Fixture;
+
+static void record(HgRegistry *reg, HgSession *s, HgRegistryEvent ev,
+                   void *userdata) {
+  Fixture *f = userdata;
+  const char *user = hg_session_get_user(s);
+
+  switch (ev) {
+  case HG_REGISTRY_EVENT_NEW:
+    g_string_append_printf(f->events, "new %s;", user);
+    break;
+  case HG_REGISTRY_EVENT_STATE:
+    g_string_append_printf(f->events, "%s %s;",
+                           hg_session_state_to_string(hg_session_get_state(s)),
+                           user);
+    break;
+  case HG_REGISTRY_EVENT_TIMES:
+    g_string_append_printf(f->events, "times %s;", user);
+    break;
+  case HG_REGISTRY_EVENT_ENDED:
+    g_string_append_printf(
+        f->events, "ended %s %s;", user,
+        hg_end_reason_to_string(hg_session_get_end_reason(s)));
+    break;
+  }
+}
+
+static void on_deadline(HgRegistry *reg, hg_usec_t deadline, void *userdata) {
+  Fixture *f = userdata;
+  f->announced = deadline;
+  f->n_announced++;
+}
+
+static int setup(void **state) {
+  static const HgLimits limits = {S(540), S(600), S(28800), S(30)};
+  Fixture *f = g_new0(Fixture, 1);
+
+  test_clock_init(&f->clock, S(1000));
+  f->reg = hg_registry_new(&f->clock.clock, &limits);
+  f->events = g_string_new(NULL);
+  hg_registry_subscribe(f->reg, record, f);
+  hg_registry_set_deadline_callback(f->reg, on_deadline, f);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  Fixture *f = *state;
+
+  hg_registry_free(f->reg);
+  g_string_free(f->events, TRUE);
+  g_free(f);
+  return 0;
+}
+
+/* Moves the clock to t and lets the timer fire if a deadline has come. */
+static void advance_to(Fixture *f, hg_usec_t t) {
+  f->clock.boottime = t;
+  if (f->announced <= t)
+    hg_registry_process(f->reg);
+}
+
+static HgSession *create(Fixture *f, const char *user, uint8_t token_byte) {
+  uint8_t hash[HG_TOKEN_HASH_LEN];
+  HgSession *s = NULL;
+
+  memset(hash, token_byte, sizeof(hash));
+  assert_int_equal(hg_registry_create(f->reg, HG_SESSION_SOURCE_WEB, user, 1001,
+                                      token_byte ? hash : NULL, &s),
+                   0);
+  return s;
+}
+
+static void test_lifecycle_events(void **state) {
+  Fixture *f = *state;
+  HgSession *s = create(f, "alice", 1);
+
+  hg_registry_hold(f->reg, s); /* an open event stream */
+  assert_true(f->announced == S(1540));
+  advance_to(f, S(1540));
+  assert_int_equal(hg_session_get_state(s), HG_SESSION_STATE_WARNING);
+  assert_true(f->announced == S(1600));
+  assert_int_equal(hg_registry_touch(f->reg, s, HG_TOUCH_ACTIVITY, 0), 0);
+  assert_int_equal(hg_session_get_state(s), HG_SESSION_STATE_ACTIVE);
+  assert_true(f->announced == S(2080));
+  advance_to(f, S(2080));
+  advance_to(f, S(2140));
+  hg_registry_release(f->reg, s);
+  assert_string_equal(f->events->str, "new alice;warning alice;active alice;"
+                                      "times alice;warning alice;"
+                                      "ended alice idle-timeout;");
+  assert_true(f->announced == HG_USEC_INFINITY);
+  assert_int_equal(hg_registry_count(f->reg), 0);
+}
+
+static void test_lookup(void **state) {
+  Fixture *f = *state;
+  uint8_t hash[HG_TOKEN_HASH_LEN], other[HG_TOKEN_HASH_LEN];
+  HgSession *s = create(f, "alice", 7);
+  g_autofree char *id = g_strdup(hg_session_get_id(s));
+
+  memset(hash, 7, sizeof(hash));
+  memset(other, 7, sizeof(other));
+  other[31] = 8;
+  assert_int_equal(strlen(id), HG_SESSION_ID_LEN);
+  assert_ptr_equal(hg_registry_lookup(f->reg, id), s);
+  assert_ptr_equal(hg_registry_lookup_token(f->reg, hash), s);
+  assert_null(hg_registry_lookup_token(f->reg, other));
+  assert_null(hg_registry_lookup(f->reg, "nope"));
+  assert_null(hg_registry_lookup(f->reg, NULL));
+  /* The same token cannot be issued twice. */
+  assert_int_equal(hg_registry_create(f->reg, HG_SESSION_SOURCE_WEB, "bob",
+                                      1002, hash, NULL),
+                   -EEXIST);
+
+  hg_registry_end(f->reg, s, HG_END_REASON_LOGOUT);
+  assert_null(hg_registry_lookup(f->reg, id));
+  assert_null(hg_registry_lookup_token(f->reg, hash));
+  assert_string_equal(f->events->str, "new alice;ended alice logout;");
+}
+
+static void test_ids_are_distinct(void **state) {
+  Fixture *f = *state;
+  g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+
+  for (int i = 0; i < 200; i++) {
+    HgSession *s = create(f, "alice", 0);
+    const char *id = hg_session_get_id(s);
+    for (const char *p = id; *p; p++)
+      assert_true(g_ascii_isxdigit(*p) && !g_ascii_isupper(*p));
+    assert_false(g_hash_table_contains(seen, id));
+    g_hash_table_add(seen, (char *)id);
+  }
+  assert_int_equal(hg_registry_count_user(f->reg, "alice"), 200);
+  assert_int_equal(hg_registry_count_user(f->reg, "bob"), 0);
+}
+
+/* The timer fires late (the loop was busy): a ping arriving first must not
+ * bring the expired session back. */
+static void test_activity_after_expiry_does_not_revive(void **state) {
+  Fixture *f = *state;
+  HgSession *s = create(f, "alice", 1);
+  g_autoptr(HgSession) ref = hg_session_ref(s);
+
+  hg_registry_hold(f->reg, s);
+  f->clock.boottime = S(1600); /* expiry instant, timer not run */
+  assert_int_equal(hg_registry_touch(f->reg, s, HG_TOUCH_ACTIVITY, 0), -ESTALE);
+  assert_true(hg_session_is_ended(s));
+  assert_int_equal(hg_session_get_end_reason(s), HG_END_REASON_IDLE_TIMEOUT);
+  assert_int_equal(hg_registry_touch(f->reg, s, HG_TOUCH_ALIVE, 0), -ESTALE);
+  assert_int_equal(hg_registry_hold(f->reg, s), -ESTALE);
+  hg_registry_release(f->reg, s); /* the first hold's stream closing */
+  assert_int_equal(hg_registry_count(f->reg), 0);
+}
+
+static void test_idle_report_dates_activity(void **state) {
+  Fixture *f = *state;
+  HgSession *s = create(f, "alice", 1);
+
+  hg_registry_hold(f->reg, s);
+  advance_to(f, S(1300));
+  assert_int_equal(hg_registry_touch(f->reg, s, HG_TOUCH_ACTIVITY, 100), 0);
+  assert_true(hg_session_get_last_activity(s) == S(1200));
+  /* An older report does not move activity back. */
+  assert_int_equal(hg_registry_touch(f->reg, s, HG_TOUCH_ACTIVITY, 250), 0);
+  assert_true(hg_session_get_last_activity(s) == S(1200));
+  assert_true(f->announced == S(1740));
+  /* A sign of life is not activity. */
+  advance_to(f, S(1350));
+  assert_int_equal(hg_registry_touch(f->reg, s, HG_TOUCH_ALIVE, 0), 0);
+  assert_true(hg_session_get_last_activity(s) == S(1200));
+  assert_true(hg_session_get_last_alive(s) == S(1350));
+  hg_registry_release(f->reg, s);
+}
+
+static void test_browser_close(void **state) {
+  Fixture *f = *state;
+  HgSession *s = create(f, "alice", 1);
+
+  /* No stream ever opened: the grace runs from login. */
+  assert_true(f->announced == S(1030));
+  advance_to(f, S(1020));
+  hg_registry_hold(f->reg, s); /* the page's stream */
+  assert_true(f->announced == S(1540));
+  advance_to(f, S(1100));
+  hg_registry_hold(f->reg, s);    /* a second tab */
+  hg_registry_release(f->reg, s); /* one tab closed: still live */
+  assert_true(f->announced == S(1540));
+  hg_registry_release(f->reg, s); /* the last one */
+  assert_true(f->announced == S(1130));
+  advance_to(f, S(1129));
+  assert_false(hg_session_is_ended(s));
+  hg_registry_hold(f->reg, s); /* a reload reconnects in time */
+  hg_registry_release(f->reg, s);
+  assert_true(f->announced == S(1159));
+  advance_to(f, S(1159) - 1);
+  assert_false(hg_session_is_ended(s));
+  g_string_truncate(f->events, 0);
+  advance_to(f, S(1159));
+  assert_string_equal(f->events->str, "ended alice browser-closed;");
+}
+
+static void test_reload_limits(void **state) {
+  static const HgLimits shorter = {S(50), S(60), S(28800), S(30)};
+  Fixture *f = *state;
+  g_autoptr(HgSession) old = hg_session_ref(create(f, "old", 1));
+  HgSession *fresh;
+
+  hg_registry_hold(f->reg, old);
+  advance_to(f, S(1100));
+  fresh = create(f, "fresh", 2);
+  hg_registry_hold(f->reg, fresh);
+  g_string_truncate(f->events, 0);
+  hg_registry_set_limits(f->reg, &shorter);
+  /* 100 s idle is past the new 60 s limit; the fresh one is re-timed. */
+  assert_true(hg_session_is_ended(old));
+  assert_false(hg_session_is_ended(fresh));
+  assert_true(f->announced == S(1150));
+  assert_non_null(strstr(f->events->str, "ended old idle-timeout;"));
+  assert_non_null(strstr(f->events->str, "times fresh;"));
+  hg_registry_release(f->reg, old);
+  hg_registry_release(f->reg, fresh);
+}
+
+static void test_busy_desktop(void **state) {
+  Fixture *f = *state;
+  HgSession *s = NULL;
+
+  assert_int_equal(hg_registry_create(f->reg, HG_SESSION_SOURCE_DESKTOP,
+                                      "carol", 1003, NULL, &s),
+                   0);
+  assert_true(f->announced == S(1540)); /* no close rule for desktops */
+  assert_int_equal(hg_registry_set_busy(f->reg, s, true, 0), 0);
+  assert_true(f->announced == S(29740)); /* the absolute limit's warning */
+  advance_to(f, S(5000));
+  /* Idle since 4900 s: warned 540 s later. */
+  assert_int_equal(hg_registry_set_busy(f->reg, s, false, S(4900)), 0);
+  assert_true(hg_session_get_last_activity(s) == S(4900));
+  assert_true(f->announced == S(5440));
+  advance_to(f, S(5450));
+  assert_int_equal(hg_session_get_state(s), HG_SESSION_STATE_WARNING);
+  /* Input again, then idle "since" a bogus earlier time: the idle period
+   * cannot start before the busy period began. */
+  advance_to(f, S(5460));
+  assert_int_equal(hg_registry_set_busy(f->reg, s, true, 0), 0);
+  assert_int_equal(hg_session_get_state(s), HG_SESSION_STATE_ACTIVE);
+  advance_to(f, S(5470));
+  assert_int_equal(hg_registry_set_busy(f->reg, s, false, S(10)), 0);
+  assert_true(hg_session_get_last_activity(s) == S(5460));
+  assert_false(hg_session_is_ended(s));
+  /* Idle since a time in the future: now. */
+  assert_int_equal(hg_registry_set_busy(f->reg, s, true, 0), 0);
+  assert_int_equal(hg_registry_set_busy(f->reg, s, false, S(99999)), 0);
+  assert_true(hg_session_get_last_activity(s) == S(5470));
+}
+
+static void test_end_all(void **state) {
+  Fixture *f = *state;
+
+  create(f, "a", 1);
+  create(f, "b", 2);
+  hg_registry_end_all(f->reg, HG_END_REASON_SHUTDOWN);
+  assert_int_equal(hg_registry_count(f->reg), 0);
+  assert_non_null(strstr(f->events->str, "ended a shutdown;"));
+  assert_non_null(strstr(f->events->str, "ended b shutdown;"));
+  assert_true(f->announced == HG_USEC_INFINITY);
+}
+
+/* 10,000 sessions, random activity: each ends exactly once, at the instant
+ * the rules say, and in deadline order. */
+typedef struct {
+  HgSession *session;
+  hg_usec_t created, last_activity, ended_at;
+  HgEndReason reason;
+  unsigned n_ended;
+} Expect;
+
+typedef struct {
+  TestClock *clock;
+  GHashTable *by_session; /* HgSession* -> Expect* */
+  hg_usec_t last_end;
+  bool out_of_order;
+} Tracker;
+
+static void track_end(HgRegistry *reg, HgSession *s, HgRegistryEvent ev,
+                      void *userdata) {
+  Tracker *t = userdata;
+  Expect *e;
+
+  if (ev != HG_REGISTRY_EVENT_ENDED)
+    return;
+  e = g_hash_table_lookup(t->by_session, s);
+  e->n_ended++;
+  e->ended_at = t->clock->boottime;
+  e->reason = hg_session_get_end_reason(s);
+  if (e->ended_at < t->last_end)
+    t->out_of_order = true;
+  t->last_end = e->ended_at;
+}
+
+/* Time passes until `until`, stopping at every deadline on the way as an
+ * exact timer would. Returns how many times the timer fired. */
+static unsigned run_timer_until(HgRegistry *reg, TestClock *clock,
+                                hg_usec_t until) {
+  unsigned fired = 0;
+
+  while (hg_registry_next_deadline(reg) <= until) {
+    clock->boottime = hg_registry_next_deadline(reg);
+    hg_registry_process(reg);
+    fired++;
+  }
+  if (until != HG_USEC_INFINITY - 1)
+    clock->boottime = until;
+  return fired;
+}
+
+static void test_ten_thousand_sessions(void **state) {
+  enum { N = 10000 };
+  static const HgLimits limits = {S(60), S(120), S(300), 0};
+  g_autoptr(GRand) rand = g_rand_new_with_seed(2024);
+  g_autoptr(HgRegistry) reg = NULL;
+  g_autoptr(GHashTable) by_session = g_hash_table_new(NULL, NULL);
+  Expect *ex = g_new0(Expect, N);
+  TestClock clock;
+  Tracker t = {&clock, by_session, 0, false};
+  unsigned steps = 0;
+
+  test_clock_init(&clock, S(1000));
+  reg = hg_registry_new(&clock.clock, &limits);
+  hg_registry_subscribe(reg, track_end, &t);
+
+  for (int i = 0; i < N; i++) {
+    clock.boottime += g_rand_int_range(rand, 0, 20000); /* up to 20 ms */
+    hg_registry_create(reg, HG_SESSION_SOURCE_WEB, "u", 1000, NULL,
+                       &ex[i].session);
+    ex[i].created = ex[i].last_activity = clock.boottime;
+    g_hash_table_insert(by_session, ex[i].session, &ex[i]);
+  }
+  /* Random reports from random sessions, with random idle seconds. */
+  for (int k = 0; k < 5 * N; k++) {
+    Expect *e = &ex[g_rand_int_range(rand, 0, N)];
+    int64_t idle = g_rand_int_range(rand, -5, 90);
+
+    run_timer_until(reg, &clock,
+                    clock.boottime + g_rand_int_range(rand, 0, 5000));
+    if (e->n_ended)
+      continue;
+    assert_int_equal(
+        hg_registry_touch(reg, e->session, HG_TOUCH_ACTIVITY, idle), 0);
+    e->last_activity =
+        hg_policy_activity_time(e->last_activity, clock.boottime, idle);
+  }
+  /* Then time runs on until every session has ended. */
+  steps = run_timer_until(reg, &clock, HG_USEC_INFINITY - 1);
+
+  assert_false(t.out_of_order);
+  for (int i = 0; i < N; i++) {
+    hg_usec_t idle_end = ex[i].last_activity + limits.expire_after;
+    hg_usec_t hard_end = ex[i].created + limits.max_session;
+    assert_int_equal(ex[i].n_ended, 1);
+    if (hard_end <= idle_end) {
+      assert_int_equal(ex[i].reason, HG_END_REASON_MAX_AGE);
+      assert_true(ex[i].ended_at == hard_end);
+    } else {
+      assert_int_equal(ex[i].reason, HG_END_REASON_IDLE_TIMEOUT);
+      assert_true(ex[i].ended_at == idle_end);
+    }
+  }
+  /* Each session's timer stops once for the warning, once for the end. */
+  assert_true(steps <= 2 * N);
+  g_free(ex);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_lifecycle_events, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_ids_are_distinct, setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          test_activity_after_expiry_does_not_revive, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_idle_report_dates_activity, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_browser_close, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reload_limits, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_busy_desktop, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_end_all, setup, teardown),
+      cmocka_unit_test(test_ten_thousand_sessions),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
