@@ -456,6 +456,9 @@ static void read_file(const char *path, bool missing_ok, Setting *settings,
         add_error(errors, "%s: [%s] %s=%s: %s", path, *g, *k, quoted,
                   kerr->message);
       else {
+        /* GKeyFile drops the blanks before a value, not after it: an
+         * invisible trailing space must not make a number invalid. */
+        g_strchomp(value);
         g_free(settings[i].value);
         g_free(settings[i].file);
         settings[i].value = g_steal_pointer(&value);

@@ -179,7 +179,6 @@ static void test_uint_bounds(void **state) {
                          "-5",
                          "abc",
                          "",
-                         "5 ",
                          "5 ; note",
                          "0x10",
                          "1e3",
