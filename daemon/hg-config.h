@@ -49,6 +49,9 @@ typedef struct {
   /* [Pam] */
   char *pam_service;
   uint64_t min_uid;
+  uint64_t helper_timeout_sec;
+  uint64_t conversation_timeout_sec;
+  uint64_t fail_delay_msec;
   /* [Idle] */
   unsigned idle_sources; /* HgIdleSources */
   char *seat;

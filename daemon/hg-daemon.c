@@ -6,6 +6,7 @@
 
 #include "hg-deadline-timer.h"
 #include "hg-log.h"
+#include "hg-web.h"
 
 struct HgDaemon {
   sd_event *event;
@@ -14,6 +15,7 @@ struct HgDaemon {
   HgRegistry *registry;
   HgDeadlineTimer *deadline_timer;
   unsigned session_log_listener;
+  HgWeb *web;
 };
 
 /* The journal keeps a line for every session that starts or ends, with the
@@ -106,6 +108,9 @@ int hg_daemon_new(HgConfig *config, const char *config_path, HgDaemon **ret) {
   r = hg_deadline_timer_new(d->event, d->registry, &d->deadline_timer);
   if (r < 0)
     return hg_log_errno(LOG_ERR, r, "Cannot create the deadline timer");
+  r = hg_web_new(d->event, d->registry, d->config, &d->web);
+  if (r < 0)
+    return r;
 
   *ret = g_steal_pointer(&d);
   return 0;
@@ -114,8 +119,11 @@ int hg_daemon_new(HgConfig *config, const char *config_path, HgDaemon **ret) {
 HgDaemon *hg_daemon_free(HgDaemon *d) {
   if (!d)
     return NULL;
+  /* Every session ends as "shutdown" (journal, pages, PAM close) before
+   * the fronts go away. */
   if (d->registry)
     hg_registry_end_all(d->registry, HG_END_REASON_SHUTDOWN);
+  hg_web_free(d->web);
   hg_deadline_timer_free(d->deadline_timer);
   hg_registry_free(d->registry);
   sd_event_unref(d->event);
@@ -125,9 +133,16 @@ HgDaemon *hg_daemon_free(HgDaemon *d) {
   return NULL;
 }
 
+static int reload_failed(int r) {
+  hg_err("Configuration not reloaded: keeping the one in use");
+  (void)sd_notify(false, "READY=1\nSTATUS=Running (reload failed, old "
+                         "configuration kept)");
+  return r;
+}
+
 int hg_daemon_reload(HgDaemon *d) {
   g_autoptr(GPtrArray) errors = NULL;
-  HgConfig *config = NULL;
+  g_autoptr(HgConfig) config = NULL;
   HgLimits limits;
   int r;
 
@@ -136,17 +151,17 @@ int hg_daemon_reload(HgDaemon *d) {
   if (r < 0) {
     for (guint i = 0; i < errors->len; i++)
       hg_err("%s", (const char *)errors->pdata[i]);
-    hg_err("Configuration not reloaded: keeping the one in use");
-    (void)sd_notify(false, "READY=1\nSTATUS=Running (reload failed, old "
-                           "configuration kept)");
-    return r;
+    return reload_failed(r);
   }
+  r = hg_web_reload(d->web, config);
+  if (r < 0)
+    return reload_failed(r);
 
   hg_config_free(d->config);
-  d->config = config;
-  hg_config_get_limits(config, &limits);
+  d->config = g_steal_pointer(&config);
+  hg_config_get_limits(d->config, &limits);
   hg_registry_set_limits(d->registry, &limits);
-  hg_info("Configuration reloaded from %s", config->path);
+  hg_info("Configuration reloaded from %s", d->config->path);
   (void)sd_notify(false, "READY=1\nSTATUS=Running");
   return 0;
 }

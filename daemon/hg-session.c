@@ -90,6 +90,9 @@ hg_usec_t hg_session_get_last_activity(const HgSession *s) {
 hg_usec_t hg_session_get_last_alive(const HgSession *s) {
   return s->times.last_alive;
 }
+const uint8_t *hg_session_get_token_hash(const HgSession *s) {
+  return s->has_token ? s->token_hash : NULL;
+}
 const HgVerdict *hg_session_get_verdict(const HgSession *s) {
   return &s->verdict;
 }

@@ -42,5 +42,7 @@ bool hg_session_is_ended(const HgSession *s);
 hg_usec_t hg_session_get_created(const HgSession *s);
 hg_usec_t hg_session_get_last_activity(const HgSession *s);
 hg_usec_t hg_session_get_last_alive(const HgSession *s);
+/* The SHA-256 of the session's cookie token, NULL for desktop sessions. */
+const uint8_t *hg_session_get_token_hash(const HgSession *s);
 /* The policy's verdict as of the last evaluation: warn_at, expire_at... */
 const HgVerdict *hg_session_get_verdict(const HgSession *s);

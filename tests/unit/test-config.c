@@ -104,6 +104,9 @@ static void assert_defaults(const HgConfig *c) {
   assert_int_equal(c->max_logins_in_progress, 8);
   assert_string_equal(c->pam_service, "hourglass");
   assert_int_equal(c->min_uid, 1000);
+  assert_int_equal(c->helper_timeout_sec, 30);
+  assert_int_equal(c->conversation_timeout_sec, 120);
+  assert_int_equal(c->fail_delay_msec, 2000);
   assert_int_equal(c->idle_sources,
                    HG_IDLE_SOURCE_PAGE | HG_IDLE_SOURCE_LOGIND);
   assert_string_equal(c->seat, "seat0");
@@ -152,6 +155,9 @@ static const Bounds uint_keys[] = {
     {"Limits", "MaxSessionsPerUser", 1, 65536},
     {"Limits", "MaxLoginsInProgress", 1, 1024},
     {"Pam", "MinUid", 0, 4294967294u},
+    {"Pam", "HelperTimeoutSec", 1, 600},
+    {"Pam", "ConversationTimeoutSec", 5, 3600},
+    {"Pam", "FailDelayMSec", 0, 30000},
 };
 
 /* Warn must stay below Expire: the other timeout is set out of the way. */

@@ -1,0 +1,446 @@
+/* libmicrohttpd driven by sd-event; see hg-http-server.h and the
+ * libmicrohttpd part of PITFALLS.md for the rules this file keeps. */
+#include "hg-http-server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include "hg-log.h"
+
+#define CONNECTION_LIMIT 128u
+#define CONNECTION_TIMEOUT_SEC 30u
+#define CONNECTION_MEMORY_LIMIT ((size_t)32 * 1024)
+
+typedef struct {
+  HgHttpServer *server;
+  struct MHD_Daemon *mhd;
+  sd_event_source *io;
+  sd_event_source *timer;
+  char *name;
+} Listener;
+
+struct HgHttpServer {
+  sd_event *event;
+  GPtrArray *listeners;
+  sd_event_source *run_later; /* MHD_run after a resume */
+  GHashTable *suspended;      /* HgHttpRequest set */
+  HgHttpHandler handler;
+  void *userdata;
+};
+
+struct HgHttpRequest {
+  HgHttpServer *server;
+  struct MHD_Connection *conn;
+  char *method;
+  char *path;
+  char *body;
+  size_t body_len;
+  char peer[INET6_ADDRSTRLEN];
+
+  bool too_large;
+  bool dispatched;
+  bool in_handler;
+  bool suspended;
+  bool answered;
+  struct MHD_Response *pending;
+  unsigned pending_status;
+
+  HgHttpGone gone;
+  void *gone_userdata;
+  void *data;
+};
+
+static void request_free(HgHttpRequest *req) {
+  if (req->suspended)
+    g_hash_table_remove(req->server->suspended, req);
+  if (req->pending)
+    MHD_destroy_response(req->pending);
+  if (req->body) {
+    explicit_bzero(req->body, req->body_len);
+    g_free(req->body);
+  }
+  g_free(req->method);
+  g_free(req->path);
+  g_free(req);
+}
+
+static HgHttpRequest *request_new(HgHttpServer *server,
+                                  struct MHD_Connection *conn, const char *url,
+                                  const char *method) {
+  HgHttpRequest *req = g_new0(HgHttpRequest, 1);
+  const union MHD_ConnectionInfo *info =
+      MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+  req->server = server;
+  req->conn = conn;
+  req->method = g_strdup(method);
+  req->path = g_strdup(url);
+  if (info && info->client_addr) {
+    const struct sockaddr *sa = info->client_addr;
+    const void *addr = sa->sa_family == AF_INET6
+                           ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+                           : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+    inet_ntop(sa->sa_family, addr, req->peer, sizeof(req->peer));
+  }
+  return req;
+}
+
+static void take_body(HgHttpRequest *req, const char *data, size_t len) {
+  if (req->too_large || req->body_len + len > HG_HTTP_BODY_MAX) {
+    req->too_large = true;
+    return;
+  }
+  if (!req->body)
+    req->body = g_malloc(HG_HTTP_BODY_MAX + 1);
+  memcpy(req->body + req->body_len, data, len);
+  req->body_len += len;
+  req->body[req->body_len] = '\0';
+}
+
+/* A declared length over the cap is refused before a byte of the body is
+ * read: no need to swallow megabytes to say no. */
+static bool declared_too_large(struct MHD_Connection *conn) {
+  const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                               MHD_HTTP_HEADER_CONTENT_LENGTH);
+  guint64 n;
+
+  return cl && (!g_ascii_string_to_unsigned(cl, 10, 0, G_MAXUINT64, &n, NULL) ||
+                n > HG_HTTP_BODY_MAX);
+}
+
+static void add_standard_headers(struct MHD_Response *r) {
+  if (!MHD_get_response_header(r, "Content-Security-Policy"))
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            hg_config_strict_csp);
+  MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+  MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+  MHD_add_response_header(r, "Cache-Control", "no-store");
+  MHD_add_response_header(r, "X-Frame-Options", "DENY");
+  MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
+  MHD_add_response_header(r, "Cross-Origin-Resource-Policy", "same-origin");
+}
+
+static void queue(HgHttpRequest *req, unsigned status, struct MHD_Response *r) {
+  if (MHD_queue_response(req->conn, status, r) != MHD_YES)
+    hg_debug("Cannot queue an HTTP %u response for %s", status, req->path);
+  MHD_destroy_response(r);
+  req->answered = true;
+}
+
+static void schedule_run(HgHttpServer *server) {
+  int r = sd_event_source_set_enabled(server->run_later, SD_EVENT_ONESHOT);
+  if (r < 0)
+    hg_log_errno(LOG_ERR, r, "Cannot schedule an HTTP run");
+}
+
+void hg_http_respond(HgHttpRequest *req, unsigned status,
+                     struct MHD_Response *response) {
+  g_return_if_fail(!req->answered && !req->pending);
+
+  add_standard_headers(response);
+  if (req->in_handler) {
+    queue(req, status, response);
+    return;
+  }
+  g_return_if_fail(req->suspended);
+  req->pending = response;
+  req->pending_status = status;
+  req->suspended = false;
+  g_hash_table_remove(req->server->suspended, req);
+  MHD_resume_connection(req->conn);
+  /* Resuming does not wake MHD's epoll fd. */
+  schedule_run(req->server);
+}
+
+void hg_http_request_suspend(HgHttpRequest *req, HgHttpGone gone,
+                             void *userdata) {
+  g_return_if_fail(req->in_handler && !req->answered && !req->suspended);
+
+  req->suspended = true;
+  req->gone = gone;
+  req->gone_userdata = userdata;
+  g_hash_table_add(req->server->suspended, req);
+  MHD_suspend_connection(req->conn);
+}
+
+static void dispatch(HgHttpRequest *req) {
+  req->dispatched = true;
+  req->in_handler = true;
+  if (req->too_large)
+    hg_http_respond(req, MHD_HTTP_CONTENT_TOO_LARGE,
+                    hg_http_response_error("body-too-large"));
+  else
+    req->server->handler(req, req->server->userdata);
+  req->in_handler = false;
+  if (!req->answered && !req->suspended)
+    hg_http_respond(req, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                    hg_http_response_error("internal"));
+}
+
+/* MHD calls this several times per request: first with the headers (never
+ * answer there: that would cost keep-alive), then with each piece of the
+ * body, then once more with none, where the handler runs; after a resume,
+ * once again to queue the answer. */
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
+                                 const char *url, const char *method,
+                                 const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls) {
+  Listener *l = cls;
+  HgHttpRequest *req = *con_cls;
+
+  if (!req) {
+    req = *con_cls = request_new(l->server, conn, url, method);
+    if (declared_too_large(conn)) {
+      req->too_large = true;
+      dispatch(req); /* answered on the first call: the connection closes */
+    }
+    return MHD_YES;
+  }
+  if (*upload_data_size > 0) {
+    if (!req->answered)
+      take_body(req, upload_data, *upload_data_size);
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  if (req->pending) {
+    struct MHD_Response *r = g_steal_pointer(&req->pending);
+    queue(req, req->pending_status, r);
+  } else if (!req->dispatched)
+    dispatch(req);
+  return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+                         void **con_cls, enum MHD_RequestTerminationCode toe) {
+  HgHttpRequest *req = *con_cls;
+
+  if (!req)
+    return;
+  *con_cls = NULL;
+  if (!req->answered && !req->pending && req->gone)
+    req->gone(req, req->gone_userdata);
+  request_free(req);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+  g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+  Listener *l = cls;
+
+  hg_debug("HTTP %s: %s", l->name, g_strchomp(msg));
+}
+
+static void arm_timer(Listener *l) {
+  MHD_UNSIGNED_LONG_LONG ms;
+  int r;
+
+  if (MHD_get_timeout(l->mhd, &ms) != MHD_YES) {
+    (void)sd_event_source_set_enabled(l->timer, SD_EVENT_OFF);
+    return;
+  }
+  r = sd_event_source_set_time_relative(l->timer, ms * 1000);
+  if (r >= 0)
+    r = sd_event_source_set_enabled(l->timer, SD_EVENT_ONESHOT);
+  if (r < 0)
+    hg_log_errno(LOG_ERR, r, "Cannot arm the HTTP timer");
+}
+
+static void run_listener(Listener *l) {
+  MHD_run(l->mhd);
+  arm_timer(l);
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *ud) {
+  run_listener(ud);
+  return 0;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *ud) {
+  run_listener(ud);
+  return 0;
+}
+
+static int on_run_later(sd_event_source *s, void *ud) {
+  HgHttpServer *server = ud;
+
+  for (guint i = 0; i < server->listeners->len; i++)
+    run_listener(server->listeners->pdata[i]);
+  return 0;
+}
+
+static void listener_free(gpointer p) {
+  Listener *l = p;
+
+  sd_event_source_disable_unref(l->io);
+  sd_event_source_disable_unref(l->timer);
+  if (l->mhd)
+    MHD_stop_daemon(l->mhd);
+  g_free(l->name);
+  g_free(l);
+}
+
+static struct MHD_Daemon *start_mhd(Listener *l, const HgListenAddress *a) {
+  unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+
+  if (a->addr.ss_family == AF_INET6)
+    flags |= MHD_USE_IPv6;
+  /* The logger first, or MHD prints what comes before it to stderr. */
+  return MHD_start_daemon(
+      flags, a->port, NULL, NULL, on_access, l, MHD_OPTION_EXTERNAL_LOGGER,
+      on_mhd_log, l, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&a->addr,
+      MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, CONNECTION_LIMIT,
+      MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_SEC,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_LIMIT,
+      MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_NOTIFY_COMPLETED,
+      on_completed, l, MHD_OPTION_END);
+}
+
+static int add_listener(HgHttpServer *server, const HgListenAddress *a) {
+  Listener *l = g_new0(Listener, 1);
+  const union MHD_DaemonInfo *info;
+  int r;
+
+  l->server = server;
+  l->name = g_strdup(a->text);
+  g_ptr_array_add(server->listeners, l);
+  l->mhd = start_mhd(l, a);
+  if (!l->mhd)
+    return hg_log_errno(LOG_ERR, errno > 0 ? -errno : -EADDRNOTAVAIL,
+                        "Cannot listen on %s", a->text);
+  info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+  if (!info)
+    return -EIO;
+  r = sd_event_add_io(server->event, &l->io, info->epoll_fd, EPOLLIN, on_io, l);
+  if (r < 0)
+    return r;
+  r = sd_event_add_time_relative(server->event, &l->timer, CLOCK_MONOTONIC,
+                                 0, 0, on_timer, l);
+  if (r < 0)
+    return r;
+  arm_timer(l);
+  hg_info("Listening on http://%s/", a->text);
+  return 0;
+}
+
+int hg_http_server_new(sd_event *event, const GPtrArray *listen,
+                       HgHttpHandler handler, void *userdata,
+                       HgHttpServer **ret) {
+  g_autoptr(HgHttpServer) server = g_new0(HgHttpServer, 1);
+  int r;
+
+  server->event = sd_event_ref(event);
+  server->handler = handler;
+  server->userdata = userdata;
+  server->listeners = g_ptr_array_new_with_free_func(listener_free);
+  server->suspended = g_hash_table_new(NULL, NULL);
+  r = sd_event_add_defer(event, &server->run_later, on_run_later, server);
+  if (r < 0)
+    return r;
+  (void)sd_event_source_set_enabled(server->run_later, SD_EVENT_OFF);
+  for (guint i = 0; i < listen->len; i++) {
+    r = add_listener(server, listen->pdata[i]);
+    if (r < 0)
+      return r;
+  }
+  *ret = g_steal_pointer(&server);
+  return 0;
+}
+
+HgHttpServer *hg_http_server_free(HgHttpServer *server) {
+  GHashTableIter it;
+  gpointer key;
+
+  if (!server)
+    return NULL;
+  /* Nothing may stay suspended when MHD stops. */
+  while (g_hash_table_size(server->suspended) > 0) {
+    g_hash_table_iter_init(&it, server->suspended);
+    g_hash_table_iter_next(&it, &key, NULL);
+    hg_http_respond(key, MHD_HTTP_SERVICE_UNAVAILABLE,
+                    hg_http_response_error("shutting-down"));
+  }
+  for (int round = 0; round < 3; round++)
+    for (guint i = 0; i < server->listeners->len; i++)
+      MHD_run(((Listener *)server->listeners->pdata[i])->mhd);
+  g_ptr_array_unref(server->listeners);
+  g_hash_table_destroy(server->suspended);
+  sd_event_source_disable_unref(server->run_later);
+  sd_event_unref(server->event);
+  g_free(server);
+  return NULL;
+}
+
+const char *hg_http_request_method(const HgHttpRequest *req) {
+  return req->method;
+}
+const char *hg_http_request_path(const HgHttpRequest *req) { return req->path; }
+bool hg_http_request_is_post(const HgHttpRequest *req) {
+  return strcmp(req->method, MHD_HTTP_METHOD_POST) == 0;
+}
+const char *hg_http_request_header(const HgHttpRequest *req, const char *name) {
+  return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+const char *hg_http_request_query(const HgHttpRequest *req, const char *name) {
+  return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+const char *hg_http_request_peer(const HgHttpRequest *req) { return req->peer; }
+struct MHD_Connection *hg_http_request_connection(const HgHttpRequest *req) {
+  return req->conn;
+}
+void hg_http_request_set_data(HgHttpRequest *req, void *data) {
+  req->data = data;
+}
+void *hg_http_request_get_data(const HgHttpRequest *req) { return req->data; }
+
+const char *hg_http_request_body(const HgHttpRequest *req, size_t *ret_len) {
+  *ret_len = req->body_len;
+  return req->body ? req->body : "";
+}
+
+typedef struct {
+  const char *name;
+  bool (*func)(const char *value, void *ud);
+  void *ud;
+  bool found;
+} CookieSearch;
+
+static enum MHD_Result on_cookie(void *cls, enum MHD_ValueKind kind,
+                                 const char *key, const char *value) {
+  CookieSearch *s = cls;
+
+  if (key && value && strcmp(key, s->name) == 0 && s->func(value, s->ud)) {
+    s->found = true;
+    return MHD_NO;
+  }
+  return MHD_YES;
+}
+
+bool hg_http_request_find_cookie(const HgHttpRequest *req, const char *name,
+                                 bool (*func)(const char *value, void *ud),
+                                 void *ud) {
+  CookieSearch s = {name, func, ud, false};
+
+  MHD_get_connection_values(req->conn, MHD_COOKIE_KIND, on_cookie, &s);
+  return s.found;
+}
+
+struct MHD_Response *hg_http_response_new(const char *content_type,
+                                          char *body, size_t len) {
+  struct MHD_Response *r =
+      MHD_create_response_from_buffer_with_free_callback(len, body, g_free);
+
+  if (content_type)
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+  return r;
+}
+
+struct MHD_Response *hg_http_response_json(const char *json) {
+  return hg_http_response_new("application/json", g_strdup(json),
+                              strlen(json));
+}
+
+struct MHD_Response *hg_http_response_error(const char *error) {
+  g_autofree char *json = g_strdup_printf("{\"error\":\"%s\"}", error);
+  return hg_http_response_json(json);
+}

@@ -1,0 +1,66 @@
+/* libmicrohttpd in the sd-event loop: one MHD daemon per listen address in
+ * epoll mode without threads, their epoll fds and timeouts watched by the
+ * loop. A request reaches the handler once, with its whole body; the
+ * handler answers at once or suspends the request and answers later (a PAM
+ * login, an event stream), which resumes it and schedules a run. */
+#pragma once
+
+#include <glib.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "hg-config.h"
+
+#define HG_HTTP_BODY_MAX 4096
+
+typedef struct HgHttpServer HgHttpServer;
+typedef struct HgHttpRequest HgHttpRequest;
+
+typedef void (*HgHttpHandler)(HgHttpRequest *req, void *userdata);
+/* The connection of a suspended request went away before the answer. */
+typedef void (*HgHttpGone)(HgHttpRequest *req, void *userdata);
+
+int hg_http_server_new(sd_event *event, const GPtrArray *listen,
+                       HgHttpHandler handler, void *userdata,
+                       HgHttpServer **ret);
+/* Answers every suspended request with 503, lets MHD send it, then stops:
+ * MHD aborts the process if stopped with a connection still suspended. */
+HgHttpServer *hg_http_server_free(HgHttpServer *server);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HgHttpServer, hg_http_server_free)
+
+const char *hg_http_request_method(const HgHttpRequest *req);
+const char *hg_http_request_path(const HgHttpRequest *req);
+bool hg_http_request_is_post(const HgHttpRequest *req);
+const char *hg_http_request_header(const HgHttpRequest *req, const char *name);
+const char *hg_http_request_query(const HgHttpRequest *req, const char *name);
+/* Calls func for every cookie of that name (a page on another port of the
+ * same host may have planted one) until it returns true. */
+bool hg_http_request_find_cookie(const HgHttpRequest *req, const char *name,
+                                 bool (*func)(const char *value, void *ud),
+                                 void *ud);
+/* Body bytes, at most HG_HTTP_BODY_MAX; wiped when the request ends. */
+const char *hg_http_request_body(const HgHttpRequest *req, size_t *ret_len);
+const char *hg_http_request_peer(const HgHttpRequest *req);
+struct MHD_Connection *hg_http_request_connection(const HgHttpRequest *req);
+
+/* Per-request slot for the handler's own state. */
+void hg_http_request_set_data(HgHttpRequest *req, void *data);
+void *hg_http_request_get_data(const HgHttpRequest *req);
+
+/* The handler will answer later; gone is called if the client leaves
+ * first (then the request is freed right after and must not be used). */
+void hg_http_request_suspend(HgHttpRequest *req, HgHttpGone gone,
+                             void *userdata);
+
+/* Queues the answer (taking the response), now or, for a suspended
+ * request, by resuming it. Adds the headers every response carries (CSP
+ * unless the response has its own, nosniff, no-referrer, no-store). */
+void hg_http_respond(HgHttpRequest *req, unsigned status,
+                     struct MHD_Response *response);
+
+/* Responses. */
+struct MHD_Response *hg_http_response_new(const char *content_type,
+                                          char *body, size_t len);
+struct MHD_Response *hg_http_response_json(const char *json);
+struct MHD_Response *hg_http_response_error(const char *error);

@@ -1,0 +1,452 @@
+/* POST /api/login: one PAM helper per login (hg-auth.h), its prompts
+ * answered with the password or handed to the page as conversation steps,
+ * and after success the helper kept as the keeper of the PAM session until
+ * the web session ends. */
+#include "hg-web-private.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "hg-auth.h"
+#include "hg-log.h"
+#include "hg-secure.h"
+#include "hg-token.h"
+
+#define USER_MAX 256
+#define ANSWER_MAX 1024
+#define SHUTDOWN_WAIT (5 * HG_USEC_PER_SEC)
+#define FAILED_BODY                                                            \
+  "{\"state\":\"failed\",\"message\":\"Sign-in failed. Check the user name "   \
+  "and password and try again.\"}"
+
+typedef struct Login Login;
+
+struct HgWebLogin {
+  HgWeb *web;
+  HgAuthManager *auth;
+  GHashTable *conversations; /* id -> Login waiting for the person */
+  GHashTable *sessions;      /* session id -> Login keeping a PAM session */
+  GHashTable *all;           /* Login set: every login, for shutdown */
+  unsigned listener;
+};
+
+struct Login {
+  HgWebLogin *owner;
+  HgAuth *auth;
+  char *user;              /* as typed, for the journal */
+  char *password;          /* until the first hidden prompt takes it */
+  HgHttpRequest *req;      /* the suspended request waiting for PAM */
+  char conversation[33];   /* while waiting for the person */
+  sd_event_source *timer;  /* conversation expiry, or the fail delay */
+  char *session_id;        /* after success */
+  JsonArray *messages;     /* what PAM said, for the next answer */
+};
+
+static void login_free(Login *l) {
+  HgWebLogin *owner = l->owner;
+
+  if (l->conversation[0])
+    g_hash_table_remove(owner->conversations, l->conversation);
+  if (l->session_id)
+    g_hash_table_remove(owner->sessions, l->session_id);
+  g_hash_table_remove(owner->all, l);
+  hg_auth_close(l->auth);
+  sd_event_source_disable_unref(l->timer);
+  hg_erase_and_free(l->password);
+  g_free(l->user);
+  g_free(l->session_id);
+  g_clear_pointer(&l->messages, json_array_unref);
+  g_free(l);
+}
+
+/* The journal's record of every login: who, the outcome and, for a
+ * failure, why (never shown to the person). */
+static void journal_login(const char *user, int priority, const char *result,
+                          const char *detail) {
+  g_autofree char *f_user = g_strconcat("HG_USER=", user, NULL);
+  g_autofree char *f_result = g_strconcat("HG_LOGIN=", result, NULL);
+  g_autofree char *f_reason =
+      detail ? g_strconcat("HG_REASON=", detail, NULL) : NULL;
+  const char *fields[] = {f_user, f_result, f_reason, NULL};
+
+  hg_log_fields(priority, fields, "Web login of %s: %s%s%s", user, result,
+                detail ? ": " : "", detail ? detail : "");
+}
+
+/* The answer for a suspended request, which is then no longer ours. */
+static void answer(Login *l, unsigned status, struct MHD_Response *r) {
+  HgHttpRequest *req = g_steal_pointer(&l->req);
+
+  if (req)
+    hg_http_respond(req, status, r);
+  else
+    MHD_destroy_response(r);
+}
+
+static int on_fail_delay_over(sd_event_source *s, uint64_t usec, void *ud) {
+  Login *l = ud;
+
+  answer(l, MHD_HTTP_UNAUTHORIZED, hg_http_response_json(FAILED_BODY));
+  login_free(l);
+  return 0;
+}
+
+/* Every failure looks alike: same status, same body, same delay. */
+static void fail(Login *l, const char *reason) {
+  hg_usec_t delay = l->owner->web->config->fail_delay_msec * HG_USEC_PER_MSEC;
+  int r;
+
+  journal_login(l->user, LOG_NOTICE, "failed", reason);
+  l->auth = hg_auth_close(l->auth);
+  sd_event_source_disable_unref(l->timer);
+  r = sd_event_add_time_relative(l->owner->web->event, &l->timer,
+                                 CLOCK_MONOTONIC, delay, 0, on_fail_delay_over,
+                                 l);
+  if (r < 0)
+    on_fail_delay_over(NULL, 0, l);
+}
+
+static void collect_messages(Login *l, const HgAuthEvent *ev) {
+  for (size_t i = 0; i < ev->n_messages; i++) {
+    JsonObject *o = json_object_new();
+    json_object_set_string_member(o, "kind",
+                                  ev->messages[i].error ? "error" : "info");
+    json_object_set_string_member(o, "text", ev->messages[i].text);
+    json_array_add_object_element(l->messages, o);
+  }
+}
+
+static JsonNode *take_messages(Login *l) {
+  JsonNode *n = json_node_new(JSON_NODE_ARRAY);
+
+  json_node_take_array(n, g_steal_pointer(&l->messages));
+  l->messages = json_array_new();
+  return n;
+}
+
+static int on_conversation_expired(sd_event_source *s, uint64_t usec,
+                                   void *ud) {
+  Login *l = ud;
+
+  journal_login(l->user, LOG_NOTICE, "failed", "conversation expired");
+  login_free(l);
+  return 0;
+}
+
+/* A prompt the password cannot answer: the page shows it. */
+static void ask_person(Login *l, const HgAuthEvent *ev) {
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  g_autoptr(JsonNode) root = NULL;
+  uint8_t raw[16];
+  hg_usec_t timeout =
+      l->owner->web->config->conversation_timeout_sec * HG_USEC_PER_SEC;
+
+  if (hg_random_bytes(raw, sizeof(raw)) < 0 ||
+      sd_event_add_time_relative(l->owner->web->event, &l->timer,
+                                 CLOCK_MONOTONIC, timeout, 0,
+                                 on_conversation_expired, l) < 0) {
+    fail(l, "internal");
+    return;
+  }
+  hg_hex_encode(raw, sizeof(raw), l->conversation);
+  g_hash_table_insert(l->owner->conversations, l->conversation, l);
+
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "state");
+  json_builder_add_string_value(b, "prompt");
+  json_builder_set_member_name(b, "conversation");
+  json_builder_add_string_value(b, l->conversation);
+  json_builder_set_member_name(b, "prompts");
+  json_builder_begin_array(b);
+  for (size_t i = 0; i < ev->n_prompts; i++) {
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "echo");
+    json_builder_add_boolean_value(b, ev->prompts[i].echo);
+    json_builder_set_member_name(b, "text");
+    json_builder_add_string_value(b, ev->prompts[i].text);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  json_builder_set_member_name(b, "messages");
+  json_builder_add_value(b, take_messages(l));
+  json_builder_end_object(b);
+  root = json_builder_get_root(b);
+  if (l->req)
+    hg_web_respond_json(g_steal_pointer(&l->req), MHD_HTTP_OK, root);
+}
+
+static void on_prompt(Login *l, const HgAuthEvent *ev) {
+  collect_messages(l, ev);
+  /* The first hidden prompt is the password's, whatever its wording. */
+  if (l->password && ev->n_prompts == 1 && !ev->prompts[0].echo) {
+    char *answers[] = {l->password};
+    int r = hg_auth_answer(l->auth, answers, 1);
+    g_clear_pointer(&l->password, hg_erase_and_free);
+    if (r < 0)
+      fail(l, "internal");
+    return;
+  }
+  g_clear_pointer(&l->password, hg_erase_and_free);
+  ask_person(l, ev);
+}
+
+static void on_success(Login *l, const HgAuthEvent *ev) {
+  HgWebLogin *owner = l->owner;
+  char token[HG_TOKEN_TEXT_LEN + 1];
+  uint8_t hash[HG_TOKEN_HASH_LEN];
+  g_autofree char *cookie = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonGenerator) gen = json_generator_new();
+  struct MHD_Response *r;
+  HgSession *s;
+  char *text;
+  gsize len;
+
+  collect_messages(l, ev);
+  if (hg_token_new(token, hash) < 0 ||
+      hg_registry_create(owner->web->reg, HG_SESSION_SOURCE_WEB, ev->user,
+                         ev->uid, hash, &s) < 0) {
+    fail(l, "internal");
+    return;
+  }
+  journal_login(ev->user, LOG_INFO, "succeeded", NULL);
+  l->session_id = g_strdup(hg_session_get_id(s));
+  g_hash_table_insert(owner->sessions, l->session_id, l);
+
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "state");
+  json_builder_add_string_value(b, "authenticated");
+  json_builder_set_member_name(b, "messages");
+  json_builder_add_value(b, take_messages(l));
+  json_builder_end_object(b);
+  root = json_builder_get_root(b);
+  json_generator_set_root(gen, root);
+  text = json_generator_to_data(gen, &len);
+  r = hg_http_response_new("application/json", text, len);
+  cookie = hg_token_cookie(token);
+  explicit_bzero(token, sizeof(token));
+  MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie);
+  explicit_bzero(cookie, strlen(cookie));
+  answer(l, MHD_HTTP_OK, r);
+}
+
+static void on_auth_event(HgAuth *a, const HgAuthEvent *ev, void *ud) {
+  Login *l = ud;
+
+  switch (ev->type) {
+  case HG_AUTH_PROMPT:
+    on_prompt(l, ev);
+    break;
+  case HG_AUTH_SUCCESS:
+    on_success(l, ev);
+    break;
+  case HG_AUTH_FAILURE:
+    fail(l, hg_auth_failure_to_string(ev->failure));
+    break;
+  case HG_AUTH_ENDED:
+    /* The PAM session is gone with its helper; the web session goes on,
+     * there is just nothing left to close. */
+    hg_warning("PAM helper of session %s exited early", l->session_id);
+    l->auth = NULL;
+    break;
+  }
+}
+
+/* The browser gave up waiting: the login goes with it. */
+static void on_request_gone(HgHttpRequest *req, void *ud) {
+  Login *l = ud;
+
+  l->req = NULL;
+  if (!l->session_id)
+    login_free(l);
+}
+
+static void wait_for_pam(Login *l, HgHttpRequest *req) {
+  l->req = req;
+  hg_http_request_suspend(req, on_request_gone, l);
+}
+
+static const char *string_member(JsonObject *o, const char *name,
+                                 size_t max) {
+  JsonNode *n = json_object_get_member(o, name);
+  const char *s;
+
+  if (!n || !JSON_NODE_HOLDS_VALUE(n) ||
+      json_node_get_value_type(n) != G_TYPE_STRING)
+    return NULL;
+  s = json_node_get_string(n);
+  return strlen(s) <= max ? s : NULL;
+}
+
+static bool valid_user(const char *user) {
+  if (!user || !*user)
+    return false;
+  for (const char *p = user; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      return false;
+  return true;
+}
+
+static void start_login(HgWebLogin *owner, HgHttpRequest *req,
+                        JsonObject *body) {
+  const char *user = string_member(body, "user", USER_MAX);
+  const char *password = string_member(body, "password", ANSWER_MAX);
+  Login *l;
+  int r;
+
+  if (!valid_user(user) || !password) {
+    hg_web_respond_error(req, MHD_HTTP_BAD_REQUEST, "invalid-login");
+    return;
+  }
+  if (hg_auth_manager_in_progress(owner->auth) >=
+      owner->web->config->max_logins_in_progress) {
+    hg_web_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "busy");
+    return;
+  }
+  l = g_new0(Login, 1);
+  l->owner = owner;
+  l->user = g_strdup(user);
+  l->password = g_strdup(password);
+  l->messages = json_array_new();
+  g_hash_table_add(owner->all, l);
+  r = hg_auth_start(owner->auth, user, hg_http_request_peer(req),
+                    on_auth_event, l, &l->auth);
+  if (r < 0) {
+    hg_log_errno(LOG_ERR, r, "Cannot start the PAM helper");
+    login_free(l);
+    hg_web_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "busy");
+    return;
+  }
+  wait_for_pam(l, req);
+}
+
+static void continue_login(HgWebLogin *owner, HgHttpRequest *req,
+                           JsonObject *body, const char *id) {
+  Login *l = g_hash_table_lookup(owner->conversations, id);
+  JsonNode *n = json_object_get_member(body, "answers");
+  JsonArray *a = n && JSON_NODE_HOLDS_ARRAY(n) ? json_node_get_array(n) : NULL;
+  guint count = a ? json_array_get_length(a) : 0;
+  g_autofree char **answers = g_new0(char *, count + 1);
+
+  if (!l) {
+    /* Expired or never issued: the same answer as any failure. */
+    hg_http_respond(req, MHD_HTTP_UNAUTHORIZED,
+                    hg_http_response_json(FAILED_BODY));
+    return;
+  }
+  for (guint i = 0; i < count; i++) {
+    JsonNode *e = json_array_get_element(a, i);
+    if (!JSON_NODE_HOLDS_VALUE(e) ||
+        json_node_get_value_type(e) != G_TYPE_STRING ||
+        strlen(json_node_get_string(e)) > ANSWER_MAX) {
+      hg_web_respond_error(req, MHD_HTTP_BAD_REQUEST, "invalid-answers");
+      return;
+    }
+    answers[i] = (char *)json_node_get_string(e);
+  }
+  if (!a || hg_auth_answer(l->auth, answers, count) < 0) {
+    hg_web_respond_error(req, MHD_HTTP_BAD_REQUEST, "invalid-answers");
+    return;
+  }
+  g_hash_table_remove(owner->conversations, l->conversation);
+  l->conversation[0] = '\0';
+  l->timer = sd_event_source_disable_unref(l->timer);
+  wait_for_pam(l, req);
+}
+
+/* json-glib keeps its own copies of the body's strings: wipe the secret
+ * ones before the parser frees them. */
+static void wipe_strings(JsonNode *n) {
+  if (!n)
+    return;
+  if (JSON_NODE_HOLDS_ARRAY(n)) {
+    JsonArray *a = json_node_get_array(n);
+    for (guint i = 0; i < json_array_get_length(a); i++)
+      wipe_strings(json_array_get_element(a, i));
+  } else if (JSON_NODE_HOLDS_VALUE(n) &&
+             json_node_get_value_type(n) == G_TYPE_STRING) {
+    char *s = (char *)json_node_get_string(n);
+    explicit_bzero(s, strlen(s));
+  }
+}
+
+void hg_web_login_handle(HgWebLogin *owner, HgHttpRequest *req,
+                         JsonObject *body) {
+  const char *conversation = string_member(body, "conversation", 64);
+
+  if (conversation)
+    continue_login(owner, req, body, conversation);
+  else
+    start_login(owner, req, body);
+  wipe_strings(json_object_get_member(body, "password"));
+  wipe_strings(json_object_get_member(body, "answers"));
+}
+
+/* A web session ended, whatever the reason: its PAM session closes. */
+static void on_session_event(HgRegistry *reg, HgSession *s,
+                             HgRegistryEvent event, void *ud) {
+  HgWebLogin *owner = ud;
+  Login *l;
+
+  if (event != HG_REGISTRY_EVENT_ENDED)
+    return;
+  l = g_hash_table_lookup(owner->sessions, hg_session_get_id(s));
+  if (l)
+    login_free(l);
+}
+
+static void settings_of(const HgConfig *c, HgAuthSettings *ret) {
+  *ret = (HgAuthSettings){
+      .service = c->pam_service,
+      .min_uid = (uint32_t)c->min_uid,
+      .timeout = c->helper_timeout_sec * HG_USEC_PER_SEC,
+  };
+}
+
+HgWebLogin *hg_web_login_new(HgWeb *web) {
+  HgWebLogin *owner = g_new0(HgWebLogin, 1);
+  HgAuthSettings settings;
+
+  owner->web = web;
+  settings_of(web->config, &settings);
+  if (hg_auth_manager_new(web->event, &settings, &owner->auth) < 0)
+    g_error("Cannot create the PAM helper manager");
+  owner->conversations = g_hash_table_new(g_str_hash, g_str_equal);
+  owner->sessions = g_hash_table_new(g_str_hash, g_str_equal);
+  owner->all = g_hash_table_new(NULL, NULL);
+  owner->listener = hg_registry_subscribe(web->reg, on_session_event, owner);
+  return owner;
+}
+
+void hg_web_login_reload(HgWebLogin *owner) {
+  HgAuthSettings settings;
+
+  settings_of(owner->web->config, &settings);
+  hg_auth_manager_set_settings(owner->auth, &settings);
+}
+
+HgWebLogin *hg_web_login_free(HgWebLogin *owner) {
+  GHashTableIter it;
+  gpointer key;
+
+  if (!owner)
+    return NULL;
+  hg_registry_unsubscribe(owner->web->reg, owner->listener);
+  while (g_hash_table_size(owner->all) > 0) {
+    g_hash_table_iter_init(&it, owner->all);
+    g_hash_table_iter_next(&it, &key, NULL);
+    answer(key, MHD_HTTP_SERVICE_UNAVAILABLE,
+           hg_http_response_error("shutting-down"));
+    login_free(key);
+  }
+  /* KillMode=mixed: whatever still runs when we exit is killed, so the
+   * helpers get their time to close PAM now. */
+  hg_auth_manager_shutdown(owner->auth, SHUTDOWN_WAIT);
+  hg_auth_manager_free(owner->auth);
+  g_hash_table_destroy(owner->conversations);
+  g_hash_table_destroy(owner->sessions);
+  g_hash_table_destroy(owner->all);
+  g_free(owner);
+  return NULL;
+}

@@ -1,0 +1,38 @@
+/* What the web modules (routes, login, event streams) share. */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "hg-ended-tokens.h"
+#include "hg-http-gate.h"
+#include "hg-http-server.h"
+#include "hg-web-assets.h"
+#include "hg-web.h"
+
+typedef struct HgWebLogin HgWebLogin;
+
+struct HgWeb {
+  sd_event *event;
+  HgRegistry *reg;
+  const HgConfig *config;
+  HgHttpServer *server;
+  HgHostList *hosts;
+  HgWebAssets *assets;
+  HgEndedTokens *ended;
+  HgWebLogin *login;
+};
+
+/* JSON answers. */
+void hg_web_respond_json(HgHttpRequest *req, unsigned status, JsonNode *node);
+void hg_web_respond_error(HgHttpRequest *req, unsigned status,
+                          const char *error);
+/* The session state object of the contract. */
+JsonNode *hg_web_session_state(HgWeb *web, HgSession *s);
+
+/* hg-web-login.c: POST /api/login and the PAM sessions of web logins. */
+HgWebLogin *hg_web_login_new(HgWeb *web);
+HgWebLogin *hg_web_login_free(HgWebLogin *login);
+/* After web->config changed. */
+void hg_web_login_reload(HgWebLogin *login);
+void hg_web_login_handle(HgWebLogin *login, HgHttpRequest *req,
+                         JsonObject *body);

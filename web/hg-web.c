@@ -1,0 +1,389 @@
+/* Routes of the web front: the gate, the pages, and the session API
+ * (ping, session, logout). Login lives in hg-web-login.c. */
+#include "hg-web-private.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "hg-log.h"
+#include "hg-token.h"
+#include "hg-web-resources.h"
+
+typedef void (*ApiHandler)(HgWeb *web, HgHttpRequest *req, HgSession *s,
+                           JsonObject *body);
+
+typedef struct {
+  const char *path;
+  bool post;         /* else GET (and HEAD) */
+  bool needs_session;
+  ApiHandler handler;
+} ApiRoute;
+
+void hg_web_respond_json(HgHttpRequest *req, unsigned status, JsonNode *node) {
+  g_autoptr(JsonGenerator) gen = json_generator_new();
+  gsize len;
+  char *text;
+
+  json_generator_set_root(gen, node);
+  text = json_generator_to_data(gen, &len);
+  hg_http_respond(req, status,
+                  hg_http_response_new("application/json", text, len));
+}
+
+void hg_web_respond_error(HgHttpRequest *req, unsigned status,
+                          const char *error) {
+  hg_http_respond(req, status, hg_http_response_error(error));
+}
+
+static int64_t seconds_until(hg_usec_t t, hg_usec_t now) {
+  if (t == HG_USEC_INFINITY)
+    return -1;
+  return (int64_t)hg_usec_to_sec_ceil(hg_usec_sub(t, now));
+}
+
+JsonNode *hg_web_session_state(HgWeb *web, HgSession *s) {
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  const HgVerdict *v = hg_session_get_verdict(s);
+  hg_usec_t now = hg_clock_boottime(hg_registry_get_clock(web->reg));
+  hg_usec_t idle = hg_usec_sub(now, hg_session_get_last_activity(s));
+
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "state");
+  json_builder_add_string_value(
+      b, hg_session_state_to_string(hg_session_get_state(s)));
+  json_builder_set_member_name(b, "user");
+  json_builder_add_string_value(b, hg_session_get_user(s));
+  json_builder_set_member_name(b, "idle_sec");
+  json_builder_add_int_value(b, (int64_t)(idle / HG_USEC_PER_SEC));
+  json_builder_set_member_name(b, "warn_in_sec");
+  json_builder_add_int_value(b, seconds_until(v->warn_at, now));
+  json_builder_set_member_name(b, "expire_in_sec");
+  json_builder_add_int_value(b, seconds_until(v->expire_at, now));
+  json_builder_set_member_name(b, "warn_after_sec");
+  json_builder_add_int_value(b, (int64_t)web->config->warn_after_sec);
+  json_builder_set_member_name(b, "expire_after_sec");
+  json_builder_add_int_value(b, (int64_t)web->config->expire_after_sec);
+  json_builder_end_object(b);
+  return json_builder_get_root(b);
+}
+
+static void respond_state(HgWeb *web, HgHttpRequest *req, HgSession *s) {
+  g_autoptr(JsonNode) node = hg_web_session_state(web, s);
+  hg_web_respond_json(req, MHD_HTTP_OK, node);
+}
+
+static void respond_ended(HgHttpRequest *req, HgEndReason reason) {
+  g_autofree char *json = g_strdup_printf(
+      "{\"error\":\"session-ended\",\"reason\":\"%s\"}",
+      hg_end_reason_to_string(reason));
+  hg_http_respond(req, MHD_HTTP_UNAUTHORIZED, hg_http_response_json(json));
+}
+
+/* A touch that finds the session's time run out ends it: say why. */
+static bool touch(HgWeb *web, HgHttpRequest *req, HgSession *s, HgTouch what,
+                  int64_t idle) {
+  if (hg_registry_touch(web->reg, s, what, idle) == 0)
+    return true;
+  respond_ended(req, hg_session_get_end_reason(s));
+  return false;
+}
+
+static void api_session(HgWeb *web, HgHttpRequest *req, HgSession *s,
+                        JsonObject *body) {
+  if (touch(web, req, s, HG_TOUCH_ALIVE, 0))
+    respond_state(web, req, s);
+}
+
+/* {"idle": N}: N seconds since the page last saw input. */
+static bool parse_idle(JsonObject *body, int64_t *ret) {
+  JsonNode *n = body ? json_object_get_member(body, "idle") : NULL;
+  double d;
+
+  if (!n || !JSON_NODE_HOLDS_VALUE(n))
+    return false;
+  switch (json_node_get_value_type(n)) {
+  case G_TYPE_INT64:
+    *ret = json_node_get_int(n);
+    return true;
+  case G_TYPE_DOUBLE:
+    d = json_node_get_double(n);
+    if (!isfinite(d))
+      return false;
+    *ret = d >= 9e18 ? INT64_MAX : d <= -9e18 ? INT64_MIN : (int64_t)d;
+    return true;
+  default:
+    return false;
+  }
+}
+
+static void api_ping(HgWeb *web, HgHttpRequest *req, HgSession *s,
+                     JsonObject *body) {
+  int64_t idle;
+
+  if (!parse_idle(body, &idle)) {
+    hg_web_respond_error(req, MHD_HTTP_BAD_REQUEST, "invalid-idle");
+    return;
+  }
+  if (touch(web, req, s, HG_TOUCH_ALIVE | HG_TOUCH_ACTIVITY, idle))
+    respond_state(web, req, s);
+}
+
+static void add_cookie_removal(struct MHD_Response *r) {
+  MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE,
+                          hg_token_cookie_clear());
+  MHD_add_response_header(r, "Clear-Site-Data", "\"cookies\"");
+}
+
+static void api_logout(HgWeb *web, HgHttpRequest *req, HgSession *s,
+                       JsonObject *body) {
+  struct MHD_Response *r;
+
+  hg_registry_end(web->reg, s, HG_END_REASON_LOGOUT);
+  r = hg_http_response_json("{\"state\":\"ended\",\"reason\":\"logout\"}");
+  add_cookie_removal(r);
+  hg_http_respond(req, MHD_HTTP_OK, r);
+}
+
+static void api_login(HgWeb *web, HgHttpRequest *req, HgSession *s,
+                      JsonObject *body) {
+  hg_web_login_handle(web->login, req, body);
+}
+
+static const ApiRoute api_routes[] = {
+    {"/api/login", true, false, api_login},
+    {"/api/ping", true, true, api_ping},
+    {"/api/session", false, true, api_session},
+    {"/api/logout", true, true, api_logout},
+};
+
+typedef struct {
+  HgWeb *web;
+  HgSession *session;
+  HgEndReason ended;
+} CookieLookup;
+
+static bool try_token(const char *value, void *ud) {
+  CookieLookup *l = ud;
+  uint8_t hash[HG_TOKEN_HASH_LEN];
+  HgEndReason reason;
+
+  if (!hg_token_hash(value, hash))
+    return false;
+  l->session = hg_registry_lookup_token(l->web->reg, hash);
+  if (l->session)
+    return true;
+  reason = hg_ended_tokens_lookup(l->web->ended, hash);
+  if (l->ended == HG_END_REASON_NONE)
+    l->ended = reason;
+  return false;
+}
+
+static HgSession *session_of(HgWeb *web, HgHttpRequest *req,
+                             HgEndReason *ret_ended) {
+  CookieLookup l = {web, NULL, HG_END_REASON_NONE};
+
+  hg_http_request_find_cookie(req, HG_COOKIE_NAME, try_token, &l);
+  if (ret_ended)
+    *ret_ended = l.ended;
+  return l.session;
+}
+
+static bool method_allowed(HgHttpRequest *req, bool post) {
+  const char *m = hg_http_request_method(req);
+
+  if (post)
+    return strcmp(m, MHD_HTTP_METHOD_POST) == 0;
+  return strcmp(m, MHD_HTTP_METHOD_GET) == 0 ||
+         strcmp(m, MHD_HTTP_METHOD_HEAD) == 0;
+}
+
+static void respond_method_not_allowed(HgHttpRequest *req, const char *allow) {
+  struct MHD_Response *r = hg_http_response_error("method-not-allowed");
+
+  MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+  hg_http_respond(req, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+}
+
+/* A POST body must be one JSON object. */
+static JsonObject *parse_body(HgHttpRequest *req, JsonParser *parser) {
+  g_autoptr(GError) error = NULL;
+  JsonNode *root;
+  size_t len;
+  const char *body = hg_http_request_body(req, &len);
+
+  if (!json_parser_load_from_data(parser, body, (gssize)len, &error))
+    return NULL;
+  root = json_parser_get_root(parser);
+  return root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root)
+                                              : NULL;
+}
+
+static void handle_api(HgWeb *web, HgHttpRequest *req, const char *path) {
+  g_autoptr(JsonParser) parser = json_parser_new_immutable();
+  const ApiRoute *route = NULL;
+  JsonObject *body = NULL;
+  HgSession *s = NULL;
+  HgEndReason ended;
+
+  for (size_t i = 0; i < HG_ELEMENTSOF(api_routes); i++)
+    if (strcmp(api_routes[i].path, path) == 0)
+      route = &api_routes[i];
+  if (!route) {
+    hg_web_respond_error(req, MHD_HTTP_NOT_FOUND, "not-found");
+    return;
+  }
+  if (!method_allowed(req, route->post)) {
+    respond_method_not_allowed(req, route->post ? "POST" : "GET, HEAD");
+    return;
+  }
+  if (route->post && !(body = parse_body(req, parser))) {
+    hg_web_respond_error(req, MHD_HTTP_BAD_REQUEST, "invalid-json");
+    return;
+  }
+  if (route->needs_session && !(s = session_of(web, req, &ended))) {
+    if (ended != HG_END_REASON_NONE)
+      respond_ended(req, ended);
+    else
+      hg_web_respond_error(req, MHD_HTTP_UNAUTHORIZED, "no-session");
+    return;
+  }
+  route->handler(web, req, s, body);
+}
+
+static void respond_asset(HgWeb *web, HgHttpRequest *req, const char *name) {
+  struct MHD_Response *r = NULL;
+  int err = hg_web_assets_lookup(web->assets, name, &r);
+
+  if (err == -ENOENT)
+    hg_web_respond_error(req, MHD_HTTP_NOT_FOUND, "not-found");
+  else if (err < 0) {
+    hg_log_errno(LOG_WARNING, err, "Cannot serve %s", name);
+    hg_web_respond_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal");
+  } else
+    hg_http_respond(req, MHD_HTTP_OK, r);
+}
+
+static void handle_page(HgWeb *web, HgHttpRequest *req, const char *path) {
+  HgSession *s;
+
+  if (!method_allowed(req, false)) {
+    respond_method_not_allowed(req, "GET, HEAD");
+    return;
+  }
+  if (g_str_has_prefix(path, "/assets/")) {
+    respond_asset(web, req, path + 1);
+    return;
+  }
+  if (strcmp(path, "/") != 0) {
+    hg_web_respond_error(req, MHD_HTTP_NOT_FOUND, "not-found");
+    return;
+  }
+  /* Loading our page is a sign of life: a reload is not a close. */
+  s = session_of(web, req, NULL);
+  if (s && hg_registry_touch(web->reg, s, HG_TOUCH_ALIVE, 0) < 0)
+    s = NULL;
+  respond_asset(web, req, s ? "session.html" : "login.html");
+}
+
+static const struct {
+  unsigned status;
+  const char *error;
+} gate_errors[] = {
+    [HG_GATE_BAD_HOST] = {MHD_HTTP_FORBIDDEN, "host-not-allowed"},
+    [HG_GATE_BAD_ORIGIN] = {MHD_HTTP_FORBIDDEN, "origin-not-allowed"},
+    [HG_GATE_CROSS_SITE] = {MHD_HTTP_FORBIDDEN, "cross-site"},
+    [HG_GATE_NOT_JSON] = {MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "json-required"},
+};
+
+static void on_request(HgHttpRequest *req, void *userdata) {
+  HgWeb *web = userdata;
+  const char *path = hg_http_request_path(req);
+  HgGateRequest gate = {
+      .post = hg_http_request_is_post(req),
+      .api = g_str_has_prefix(path, "/api/"),
+      .host = hg_http_request_header(req, MHD_HTTP_HEADER_HOST),
+      .origin = hg_http_request_header(req, "Origin"),
+      .sec_fetch_site = hg_http_request_header(req, "Sec-Fetch-Site"),
+      .content_type = hg_http_request_header(req, "Content-Type"),
+  };
+  HgGateVerdict v = hg_gate_check(web->hosts, &gate);
+
+  if (v != HG_GATE_OK)
+    hg_web_respond_error(req, gate_errors[v].status, gate_errors[v].error);
+  else if (gate.api)
+    handle_api(web, req, path);
+  else
+    handle_page(web, req, path);
+}
+
+int hg_web_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
+               HgWeb **ret) {
+  static gsize resources_registered = 0;
+  g_autoptr(HgWeb) web = g_new0(HgWeb, 1);
+  int r;
+
+  if (g_once_init_enter(&resources_registered)) {
+    hg_web_register_resource();
+    g_once_init_leave(&resources_registered, 1);
+  }
+  web->event = sd_event_ref(event);
+  web->reg = reg;
+  web->config = config;
+  web->hosts = hg_host_list_new(config);
+  web->ended = hg_ended_tokens_new(reg);
+  r = hg_web_assets_new(config->web_root, config->web_root_csp, &web->assets);
+  if (r < 0)
+    return hg_log_errno(LOG_ERR, r, "Cannot open WebRoot %s",
+                        config->web_root);
+  web->login = hg_web_login_new(web);
+  r = hg_http_server_new(event, config->listen, on_request, web,
+                         &web->server);
+  if (r < 0)
+    return r;
+  *ret = g_steal_pointer(&web);
+  return 0;
+}
+
+HgWeb *hg_web_free(HgWeb *web) {
+  if (!web)
+    return NULL;
+  /* Logins first: their PAM sessions close and pending answers go out
+   * while the server still runs. */
+  hg_web_login_free(web->login);
+  hg_http_server_free(web->server);
+  hg_web_assets_free(web->assets);
+  hg_ended_tokens_free(web->ended);
+  hg_host_list_free(web->hosts);
+  sd_event_unref(web->event);
+  g_free(web);
+  return NULL;
+}
+
+static bool same_listen(const HgConfig *a, const HgConfig *b) {
+  if (a->listen->len != b->listen->len)
+    return false;
+  for (guint i = 0; i < a->listen->len; i++)
+    if (strcmp(((HgListenAddress *)a->listen->pdata[i])->text,
+               ((HgListenAddress *)b->listen->pdata[i])->text) != 0)
+      return false;
+  return true;
+}
+
+int hg_web_reload(HgWeb *web, const HgConfig *config) {
+  HgWebAssets *assets;
+  int r;
+
+  r = hg_web_assets_new(config->web_root, config->web_root_csp, &assets);
+  if (r < 0)
+    return hg_log_errno(LOG_ERR, r, "Cannot open WebRoot %s",
+                        config->web_root);
+  if (!same_listen(web->config, config))
+    hg_warning("[Http] Listen changed: it applies when hourglassd restarts");
+  hg_web_assets_free(web->assets);
+  web->assets = assets;
+  hg_host_list_set_allowed(web->hosts, config->allowed_hosts);
+  web->config = config;
+  hg_web_login_reload(web->login);
+  return 0;
+}

@@ -1,0 +1,24 @@
+/* The web front: the HTTP server, its gate, the pages and the JSON API of
+ * DESIGN.md, on top of the session registry. */
+#pragma once
+
+#include <glib.h>
+#include <systemd/sd-event.h>
+
+#include "hg-config.h"
+#include "hg-registry.h"
+
+typedef struct HgWeb HgWeb;
+
+/* config stays owned by the caller and must outlive the HgWeb, or be
+ * replaced through hg_web_reload(). */
+int hg_web_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
+               HgWeb **ret);
+/* Answers what is pending, closes every PAM session still open (waiting a
+ * bounded time for the helpers) and stops the server. */
+HgWeb *hg_web_free(HgWeb *web);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HgWeb, hg_web_free)
+
+/* Applies a new configuration. Listen changes need a restart (logged);
+ * everything else applies at once. 0 or -errno (old settings kept). */
+int hg_web_reload(HgWeb *web, const HgConfig *config);
