@@ -361,14 +361,27 @@ HgHttpServer *hg_http_server_free(HgHttpServer *server) {
                     hg_http_response_error("shutting-down"));
   }
   for (int round = 0; round < 3; round++)
-    for (guint i = 0; i < server->listeners->len; i++)
-      MHD_run(((Listener *)server->listeners->pdata[i])->mhd);
+    hg_http_server_flush(server);
   g_ptr_array_unref(server->listeners);
   g_hash_table_destroy(server->suspended);
   sd_event_source_disable_unref(server->run_later);
   sd_event_unref(server->event);
   g_free(server);
   return NULL;
+}
+
+HgHttpServer *hg_http_request_server(const HgHttpRequest *req) {
+  return req->server;
+}
+
+void hg_http_server_resume(HgHttpServer *server, struct MHD_Connection *conn) {
+  MHD_resume_connection(conn);
+  schedule_run(server);
+}
+
+void hg_http_server_flush(HgHttpServer *server) {
+  for (guint i = 0; i < server->listeners->len; i++)
+    MHD_run(((Listener *)server->listeners->pdata[i])->mhd);
 }
 
 const char *hg_http_request_method(const HgHttpRequest *req) {

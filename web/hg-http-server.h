@@ -59,6 +59,14 @@ void hg_http_request_suspend(HgHttpRequest *req, HgHttpGone gone,
 void hg_http_respond(HgHttpRequest *req, unsigned status,
                      struct MHD_Response *response);
 
+/* For responses that outlive their handler call (event streams): the
+ * server of a request, and a resume of a connection suspended from a
+ * content reader, with the MHD run it needs. */
+HgHttpServer *hg_http_request_server(const HgHttpRequest *req);
+void hg_http_server_resume(HgHttpServer *server, struct MHD_Connection *conn);
+/* Runs every MHD daemon once: at shutdown, to let final bytes out. */
+void hg_http_server_flush(HgHttpServer *server);
+
 /* Responses. */
 struct MHD_Response *hg_http_response_new(const char *content_type,
                                           char *body, size_t len);

@@ -7,6 +7,7 @@
 #include "hg-http-gate.h"
 #include "hg-http-server.h"
 #include "hg-web-assets.h"
+#include "hg-web-events.h"
 #include "hg-web.h"
 
 typedef struct HgWebLogin HgWebLogin;
@@ -20,6 +21,7 @@ struct HgWeb {
   HgWebAssets *assets;
   HgEndedTokens *ended;
   HgWebLogin *login;
+  HgWebEvents *events;
 };
 
 /* JSON answers. */

@@ -150,11 +150,45 @@ static void api_login(HgWeb *web, HgHttpRequest *req, HgSession *s,
   hg_web_login_handle(web->login, req, body);
 }
 
+/* An open stream keeps the page live; opening it is a sign of life. */
+static void api_events(HgWeb *web, HgHttpRequest *req, HgSession *s,
+                       JsonObject *body) {
+  const char *page = hg_http_request_query(req, "page");
+
+  if (!hg_web_page_id_valid(page)) {
+    hg_web_respond_error(req, MHD_HTTP_BAD_REQUEST, "invalid-page");
+    return;
+  }
+  if (touch(web, req, s, HG_TOUCH_ALIVE, 0))
+    hg_web_events_open(web->events, req, s, page);
+}
+
+/* {"page": ID}, from navigator.sendBeacon on pagehide. */
+static void api_close(HgWeb *web, HgHttpRequest *req, HgSession *s,
+                      JsonObject *body) {
+  JsonNode *n = json_object_get_member(body, "page");
+  const char *page = n && JSON_NODE_HOLDS_VALUE(n) &&
+                             json_node_get_value_type(n) == G_TYPE_STRING
+                         ? json_node_get_string(n)
+                         : NULL;
+  g_autofree char *json = NULL;
+
+  if (!hg_web_page_id_valid(page)) {
+    hg_web_respond_error(req, MHD_HTTP_BAD_REQUEST, "invalid-page");
+    return;
+  }
+  json = g_strdup_printf("{\"closed\":%u}",
+                         hg_web_events_close_page(web->events, s, page));
+  hg_http_respond(req, MHD_HTTP_OK, hg_http_response_json(json));
+}
+
 static const ApiRoute api_routes[] = {
     {"/api/login", true, false, api_login},
     {"/api/ping", true, true, api_ping},
     {"/api/session", false, true, api_session},
+    {"/api/events", false, true, api_events},
     {"/api/logout", true, true, api_logout},
+    {"/api/close", true, true, api_close},
 };
 
 typedef struct {
@@ -337,6 +371,7 @@ int hg_web_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
     return hg_log_errno(LOG_ERR, r, "Cannot open WebRoot %s",
                         config->web_root);
   web->login = hg_web_login_new(web);
+  web->events = hg_web_events_new(web);
   r = hg_http_server_new(event, config->listen, on_request, web,
                          &web->server);
   if (r < 0)
@@ -351,6 +386,9 @@ HgWeb *hg_web_free(HgWeb *web) {
   /* Logins first: their PAM sessions close and pending answers go out
    * while the server still runs. */
   hg_web_login_free(web->login);
+  /* Streams end before the server stops: MHD aborts if stopped with a
+   * connection still suspended. */
+  hg_web_events_free(web->events);
   hg_http_server_free(web->server);
   hg_web_assets_free(web->assets);
   hg_ended_tokens_free(web->ended);
