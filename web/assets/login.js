@@ -1,0 +1,369 @@
+/*
+ * hourglass login page: the PAM sign-in flow against POST /api/login.
+ *
+ * Step one asks for user name and password; every further PAM prompt (a
+ * one-time code, a new password when the old one has expired) is shown as
+ * its own step until the server answers "authenticated" or "failed".
+ * Strings come from window.HG_STRINGS (strings.js).
+ */
+(function () {
+  'use strict';
+
+  const STRINGS = window.HG_STRINGS || {};
+  const ENDED_REASONS = ['idle-timeout', 'max-age', 'browser-closed', 'terminated',
+    'replaced', 'logout', 'shutdown'];
+  const REQUEST_TIMEOUT_MS = 90000;     /* PAM may be slow; the server kills a hung helper sooner */
+  const DEFAULT_RETRY_SEC = 5;          /* 429 without a usable Retry-After */
+  const MAX_RETRY_SEC = 86400;
+  const CODE_PROMPT = /\b(code|otp|token|passcode|one[- ]?time|verification)\b/i;
+
+  const el = {};
+  const state = {
+    step: 'credentials',   /* or 'prompt' */
+    conversation: null,
+    busy: false,
+    waitUntil: 0,          /* Date.now() value until which 429 blocks submitting */
+    waitTimer: 0
+  };
+
+  /* ---- strings ---- */
+
+  function t(id, vars) {
+    const text = typeof STRINGS[id] === 'string' ? STRINGS[id] : id;
+    if (!vars) return text;
+    return text.replace(/\{(\w+)\}/g, function (all, name) {
+      return Object.prototype.hasOwnProperty.call(vars, name) ? String(vars[name]) : all;
+    });
+  }
+
+  function tPlural(id, count, vars) {
+    let category = 'other';
+    try {
+      category = new Intl.PluralRules(document.documentElement.lang || 'en').select(count);
+    } catch (e) { /* unknown language tag: use "other" */ }
+    const key = typeof STRINGS[id + '.' + category] === 'string' ? id + '.' + category : id + '.other';
+    return t(key, vars);
+  }
+
+  /* ---- messages ---- */
+
+  function showAlert(message) {
+    /* A fresh node each time, so a repeated message is announced again. */
+    el.alert.replaceChildren();
+    if (!message) return;
+    const p = document.createElement('p');
+    p.textContent = message;
+    el.alert.append(p);
+  }
+
+  function hideNotice() {
+    el.notice.hidden = true;
+    el.notice.textContent = '';
+  }
+
+  function showEndedNotice() {
+    const reason = new URLSearchParams(window.location.search).get('ended');
+    if (reason === null) return;
+    el.notice.textContent = t(ENDED_REASONS.includes(reason) ? 'ended.' + reason : 'ended.unknown');
+    el.notice.hidden = false;
+    try {
+      window.history.replaceState(window.history.state, '', window.location.pathname + window.location.hash);
+    } catch (e) { /* keeping the query is harmless */ }
+  }
+
+  /* ---- form state ---- */
+
+  function fields() {
+    const step = state.step === 'prompt' ? el.stepPrompt : el.stepCredentials;
+    return Array.from(step.querySelectorAll('input'));
+  }
+
+  function focusFirstField(preferEmpty) {
+    const list = fields();
+    const target = (preferEmpty && list.find(function (input) { return !input.value; })) || list[0] || el.submit;
+    if (!target.disabled) target.focus();
+  }
+
+  function waiting() {
+    return state.waitUntil > Date.now();
+  }
+
+  function updateSubmit() {
+    const left = Math.ceil((state.waitUntil - Date.now()) / 1000);
+    if (left > 0) {
+      el.submitLabel.textContent = t('login.wait_button', { seconds: left });
+    } else {
+      el.submitLabel.textContent = t(state.step === 'prompt' ? 'login.continue' : 'login.submit');
+    }
+    el.submit.disabled = state.busy || left > 0;
+  }
+
+  function setBusy(busy) {
+    state.busy = busy;
+    el.submit.setAttribute('aria-busy', String(busy));
+    el.restart.disabled = busy;
+    el.form.querySelectorAll('input').forEach(function (input) { input.readOnly = busy; });
+    updateSubmit();
+  }
+
+  function tickWait() {
+    if (waiting()) {
+      updateSubmit();
+      return;
+    }
+    clearInterval(state.waitTimer);
+    state.waitTimer = 0;
+    state.waitUntil = 0;
+    showAlert('');
+    updateSubmit();
+  }
+
+  function startWait(seconds) {
+    state.waitUntil = Date.now() + seconds * 1000;
+    clearInterval(state.waitTimer);
+    state.waitTimer = setInterval(tickWait, 250);
+    updateSubmit();
+  }
+
+  function clearPrompts() {
+    el.prompts.replaceChildren();
+    el.messages.replaceChildren();
+    el.messages.hidden = true;
+  }
+
+  /* Back to step one; keeps the user name, never the password. */
+  function showCredentials(message) {
+    state.step = 'credentials';
+    state.conversation = null;
+    clearPrompts();
+    el.password.value = '';
+    el.stepPrompt.hidden = true;
+    el.stepCredentials.hidden = false;
+    el.restart.hidden = true;
+    el.lead.textContent = t('login.lead');
+    updateSubmit();
+    showAlert(message || '');
+    focusFirstField(true);
+  }
+
+  /* ---- further PAM steps ---- */
+
+  function promptLabel(text) {
+    const clean = typeof text === 'string' ? text.replace(/[\s:]+$/, '').trim() : '';
+    return clean || t('login.prompt_fallback');
+  }
+
+  function makePromptField(prompt, index, describedBy) {
+    const id = 'hg-answer-' + index;
+    const text = prompt && typeof prompt.text === 'string' ? prompt.text : '';
+    const wrap = document.createElement('div');
+    const label = document.createElement('label');
+    const input = document.createElement('input');
+
+    wrap.className = 'hg-field';
+    label.htmlFor = id;
+    label.textContent = promptLabel(text);
+    input.id = id;
+    input.name = 'answer' + index;
+    input.className = 'hg-input';
+    input.type = prompt && prompt.echo === true ? 'text' : 'password';
+    input.setAttribute('autocomplete', CODE_PROMPT.test(text) ? 'one-time-code' : 'off');
+    input.setAttribute('autocapitalize', 'none');
+    input.setAttribute('autocorrect', 'off');
+    input.spellcheck = false;
+    if (describedBy) input.setAttribute('aria-describedby', describedBy);
+    wrap.append(label, input);
+    return wrap;
+  }
+
+  function renderMessages(messages) {
+    const list = Array.isArray(messages) ? messages : [];
+    list.forEach(function (message) {
+      if (!message || typeof message.text !== 'string' || !message.text) return;
+      const p = document.createElement('p');
+      p.className = 'hg-message hg-message--' + (message.kind === 'error' ? 'error' : 'info');
+      p.textContent = message.text;
+      el.messages.append(p);
+    });
+    el.messages.hidden = !el.messages.hasChildNodes();
+  }
+
+  function showPrompt(data) {
+    state.step = 'prompt';
+    state.conversation = data.conversation;
+    clearPrompts();
+    renderMessages(data.messages);
+    const describedBy = el.messages.hidden ? '' : el.messages.id;
+    data.prompts.forEach(function (prompt, index) {
+      el.prompts.append(makePromptField(prompt, index, index === 0 ? describedBy : ''));
+    });
+    el.password.value = '';
+    el.stepCredentials.hidden = true;
+    el.stepPrompt.hidden = false;
+    el.restart.hidden = false;
+    el.lead.textContent = t('login.lead_prompt');
+    updateSubmit();
+    showAlert('');
+    focusFirstField(false);
+  }
+
+  /* ---- request bodies (fields are emptied as soon as the body is built) ---- */
+
+  function credentialsBody() {
+    const user = el.user.value.trim();
+    if (!user) {
+      showAlert(t('login.need_user'));
+      el.user.focus();
+      return null;
+    }
+    if (!el.password.value) {
+      showAlert(t('login.need_password'));
+      el.password.focus();
+      return null;
+    }
+    const body = JSON.stringify({ user: user, password: el.password.value });
+    el.password.value = '';
+    return body;
+  }
+
+  function answersBody() {
+    const inputs = Array.from(el.prompts.querySelectorAll('input'));
+    const body = JSON.stringify({
+      conversation: state.conversation,
+      answers: inputs.map(function (input) { return input.value; })
+    });
+    inputs.forEach(function (input) { input.value = ''; });
+    return body;
+  }
+
+  /* ---- talking to the server ---- */
+
+  function postLogin(body) {
+    const controller = new AbortController();
+    const timer = setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS);
+    return fetch('/api/login', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json' },
+      cache: 'no-store',
+      body: body,
+      signal: controller.signal
+    }).then(async function (response) {
+      let data = null;
+      try { data = await response.json(); } catch (e) { /* not JSON: judged by status */ }
+      return { response: response, data: data };
+    }).finally(function () { clearTimeout(timer); });
+  }
+
+  function parseRetryAfter(value) {
+    const text = (value || '').trim();
+    let seconds = NaN;
+    if (/^\d+$/.test(text)) seconds = parseInt(text, 10);
+    else if (text) seconds = Math.ceil((Date.parse(text) - Date.now()) / 1000);
+    if (!Number.isFinite(seconds) || seconds < 1) seconds = DEFAULT_RETRY_SEC;
+    return Math.min(seconds, MAX_RETRY_SEC);
+  }
+
+  function onAccepted(data) {
+    if (data && data.state === 'authenticated') {
+      setBusy(true);   /* stay busy until the session page replaces this one */
+      window.location.replace('/');
+      return;
+    }
+    if (data && data.state === 'prompt' && typeof data.conversation === 'string' &&
+        Array.isArray(data.prompts)) {
+      showPrompt(data);
+      return;
+    }
+    onError(t('login.error.generic'), true);
+  }
+
+  function onFailed(data) {
+    const message = data && typeof data.message === 'string' && data.message ? data.message : t('login.failed');
+    showCredentials(message);
+  }
+
+  function onTooMany(retryAfter) {
+    const seconds = parseRetryAfter(retryAfter);
+    startWait(seconds);
+    showAlert(tPlural('login.error.too_many', seconds, { seconds: seconds }));
+    focusFirstField(true);
+  }
+
+  /* restart: a conversation in an unknown state is abandoned for step one. */
+  function onError(message, restart) {
+    if (restart && state.step === 'prompt') {
+      showCredentials(message);
+      return;
+    }
+    showAlert(message);
+    focusFirstField(true);
+  }
+
+  function onNetworkError(error) {
+    const timedOut = error && error.name === 'AbortError';
+    onError(t(timedOut ? 'login.error.timeout' : 'login.error.network'), false);
+  }
+
+  function handleResponse(response, data) {
+    switch (response.status) {
+      case 200: onAccepted(data); break;
+      case 401: onFailed(data); break;   /* bad credentials, or an expired conversation */
+      case 429: onTooMany(response.headers.get('Retry-After')); break;
+      case 503: onError(t('login.error.busy'), false); break;
+      default: onError(t('login.error.generic'), true); break;
+    }
+  }
+
+  async function onSubmit(event) {
+    event.preventDefault();
+    if (state.busy || waiting()) return;
+    let body = state.step === 'prompt' ? answersBody() : credentialsBody();
+    if (body === null) return;
+    hideNotice();
+    showAlert('');
+    setBusy(true);
+    const request = postLogin(body);
+    body = null;
+    let result;
+    try {
+      result = await request;
+    } catch (error) {
+      setBusy(false);
+      onNetworkError(error);
+      return;
+    }
+    setBusy(false);
+    handleResponse(result.response, result.data);
+  }
+
+  /* ---- start ---- */
+
+  function init() {
+    el.form = document.getElementById('hg-login-form');
+    el.stepCredentials = document.getElementById('hg-step-credentials');
+    el.stepPrompt = document.getElementById('hg-step-prompt');
+    el.user = document.getElementById('hg-user');
+    el.password = document.getElementById('hg-password');
+    el.messages = document.getElementById('hg-messages');
+    el.prompts = document.getElementById('hg-prompts');
+    el.submit = document.getElementById('hg-submit');
+    el.submitLabel = document.getElementById('hg-submit-label');
+    el.restart = document.getElementById('hg-restart');
+    el.alert = document.getElementById('hg-alert');
+    el.notice = document.getElementById('hg-notice');
+    el.lead = document.getElementById('hg-lead');
+
+    el.form.addEventListener('submit', onSubmit);
+    el.restart.addEventListener('click', function () { showCredentials(''); });
+    /* Back from the browser cache: never show a half-finished conversation. */
+    window.addEventListener('pageshow', function (event) {
+      if (event.persisted) { setBusy(false); showCredentials(''); }
+    });
+
+    showEndedNotice();
+    showCredentials('');
+  }
+
+  init();
+})();
