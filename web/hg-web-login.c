@@ -10,6 +10,7 @@
 #include "hg-auth.h"
 #include "hg-log.h"
 #include "hg-secure.h"
+#include "hg-throttle.h"
 #include "hg-token.h"
 
 #define USER_MAX 256
@@ -27,6 +28,7 @@ struct HgWebLogin {
   GHashTable *conversations; /* id -> Login waiting for the person */
   GHashTable *sessions;      /* session id -> Login keeping a PAM session */
   GHashTable *all;           /* Login set: every login, for shutdown */
+  HgThrottle *throttle;
   unsigned listener;
 };
 
@@ -39,6 +41,7 @@ struct Login {
   char conversation[33];   /* while waiting for the person */
   sd_event_source *timer;  /* conversation expiry, or the fail delay */
   char *session_id;        /* after success */
+  char *replaces;          /* the live session of the browser signing in */
   JsonArray *messages;     /* what PAM said, for the next answer */
 };
 
@@ -55,6 +58,7 @@ static void login_free(Login *l) {
   hg_erase_and_free(l->password);
   g_free(l->user);
   g_free(l->session_id);
+  g_free(l->replaces);
   g_clear_pointer(&l->messages, json_array_unref);
   g_free(l);
 }
@@ -97,6 +101,7 @@ static void fail(Login *l, const char *reason) {
   int r;
 
   journal_login(l->user, LOG_NOTICE, "failed", reason);
+  hg_throttle_failed(l->owner->throttle, l->user, hg_now(CLOCK_MONOTONIC));
   l->auth = hg_auth_close(l->auth);
   sd_event_source_disable_unref(l->timer);
   r = sd_event_add_time_relative(l->owner->web->event, &l->timer,
@@ -190,6 +195,44 @@ static void on_prompt(Login *l, const HgAuthEvent *ev) {
   ask_person(l, ev);
 }
 
+/* A sign-in from a browser that still holds a live session ends that one
+ * first: one browser, one session. */
+static HgSession *replaced_session(Login *l) {
+  HgRegistry *reg = l->owner->web->reg;
+  return l->replaces ? hg_registry_lookup(reg, l->replaces) : NULL;
+}
+
+static void replace_old_session(Login *l) {
+  HgSession *old = replaced_session(l);
+
+  if (old)
+    hg_registry_end(l->owner->web->reg, old, HG_END_REASON_REPLACED);
+}
+
+/* PAM said yes, but there is no room (the session this one replaces does
+ * not count): the PAM session closes again. */
+static bool within_limits(Login *l, const char *user) {
+  const HgConfig *c = l->owner->web->config;
+  HgRegistry *reg = l->owner->web->reg;
+  HgSession *old = replaced_session(l);
+  unsigned all = hg_registry_count(reg) - (old != NULL);
+  unsigned mine = hg_registry_count_user(reg, user) -
+                  (old && strcmp(hg_session_get_user(old), user) == 0);
+  const char *error = NULL;
+
+  if (all >= c->max_sessions)
+    error = "too-many-sessions";
+  else if (mine >= c->max_sessions_per_user)
+    error = "too-many-user-sessions";
+  if (!error)
+    return true;
+  journal_login(user, LOG_WARNING, "refused", error);
+  l->auth = hg_auth_close(l->auth);
+  answer(l, MHD_HTTP_SERVICE_UNAVAILABLE, hg_http_response_error(error));
+  login_free(l);
+  return false;
+}
+
 static void on_success(Login *l, const HgAuthEvent *ev) {
   HgWebLogin *owner = l->owner;
   char token[HG_TOKEN_TEXT_LEN + 1];
@@ -204,6 +247,9 @@ static void on_success(Login *l, const HgAuthEvent *ev) {
   gsize len;
 
   collect_messages(l, ev);
+  if (!within_limits(l, ev->user))
+    return;
+  replace_old_session(l);
   if (hg_token_new(token, hash) < 0 ||
       hg_registry_create(owner->web->reg, HG_SESSION_SOURCE_WEB, ev->user,
                          ev->uid, hash, &s) < 0) {
@@ -211,6 +257,7 @@ static void on_success(Login *l, const HgAuthEvent *ev) {
     return;
   }
   journal_login(ev->user, LOG_INFO, "succeeded", NULL);
+  hg_throttle_succeeded(owner->throttle, l->user);
   l->session_id = g_strdup(hg_session_get_id(s));
   g_hash_table_insert(owner->sessions, l->session_id, l);
 
@@ -288,6 +335,24 @@ static bool valid_user(const char *user) {
   return true;
 }
 
+/* 429 with Retry-After when this name failed too often lately, or too
+ * many logins came at once. */
+static bool throttled(HgWebLogin *owner, HgHttpRequest *req,
+                      const char *user) {
+  hg_usec_t wait =
+      hg_throttle_check(owner->throttle, user, hg_now(CLOCK_MONOTONIC));
+  g_autofree char *seconds = NULL;
+  struct MHD_Response *r;
+
+  if (wait == 0)
+    return false;
+  seconds = g_strdup_printf("%" G_GUINT64_FORMAT, hg_usec_to_sec_ceil(wait));
+  r = hg_http_response_error("too-many-attempts");
+  MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+  hg_http_respond(req, MHD_HTTP_TOO_MANY_REQUESTS, r);
+  return true;
+}
+
 static void start_login(HgWebLogin *owner, HgHttpRequest *req,
                         JsonObject *body) {
   const char *user = string_member(body, "user", USER_MAX);
@@ -304,11 +369,14 @@ static void start_login(HgWebLogin *owner, HgHttpRequest *req,
     hg_web_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "busy");
     return;
   }
+  if (throttled(owner, req, user))
+    return;
   l = g_new0(Login, 1);
   l->owner = owner;
   l->user = g_strdup(user);
   l->password = g_strdup(password);
   l->messages = json_array_new();
+  l->replaces = g_strdup(hg_web_session_id_of(owner->web, req));
   g_hash_table_add(owner->all, l);
   r = hg_auth_start(owner->auth, user, hg_http_request_peer(req),
                     on_auth_event, l, &l->auth);
@@ -415,6 +483,7 @@ HgWebLogin *hg_web_login_new(HgWeb *web) {
   owner->conversations = g_hash_table_new(g_str_hash, g_str_equal);
   owner->sessions = g_hash_table_new(g_str_hash, g_str_equal);
   owner->all = g_hash_table_new(NULL, NULL);
+  owner->throttle = hg_throttle_new();
   owner->listener = hg_registry_subscribe(web->reg, on_session_event, owner);
   return owner;
 }
@@ -447,6 +516,7 @@ HgWebLogin *hg_web_login_free(HgWebLogin *owner) {
   g_hash_table_destroy(owner->conversations);
   g_hash_table_destroy(owner->sessions);
   g_hash_table_destroy(owner->all);
+  hg_throttle_free(owner->throttle);
   g_free(owner);
   return NULL;
 }

@@ -28,6 +28,8 @@ struct HgWeb {
 void hg_web_respond_json(HgHttpRequest *req, unsigned status, JsonNode *node);
 void hg_web_respond_error(HgHttpRequest *req, unsigned status,
                           const char *error);
+/* The id of the live session the request's cookie names, or NULL. */
+const char *hg_web_session_id_of(HgWeb *web, HgHttpRequest *req);
 /* The session state object of the contract. */
 JsonNode *hg_web_session_state(HgWeb *web, HgSession *s);
 

@@ -223,6 +223,11 @@ static HgSession *session_of(HgWeb *web, HgHttpRequest *req,
   return l.session;
 }
 
+const char *hg_web_session_id_of(HgWeb *web, HgHttpRequest *req) {
+  HgSession *s = session_of(web, req, NULL);
+  return s ? hg_session_get_id(s) : NULL;
+}
+
 static bool method_allowed(HgHttpRequest *req, bool post) {
   const char *m = hg_http_request_method(req);
 
