@@ -371,6 +371,7 @@ static const ConfigKey config_keys[] = {
              65536),
     UINT_KEY("Limits", "MaxLoginsInProgress", "8", max_logins_in_progress, 1,
              1024),
+    UINT_KEY("Limits", "LoginRatePerSec", "5", login_rate_per_sec, 1, 10000),
     KEY("Pam", "Service", "hourglass", parse_pam_service, pam_service),
     UINT_KEY("Pam", "MinUid", "1000", min_uid, 0, 4294967294u),
     UINT_KEY("Pam", "HelperTimeoutSec", "30", helper_timeout_sec, 1, 600),

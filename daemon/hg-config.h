@@ -46,6 +46,7 @@ typedef struct {
   uint64_t max_sessions;
   uint64_t max_sessions_per_user;
   uint64_t max_logins_in_progress;
+  uint64_t login_rate_per_sec;
   /* [Pam] */
   char *pam_service;
   uint64_t min_uid;

@@ -11,6 +11,8 @@ typedef struct {
 struct HgThrottle {
   GHashTable *names; /* name -> Entry */
   GQueue lru;        /* Entry, least recently failed first */
+  double rate; /* tokens per second */
+  double burst;
   double tokens;
   hg_usec_t refilled_at;
 };
@@ -22,13 +24,20 @@ static void entry_free(gpointer p) {
   g_free(e);
 }
 
-HgThrottle *hg_throttle_new(void) {
+HgThrottle *hg_throttle_new(unsigned rate_per_sec) {
   HgThrottle *t = g_new0(HgThrottle, 1);
 
   t->names = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, entry_free);
   g_queue_init(&t->lru);
-  t->tokens = HG_THROTTLE_BURST;
+  hg_throttle_set_rate(t, rate_per_sec);
+  t->tokens = t->burst;
   return t;
+}
+
+void hg_throttle_set_rate(HgThrottle *t, unsigned rate_per_sec) {
+  t->rate = MAX(rate_per_sec, 1u);
+  t->burst = t->rate * HG_THROTTLE_BURST_SEC;
+  t->tokens = MIN(t->tokens, t->burst);
 }
 
 HgThrottle *hg_throttle_free(HgThrottle *t) {
@@ -63,9 +72,8 @@ static hg_usec_t backoff(const Entry *e) {
 
 static void refill(HgThrottle *t, hg_usec_t now) {
   if (now > t->refilled_at) {
-    t->tokens += (double)(now - t->refilled_at) * HG_THROTTLE_RATE_PER_SEC /
-                 HG_USEC_PER_SEC;
-    t->tokens = MIN(t->tokens, HG_THROTTLE_BURST);
+    t->tokens += (double)(now - t->refilled_at) * t->rate / HG_USEC_PER_SEC;
+    t->tokens = MIN(t->tokens, t->burst);
   }
   t->refilled_at = now;
 }
@@ -84,8 +92,7 @@ hg_usec_t hg_throttle_check(HgThrottle *t, const char *user, hg_usec_t now) {
   }
   refill(t, now);
   if (t->tokens < 1.0)
-    return (hg_usec_t)((1.0 - t->tokens) * HG_USEC_PER_SEC /
-                       HG_THROTTLE_RATE_PER_SEC) + 1;
+    return (hg_usec_t)((1.0 - t->tokens) * HG_USEC_PER_SEC / t->rate) + 1;
   t->tokens -= 1.0;
   return 0;
 }

@@ -14,12 +14,15 @@
 #define HG_THROTTLE_CAP (60 * HG_USEC_PER_SEC)
 #define HG_THROTTLE_FORGET (15 * 60 * HG_USEC_PER_SEC)
 #define HG_THROTTLE_MAX_NAMES 4096
-#define HG_THROTTLE_RATE_PER_SEC 5
-#define HG_THROTTLE_BURST 20
+/* The bucket holds this many seconds' worth of logins. */
+#define HG_THROTTLE_BURST_SEC 4
 
 typedef struct HgThrottle HgThrottle;
 
-HgThrottle *hg_throttle_new(void);
+/* rate_per_sec: logins that may start per second in all ([Limits]
+ * LoginRatePerSec), with bursts of HG_THROTTLE_BURST_SEC times that. */
+HgThrottle *hg_throttle_new(unsigned rate_per_sec);
+void hg_throttle_set_rate(HgThrottle *t, unsigned rate_per_sec);
 HgThrottle *hg_throttle_free(HgThrottle *t);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HgThrottle, hg_throttle_free)
 

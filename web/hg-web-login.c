@@ -483,7 +483,7 @@ HgWebLogin *hg_web_login_new(HgWeb *web) {
   owner->conversations = g_hash_table_new(g_str_hash, g_str_equal);
   owner->sessions = g_hash_table_new(g_str_hash, g_str_equal);
   owner->all = g_hash_table_new(NULL, NULL);
-  owner->throttle = hg_throttle_new();
+  owner->throttle = hg_throttle_new(web->config->login_rate_per_sec);
   owner->listener = hg_registry_subscribe(web->reg, on_session_event, owner);
   return owner;
 }
@@ -493,6 +493,8 @@ void hg_web_login_reload(HgWebLogin *owner) {
 
   settings_of(owner->web->config, &settings);
   hg_auth_manager_set_settings(owner->auth, &settings);
+  hg_throttle_set_rate(owner->throttle,
+                       owner->web->config->login_rate_per_sec);
 }
 
 HgWebLogin *hg_web_login_free(HgWebLogin *owner) {

@@ -102,6 +102,7 @@ static void assert_defaults(const HgConfig *c) {
   assert_int_equal(c->max_sessions, 256);
   assert_int_equal(c->max_sessions_per_user, 4);
   assert_int_equal(c->max_logins_in_progress, 8);
+  assert_int_equal(c->login_rate_per_sec, 5);
   assert_string_equal(c->pam_service, "hourglass");
   assert_int_equal(c->min_uid, 1000);
   assert_int_equal(c->helper_timeout_sec, 30);
@@ -154,6 +155,7 @@ static const Bounds uint_keys[] = {
     {"Limits", "MaxSessions", 1, 65536},
     {"Limits", "MaxSessionsPerUser", 1, 65536},
     {"Limits", "MaxLoginsInProgress", 1, 1024},
+    {"Limits", "LoginRatePerSec", 1, 10000},
     {"Pam", "MinUid", 0, 4294967294u},
     {"Pam", "HelperTimeoutSec", 1, 600},
     {"Pam", "ConversationTimeoutSec", 5, 3600},
