@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 
+#include "hg-bus.h"
 #include "hg-deadline-timer.h"
 #include "hg-log.h"
 #include "hg-web.h"
@@ -16,6 +17,7 @@ struct HgDaemon {
   HgDeadlineTimer *deadline_timer;
   unsigned session_log_listener;
   HgWeb *web;
+  HgBus *bus; /* NULL without a system bus */
 };
 
 /* The journal keeps a line for every session that starts or ends, with the
@@ -111,6 +113,9 @@ int hg_daemon_new(HgConfig *config, const char *config_path, HgDaemon **ret) {
   r = hg_web_new(d->event, d->registry, d->config, &d->web);
   if (r < 0)
     return r;
+  r = hg_bus_new(d->event, d->registry, d->config, &d->bus);
+  if (r < 0)
+    hg_notice("No system bus (%s): running web-only", g_strerror(-r));
 
   *ret = g_steal_pointer(&d);
   return 0;
@@ -124,6 +129,7 @@ HgDaemon *hg_daemon_free(HgDaemon *d) {
   if (d->registry)
     hg_registry_end_all(d->registry, HG_END_REASON_SHUTDOWN);
   hg_web_free(d->web);
+  hg_bus_free(d->bus);
   hg_deadline_timer_free(d->deadline_timer);
   hg_registry_free(d->registry);
   sd_event_unref(d->event);
@@ -157,6 +163,8 @@ int hg_daemon_reload(HgDaemon *d) {
   if (r < 0)
     return reload_failed(r);
 
+  if (d->bus)
+    hg_bus_reload(d->bus, config);
   hg_config_free(d->config);
   d->config = g_steal_pointer(&config);
   hg_config_get_limits(d->config, &limits);

@@ -21,6 +21,8 @@
 
 #include "hg-spawn.h"
 
+static pid_t spawned;
+
 static void test_environment(void **state) {
   static const char *const in[] = {
       "PATH=/home/evil/bin",
@@ -96,17 +98,22 @@ static char *proc_file(pid_t pid, const char *name, size_t *len) {
   return text;
 }
 
-/* Waits until pid runs sleep: before the exec, /proc shows our state. */
-static void wait_exec(pid_t pid) {
+/* Waits until pid sleeps in sleep(1): before, /proc shows our state (no
+ * exec yet) or the loader's and locale's passing descriptors. */
+static void wait_asleep(pid_t pid) {
   gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
 
   while (g_get_monotonic_time() < deadline) {
     g_autofree char *cmdline = proc_file(pid, "cmdline", NULL);
-    if (strcmp(cmdline, "sleep") == 0)
+    g_autofree char *syscall_line = proc_file(pid, "syscall", NULL);
+    long nr = strtol(syscall_line, NULL, 10);
+
+    if (strcmp(cmdline, "sleep") == 0 &&
+        (nr == SYS_clock_nanosleep || nr == SYS_nanosleep))
       return;
     g_usleep(1000);
   }
-  fail_msg("the child did not exec");
+  fail_msg("the child did not get to sleep");
 }
 
 static void assert_status_line(const char *status, const char *key,
@@ -177,11 +184,23 @@ static void spawn_and_check(int sock) {
   signal(SIGPIPE, SIG_DFL);
   assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
 
-  wait_exec(pid);
+  spawned = pid;
+  wait_asleep(pid);
   assert_clean_child(pid);
   /* SIGTERM is not blocked in there: it ends the child. */
   assert_int_equal(kill(pid, SIGTERM), 0);
   assert_int_equal(waitpid(pid, NULL, 0), pid);
+  spawned = 0;
+}
+
+/* A failed check leaves the child behind: kill it. */
+static int kill_spawned(void **state) {
+  if (spawned > 0) {
+    kill(spawned, SIGKILL);
+    waitpid(spawned, NULL, 0);
+    spawned = 0;
+  }
+  return 0;
 }
 
 static void test_clean_child(void **state) {
@@ -243,8 +262,8 @@ static void test_errors(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_environment),
-      cmocka_unit_test(test_clean_child),
-      cmocka_unit_test(test_fd_already_in_place),
+      cmocka_unit_test_teardown(test_clean_child, kill_spawned),
+      cmocka_unit_test_teardown(test_fd_already_in_place, kill_spawned),
       cmocka_unit_test(test_errors),
   };
 

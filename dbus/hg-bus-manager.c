@@ -1,0 +1,200 @@
+/* org.hourglass1.Manager at /org/hourglass1. */
+#include "hg-bus-private.h"
+
+#include <errno.h>
+
+#include "hg-log.h"
+
+static bool valid_id(const char *id) {
+  if (!id || strlen(id) != HG_SESSION_ID_LEN)
+    return false;
+  for (const char *p = id; *p; p++)
+    if (!g_ascii_isdigit(*p) && !(*p >= 'a' && *p <= 'f'))
+      return false;
+  return true;
+}
+
+int hg_bus_find_session(HgBus *bus, const char *id, HgSession **ret,
+                        sd_bus_error *error) {
+  if (!valid_id(id))
+    return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                             "Not a session id: 32 lower-case hex digits");
+  *ret = hg_registry_lookup(bus->reg, id);
+  if (!*ret)
+    return sd_bus_error_setf(error, HG_BUS_ERROR_NO_SUCH_SESSION,
+                             "No session %s", id);
+  return 0;
+}
+
+static void log_control(sd_bus_message *m, HgSession *s, const char *what) {
+  g_autofree char *f_session =
+      g_strconcat("HG_SESSION=", hg_session_get_id(s), NULL);
+  g_autofree char *f_user =
+      g_strconcat("HG_USER=", hg_session_get_user(s), NULL);
+  const char *fields[] = {f_session, f_user, NULL};
+  g_autoptr(sd_bus_creds) creds = NULL;
+  uid_t uid = (uid_t)-1;
+
+  if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds) >= 0)
+    (void)sd_bus_creds_get_euid(creds, &uid);
+  hg_log_fields(LOG_NOTICE, fields, "Session %s of %s %s over D-Bus by uid %d",
+                hg_session_get_id(s), hg_session_get_user(s), what, (int)uid);
+}
+
+int hg_bus_terminate(HgBus *bus, sd_bus_message *m, HgSession *s,
+                     sd_bus_error *error) {
+  int r = hg_bus_check_caller(bus, m, HG_BUS_ALLOW_ADMIN, s, error);
+
+  if (r < 0)
+    return r;
+  log_control(m, s, "terminated");
+  hg_registry_end(bus->reg, s, HG_END_REASON_TERMINATED);
+  return sd_bus_reply_method_return(m, NULL);
+}
+
+int hg_bus_extend(HgBus *bus, sd_bus_message *m, HgSession *s,
+                  sd_bus_error *error) {
+  int r = hg_bus_check_caller(bus, m, HG_BUS_ALLOW_ADMIN_OR_OWNER, s, error);
+
+  if (r < 0)
+    return r;
+  log_control(m, s, "extended");
+  /* Activity now; the policy keeps the absolute limit where it is. */
+  if (hg_registry_touch(bus->reg, s, HG_TOUCH_ACTIVITY, 0) < 0)
+    return sd_bus_error_setf(error, HG_BUS_ERROR_NO_SUCH_SESSION,
+                             "Session %s has just ended", hg_session_get_id(s));
+  return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_list(sd_bus_message *m, void *userdata,
+                       sd_bus_error *error) {
+  HgBus *bus = userdata;
+  g_autoptr(sd_bus_message) reply = NULL;
+  g_autoptr(GPtrArray) all = hg_registry_list(bus->reg);
+  int r;
+
+  r = sd_bus_message_new_method_return(m, &reply);
+  if (r >= 0)
+    r = sd_bus_message_open_container(reply, 'a', "(sssso)");
+  for (guint i = 0; r >= 0 && i < all->len; i++) {
+    HgSession *s = all->pdata[i];
+    g_autofree char *path = hg_bus_session_path(hg_session_get_id(s));
+    r = sd_bus_message_append(
+        reply, "(sssso)", hg_session_get_id(s), hg_session_get_user(s),
+        hg_session_source_to_string(hg_session_get_source(s)),
+        hg_session_state_to_string(hg_session_get_state(s)), path);
+  }
+  if (r >= 0)
+    r = sd_bus_message_close_container(reply);
+  if (r < 0)
+    return r;
+  return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+  HgBus *bus = userdata;
+  g_autofree char *path = NULL;
+  const char *id;
+  HgSession *s;
+  int r;
+
+  r = sd_bus_message_read(m, "s", &id);
+  if (r < 0)
+    return r;
+  r = hg_bus_find_session(bus, id, &s, error);
+  if (r < 0)
+    return r;
+  path = hg_bus_session_path(id);
+  return sd_bus_reply_method_return(m, "o", path);
+}
+
+/* Terminate and Extend by id: find, then the Session's own method. */
+static int by_id(sd_bus_message *m, HgBus *bus, sd_bus_error *error,
+                 int (*action)(HgBus *, sd_bus_message *, HgSession *,
+                               sd_bus_error *)) {
+  const char *id;
+  HgSession *s;
+  int r;
+
+  r = sd_bus_message_read(m, "s", &id);
+  if (r < 0)
+    return r;
+  r = hg_bus_find_session(bus, id, &s, error);
+  if (r < 0)
+    return r;
+  return action(bus, m, s, error);
+}
+
+static int method_terminate(sd_bus_message *m, void *userdata,
+                            sd_bus_error *error) {
+  return by_id(m, userdata, error, hg_bus_terminate);
+}
+
+static int method_extend(sd_bus_message *m, void *userdata,
+                         sd_bus_error *error) {
+  return by_id(m, userdata, error, hg_bus_extend);
+}
+
+static int method_register(sd_bus_message *m, void *userdata,
+                           sd_bus_error *error) {
+  return hg_bus_register_desktop(userdata, m, error);
+}
+
+static int method_unregister(sd_bus_message *m, void *userdata,
+                             sd_bus_error *error) {
+  return hg_bus_unregister_desktop(userdata, m, error);
+}
+
+static int get_limit(sd_bus *sdbus, const char *path, const char *iface,
+                     const char *property, sd_bus_message *reply,
+                     void *userdata, sd_bus_error *error) {
+  const HgConfig *c = ((HgBus *)userdata)->config;
+  uint64_t v;
+
+  if (strcmp(property, "WarnAfterSec") == 0)
+    v = c->warn_after_sec;
+  else if (strcmp(property, "ExpireAfterSec") == 0)
+    v = c->expire_after_sec;
+  else if (strcmp(property, "MaxSessionSec") == 0)
+    v = c->max_session_sec;
+  else
+    v = c->close_after_sec;
+  return sd_bus_message_append(reply, "u", (uint32_t)v);
+}
+
+const sd_bus_vtable hg_bus_manager_vtable[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_METHOD_WITH_ARGS("ListSessions", SD_BUS_NO_ARGS,
+                            SD_BUS_RESULT("a(sssso)", sessions), method_list,
+                            SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("GetSession", SD_BUS_ARGS("s", id),
+                            SD_BUS_RESULT("o", path), method_get,
+                            SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("TerminateSession", SD_BUS_ARGS("s", id),
+                            SD_BUS_NO_RESULT, method_terminate,
+                            SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("ExtendSession", SD_BUS_ARGS("s", id),
+                            SD_BUS_NO_RESULT, method_extend,
+                            SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("RegisterDesktopSession",
+                            SD_BUS_ARGS("s", logind_id), SD_BUS_RESULT("s", id),
+                            method_register, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("UnregisterDesktopSession",
+                            SD_BUS_ARGS("s", logind_id), SD_BUS_NO_RESULT,
+                            method_unregister, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_SIGNAL_WITH_ARGS("SessionNew", SD_BUS_ARGS("s", id, "o", path), 0),
+    SD_BUS_SIGNAL_WITH_ARGS("SessionWarning",
+                            SD_BUS_ARGS("s", id, "o", path, "t", seconds_left),
+                            0),
+    SD_BUS_SIGNAL_WITH_ARGS("SessionRemoved",
+                            SD_BUS_ARGS("s", id, "o", path, "s", reason), 0),
+    SD_BUS_PROPERTY("WarnAfterSec", "u", get_limit, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("ExpireAfterSec", "u", get_limit, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("MaxSessionSec", "u", get_limit, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("CloseAfterSec", "u", get_limit, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_VTABLE_END,
+};

@@ -1,0 +1,166 @@
+/* org.hourglass1.Session: one object per live session, served through a
+ * fallback vtable (no per-session registration to keep in step). */
+#include "hg-bus-private.h"
+
+#include <errno.h>
+
+#include "hg-log.h"
+
+char *hg_bus_session_path(const char *id) {
+  char *path = NULL;
+
+  if (sd_bus_path_encode(HG_BUS_SESSION_PREFIX, id, &path) < 0)
+    return NULL;
+  return path;
+}
+
+/* What a Session object's handlers get: the session and the service.
+ * Made when the object is first used, dropped when the session ends. */
+typedef struct {
+  HgBus *bus;
+  HgSession *session; /* borrowed: dropped with it */
+} BusObject;
+
+static BusObject *object_of(HgBus *bus, HgSession *s) {
+  BusObject *o = g_hash_table_lookup(bus->objects, s);
+
+  if (!o) {
+    o = g_new0(BusObject, 1);
+    o->bus = bus;
+    o->session = s;
+    g_hash_table_insert(bus->objects, s, o);
+  }
+  return o;
+}
+
+void hg_bus_forget_object(HgBus *bus, HgSession *s) {
+  g_hash_table_remove(bus->objects, s);
+}
+
+/* The session behind an object path, or 0 (no such object). */
+static int find_session(sd_bus *sdbus, const char *path, const char *iface,
+                        void *userdata, void **ret, sd_bus_error *error) {
+  HgBus *bus = userdata;
+  g_autofree char *id = NULL;
+  HgSession *s;
+
+  if (sd_bus_path_decode(path, HG_BUS_SESSION_PREFIX, &id) <= 0)
+    return 0;
+  s = hg_registry_lookup(bus->reg, id);
+  if (!s)
+    return 0;
+  *ret = object_of(bus, s);
+  return 1;
+}
+
+static int enumerate(sd_bus *sdbus, const char *prefix, void *userdata,
+                     char ***ret_nodes, sd_bus_error *error) {
+  HgBus *bus = userdata;
+  g_autoptr(GPtrArray) all = hg_registry_list(bus->reg);
+  char **nodes = calloc(all->len + 1, sizeof(char *));
+
+  if (!nodes)
+    return -ENOMEM;
+  for (guint i = 0; i < all->len; i++) {
+    g_autofree char *path =
+        hg_bus_session_path(hg_session_get_id(all->pdata[i]));
+    /* sd-bus frees the array with free(): no GLib allocations in it. */
+    nodes[i] = path ? strdup(path) : NULL;
+    if (!nodes[i]) {
+      for (guint k = 0; k < i; k++)
+        free(nodes[k]);
+      free(nodes);
+      return -ENOMEM;
+    }
+  }
+  *ret_nodes = nodes;
+  return 0;
+}
+
+static int get_string(sd_bus *sdbus, const char *path, const char *iface,
+                      const char *property, sd_bus_message *reply,
+                      void *userdata, sd_bus_error *error) {
+  HgSession *s = ((BusObject *)userdata)->session;
+  const char *v;
+
+  if (strcmp(property, "Id") == 0)
+    v = hg_session_get_id(s);
+  else if (strcmp(property, "User") == 0)
+    v = hg_session_get_user(s);
+  else if (strcmp(property, "Source") == 0)
+    v = hg_session_source_to_string(hg_session_get_source(s));
+  else
+    v = hg_session_state_to_string(hg_session_get_state(s));
+  return sd_bus_message_append(reply, "s", v);
+}
+
+/* D-Bus times are wall-clock; 0 stands for "never". */
+static uint64_t realtime_of(HgBus *bus, hg_usec_t boottime) {
+  hg_usec_t t =
+      hg_clock_to_realtime(hg_registry_get_clock(bus->reg), boottime);
+  return t == HG_USEC_INFINITY ? 0 : t;
+}
+
+static int get_time(sd_bus *sdbus, const char *path, const char *iface,
+                    const char *property, sd_bus_message *reply,
+                    void *userdata, sd_bus_error *error) {
+  BusObject *o = userdata;
+  HgSession *s = o->session;
+  const HgVerdict *v = hg_session_get_verdict(s);
+  hg_usec_t t;
+
+  if (strcmp(property, "Created") == 0)
+    t = hg_session_get_created(s);
+  else if (strcmp(property, "LastActivity") == 0)
+    t = hg_session_get_last_activity(s);
+  else if (strcmp(property, "WarnAt") == 0)
+    t = v->warn_at;
+  else
+    t = HG_MIN(v->expire_at, v->close_at);
+  return sd_bus_message_append(reply, "t", realtime_of(o->bus, t));
+}
+
+static int method_terminate(sd_bus_message *m, void *userdata,
+                            sd_bus_error *error) {
+  BusObject *o = userdata;
+  return hg_bus_terminate(o->bus, m, o->session, error);
+}
+
+static int method_extend(sd_bus_message *m, void *userdata,
+                         sd_bus_error *error) {
+  BusObject *o = userdata;
+  return hg_bus_extend(o->bus, m, o->session, error);
+}
+
+const sd_bus_vtable hg_bus_session_vtable[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_METHOD_WITH_ARGS("Terminate", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
+                            method_terminate, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("Extend", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
+                            method_extend, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_PROPERTY("Id", "s", get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("User", "s", get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Source", "s", get_string, 0,
+                    SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("State", "s", get_string, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Created", "t", get_time, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("LastActivity", "t", get_time, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("WarnAt", "t", get_time, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("ExpiresAt", "t", get_time, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_VTABLE_END,
+};
+
+int hg_bus_add_session_objects(HgBus *bus) {
+  int r = sd_bus_add_fallback_vtable(bus->bus, &bus->session_slot,
+                                     HG_BUS_SESSION_PREFIX,
+                                     HG_BUS_SESSION_IFACE,
+                                     hg_bus_session_vtable, find_session, bus);
+  if (r < 0)
+    return r;
+  return sd_bus_add_node_enumerator(bus->bus, &bus->enumerator_slot,
+                                    HG_BUS_SESSION_PREFIX, enumerate, bus);
+}

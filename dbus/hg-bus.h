@@ -1,0 +1,32 @@
+/* The D-Bus service org.hourglass1 on the system bus: the Manager and one
+ * Session object per session (dbus/org.hourglass1.*.xml), signals from the
+ * registry's events, and the daemon's own authorization of every control
+ * call. Without a system bus the daemon runs web-only. */
+#pragma once
+
+#include <glib.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "hg-config.h"
+#include "hg-registry.h"
+
+#define HG_BUS_NAME "org.hourglass1"
+#define HG_BUS_PATH "/org/hourglass1"
+#define HG_BUS_SESSION_PREFIX "/org/hourglass1/session"
+#define HG_BUS_MANAGER_IFACE "org.hourglass1.Manager"
+#define HG_BUS_SESSION_IFACE "org.hourglass1.Session"
+#define HG_BUS_ERROR_NO_SUCH_SESSION "org.hourglass1.Error.NoSuchSession"
+
+typedef struct HgBus HgBus;
+
+/* -ENOENT-like errors when there is no system bus to join: the caller runs
+ * on without it. config must outlive the HgBus or be replaced through
+ * hg_bus_reload(). */
+int hg_bus_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
+               HgBus **ret);
+HgBus *hg_bus_free(HgBus *bus);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HgBus, hg_bus_free)
+
+void hg_bus_reload(HgBus *bus, const HgConfig *config);
+sd_bus *hg_bus_get(HgBus *bus);
