@@ -135,14 +135,30 @@ static int method_extend(sd_bus_message *m, void *userdata,
   return by_id(m, userdata, error, hg_bus_extend);
 }
 
+/* Desktop logins: root and the admin group (pam_hourglass.so runs as
+ * root in the login's session stack). */
+static int desktop_call(sd_bus_message *m, HgBus *bus, sd_bus_error *error,
+                        int (*action)(HgDesktop *, sd_bus_message *,
+                                      sd_bus_error *)) {
+  int r = hg_bus_check_caller(bus, m, HG_BUS_ALLOW_ADMIN, NULL, error);
+
+  if (r < 0)
+    return r;
+  if (!bus->desktop)
+    return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                            "logind cannot be followed: desktop sessions "
+                            "are not managed");
+  return action(bus->desktop, m, error);
+}
+
 static int method_register(sd_bus_message *m, void *userdata,
                            sd_bus_error *error) {
-  return hg_bus_register_desktop(userdata, m, error);
+  return desktop_call(m, userdata, error, hg_desktop_register);
 }
 
 static int method_unregister(sd_bus_message *m, void *userdata,
                              sd_bus_error *error) {
-  return hg_bus_unregister_desktop(userdata, m, error);
+  return desktop_call(m, userdata, error, hg_desktop_unregister);
 }
 
 static int get_limit(sd_bus *sdbus, const char *path, const char *iface,

@@ -2,6 +2,8 @@
 #pragma once
 
 #include "hg-bus.h"
+#include "hg-desktop.h"
+#include "hg-kiosk-reset.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_creds, sd_bus_creds_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_message, sd_bus_message_unref)
@@ -18,6 +20,8 @@ struct HgBus {
   sd_bus_slot *manager_slot;
   sd_bus_slot *session_slot;
   sd_bus_slot *enumerator_slot;
+  HgDesktop *desktop; /* NULL if logind cannot be followed */
+  HgKioskReset *kiosk_reset;
 };
 
 extern const sd_bus_vtable hg_bus_manager_vtable[];
@@ -45,12 +49,6 @@ int hg_bus_check_caller(HgBus *bus, sd_bus_message *m, HgBusAllow allow,
 /* The session an id names, or NoSuchSession / InvalidArgs in error. */
 int hg_bus_find_session(HgBus *bus, const char *id, HgSession **ret,
                         sd_bus_error *error);
-
-/* hg-bus-desktop.c: RegisterDesktopSession / UnregisterDesktopSession. */
-int hg_bus_register_desktop(HgBus *bus, sd_bus_message *m,
-                            sd_bus_error *error);
-int hg_bus_unregister_desktop(HgBus *bus, sd_bus_message *m,
-                              sd_bus_error *error);
 
 /* What Terminate and Extend do, shared by both interfaces. */
 int hg_bus_terminate(HgBus *bus, sd_bus_message *m, HgSession *s,

@@ -131,6 +131,10 @@ int hg_bus_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
   if (r < 0)
     return r;
   bus->listener = hg_registry_subscribe(reg, on_session_event, bus);
+  bus->kiosk_reset = hg_kiosk_reset_new(bus->bus, reg);
+  r = hg_desktop_new(bus->bus, reg, config, &bus->desktop);
+  if (r < 0)
+    hg_log_errno(LOG_WARNING, r, "Cannot follow logind");
   hg_info("Serving %s on the system bus", HG_BUS_NAME);
   *ret = g_steal_pointer(&bus);
   return 0;
@@ -139,6 +143,8 @@ int hg_bus_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
 HgBus *hg_bus_free(HgBus *bus) {
   if (!bus)
     return NULL;
+  hg_desktop_free(bus->desktop);
+  hg_kiosk_reset_free(bus->kiosk_reset);
   if (bus->listener)
     hg_registry_unsubscribe(bus->reg, bus->listener);
   sd_event_source_disable_unref(bus->flush_timer);
@@ -156,6 +162,8 @@ HgBus *hg_bus_free(HgBus *bus) {
 
 void hg_bus_reload(HgBus *bus, const HgConfig *config) {
   bus->config = config;
+  if (bus->desktop)
+    hg_desktop_reload(bus->desktop, config);
   (void)sd_bus_emit_properties_changed(
       bus->bus, HG_BUS_PATH, HG_BUS_MANAGER_IFACE, "WarnAfterSec",
       "ExpireAfterSec", "MaxSessionSec", "CloseAfterSec", NULL);

@@ -1,0 +1,408 @@
+/* Desktop sessions and seat idleness from logind; see hg-desktop.h. */
+#include "hg-desktop.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "hg-bus.h"
+#include "hg-log.h"
+#include "hg-logind.h"
+
+#define LOGIND "org.freedesktop.login1"
+#define LOGIND_PATH "/org/freedesktop/login1"
+
+typedef struct {
+  char *logind_id;
+  char *user;
+  uid_t uid;
+  char *session_id;  /* ours; NULL while locked at its end */
+  bool locked_by_us; /* re-armed when logind says it is unlocked */
+  int idle;          /* logind's last word, -1 before it */
+  hg_usec_t idle_since;
+} Desk;
+
+struct HgDesktop {
+  sd_bus *bus;
+  HgRegistry *reg;
+  const HgConfig *config;
+  HgLogind *logind;
+  GHashTable *by_logind;  /* logind id -> Desk */
+  GHashTable *by_session; /* our session id -> Desk (borrowed) */
+  GHashTable *pending;    /* Pending registrations */
+  unsigned listener;
+  char *seat_session; /* the seat's active logind session */
+  int seat_idle;
+};
+
+typedef struct {
+  HgDesktop *d;
+  sd_bus_message *m;
+  char *logind_id;
+  sd_bus_slot *slot;
+} Pending;
+
+static void desk_free(gpointer p) {
+  Desk *k = p;
+
+  g_free(k->logind_id);
+  g_free(k->user);
+  g_free(k->session_id);
+  g_free(k);
+}
+
+static void pending_free(gpointer p) {
+  Pending *q = p;
+
+  sd_bus_slot_unref(q->slot);
+  sd_bus_message_unref(q->m);
+  g_free(q->logind_id);
+  g_free(q);
+}
+
+static HgSession *session_of(HgDesktop *d, Desk *k) {
+  return k->session_id ? hg_registry_lookup(d->reg, k->session_id) : NULL;
+}
+
+static void apply_idle(HgDesktop *d, Desk *k) {
+  HgSession *s = session_of(d, k);
+
+  if (s && k->idle >= 0)
+    (void)hg_registry_set_busy(d->reg, s, !k->idle, k->idle_since);
+}
+
+/* A new managed session for a logind session (at registration, and again
+ * when a session locked at its end is unlocked). */
+static int arm(HgDesktop *d, Desk *k) {
+  HgSession *s;
+  int r;
+
+  r = hg_registry_create(d->reg, HG_SESSION_SOURCE_DESKTOP, k->user, k->uid,
+                         NULL, &s);
+  if (r < 0)
+    return r;
+  g_free(k->session_id);
+  k->session_id = g_strdup(hg_session_get_id(s));
+  k->locked_by_us = false;
+  g_hash_table_insert(d->by_session, k->session_id, k);
+  apply_idle(d, k);
+  return 0;
+}
+
+static void drop(HgDesktop *d, Desk *k) {
+  if (k->session_id)
+    g_hash_table_remove(d->by_session, k->session_id);
+  if (g_strcmp0(k->logind_id, d->seat_session) != 0)
+    hg_logind_unwatch(d->logind, k->logind_id);
+  g_hash_table_remove(d->by_logind, k->logind_id);
+}
+
+/* The web sessions feel the kiosk's input as one activity per "not idle"
+ * edge of the seat's active session. */
+static void seat_idle(HgDesktop *d, bool idle) {
+  g_autoptr(GPtrArray) all = NULL;
+
+  if (d->seat_idle == 1 && !idle &&
+      (d->config->idle_sources & HG_IDLE_SOURCE_LOGIND)) {
+    all = hg_registry_list(d->reg);
+    for (guint i = 0; i < all->len; i++)
+      if (hg_session_get_source(all->pdata[i]) == HG_SESSION_SOURCE_WEB)
+        (void)hg_registry_touch(d->reg, all->pdata[i], HG_TOUCH_ACTIVITY, 0);
+  }
+  d->seat_idle = idle;
+}
+
+static void on_idle(HgLogind *l, const char *id, bool idle, hg_usec_t since,
+                    void *userdata) {
+  HgDesktop *d = userdata;
+  Desk *k = g_hash_table_lookup(d->by_logind, id);
+
+  if (k) {
+    k->idle = idle;
+    k->idle_since = since;
+    apply_idle(d, k);
+  }
+  if (g_strcmp0(id, d->seat_session) == 0)
+    seat_idle(d, idle);
+}
+
+static void on_locked(HgLogind *l, const char *id, bool locked,
+                      void *userdata) {
+  HgDesktop *d = userdata;
+  Desk *k = g_hash_table_lookup(d->by_logind, id);
+  int r;
+
+  if (!k || locked || !k->locked_by_us)
+    return;
+  r = arm(d, k);
+  if (r < 0)
+    hg_log_errno(LOG_WARNING, r, "Cannot re-arm desktop session %s", id);
+  else
+    hg_info("Desktop session %s unlocked: managed again as %s", id,
+            k->session_id);
+}
+
+static void on_removed(HgLogind *l, const char *id, void *userdata) {
+  HgDesktop *d = userdata;
+  Desk *k = g_hash_table_lookup(d->by_logind, id);
+  HgSession *s;
+
+  if (!k)
+    return;
+  s = session_of(d, k);
+  if (s) {
+    g_hash_table_remove(d->by_session, k->session_id);
+    hg_registry_end(d->reg, s, HG_END_REASON_LOGOUT);
+  }
+  drop(d, k);
+}
+
+static void on_seat_active(HgLogind *l, const char *id, void *userdata) {
+  HgDesktop *d = userdata;
+
+  if (d->seat_session && !g_hash_table_contains(d->by_logind, d->seat_session))
+    hg_logind_unwatch(d->logind, d->seat_session);
+  g_free(d->seat_session);
+  d->seat_session = g_strdup(id);
+  d->seat_idle = -1;
+  if (id)
+    hg_logind_watch(d->logind, id);
+}
+
+/* A managed desktop session ended: logind carries out the end. */
+static void on_session_event(HgRegistry *reg, HgSession *s,
+                             HgRegistryEvent event, void *userdata) {
+  HgDesktop *d = userdata;
+  HgEndReason reason = hg_session_get_end_reason(s);
+  Desk *k;
+
+  if (event != HG_REGISTRY_EVENT_ENDED)
+    return;
+  k = g_hash_table_lookup(d->by_session, hg_session_get_id(s));
+  if (!k)
+    return;
+  g_hash_table_remove(d->by_session, k->session_id);
+  g_clear_pointer(&k->session_id, g_free);
+  if ((reason == HG_END_REASON_IDLE_TIMEOUT ||
+       reason == HG_END_REASON_MAX_AGE) &&
+      d->config->desktop_action == HG_DESKTOP_ACTION_LOCK) {
+    hg_logind_lock(d->logind, k->logind_id);
+    k->locked_by_us = true;
+    return;
+  }
+  if (reason == HG_END_REASON_IDLE_TIMEOUT ||
+      reason == HG_END_REASON_MAX_AGE || reason == HG_END_REASON_TERMINATED)
+    hg_logind_terminate(d->logind, k->logind_id);
+  drop(d, k);
+}
+
+static bool valid_logind_id(const char *id) {
+  size_t n = strlen(id);
+
+  if (n == 0 || n > 64)
+    return false;
+  for (const char *p = id; *p; p++)
+    if (!g_ascii_isalnum(*p) && *p != '_' && *p != '-')
+      return false;
+  return true;
+}
+
+/* Name and uid out of a logind Session's a{sv}. */
+static int read_owner(sd_bus_message *m, const char **ret_name,
+                      uint32_t *ret_uid) {
+  const char *upath;
+  int r;
+
+  r = sd_bus_message_enter_container(m, 'a', "{sv}");
+  if (r < 0)
+    return r;
+  while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+    const char *name;
+    if ((r = sd_bus_message_read(m, "s", &name)) < 0)
+      return r;
+    if (strcmp(name, "Name") == 0)
+      r = sd_bus_message_read(m, "v", "s", ret_name);
+    else if (strcmp(name, "User") == 0)
+      r = sd_bus_message_read(m, "v", "(uo)", ret_uid, &upath);
+    else
+      r = sd_bus_message_skip(m, "v");
+    if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0)
+      return r;
+  }
+  return r;
+}
+
+static int finish_register(Pending *q, const char *user, uint32_t uid) {
+  HgDesktop *d = q->d;
+  Desk *k;
+  int r;
+
+  if ((uint64_t)uid < d->config->min_uid) {
+    hg_info("Desktop session %s of %s (uid %u) is not managed: below MinUid",
+            q->logind_id, user, uid);
+    return sd_bus_reply_method_return(q->m, "s", "");
+  }
+  k = g_new0(Desk, 1);
+  k->logind_id = g_strdup(q->logind_id);
+  k->user = g_strdup(user);
+  k->uid = uid;
+  k->idle = -1;
+  r = arm(d, k);
+  if (r < 0) {
+    desk_free(k);
+    return sd_bus_reply_method_errorf(q->m, SD_BUS_ERROR_FAILED,
+                                      "Cannot create the session: %s",
+                                      g_strerror(-r));
+  }
+  g_hash_table_insert(d->by_logind, k->logind_id, k);
+  hg_logind_watch(d->logind, k->logind_id);
+  return sd_bus_reply_method_return(q->m, "s", k->session_id);
+}
+
+static int on_register_props(sd_bus_message *reply, void *userdata,
+                             sd_bus_error *error) {
+  Pending *q = userdata;
+  const char *user = NULL;
+  uint32_t uid = 0;
+
+  if (sd_bus_message_is_method_error(reply, NULL) ||
+      read_owner(reply, &user, &uid) < 0 || !user || !*user)
+    (void)sd_bus_reply_method_errorf(q->m, SD_BUS_ERROR_INVALID_ARGS,
+                                     "logind cannot tell the owner of %s",
+                                     q->logind_id);
+  else if (g_hash_table_contains(q->d->by_logind, q->logind_id))
+    (void)sd_bus_reply_method_return(
+        q->m, "s",
+        ((Desk *)g_hash_table_lookup(q->d->by_logind, q->logind_id))
+                ->session_id ?: "");
+  else
+    (void)finish_register(q, user, uid);
+  g_hash_table_remove(q->d->pending, q);
+  return 0;
+}
+
+static int on_register_path(sd_bus_message *reply, void *userdata,
+                            sd_bus_error *error) {
+  Pending *q = userdata;
+  const char *path;
+  int r;
+
+  q->slot = sd_bus_slot_unref(q->slot);
+  if (sd_bus_message_is_method_error(reply, NULL) ||
+      sd_bus_message_read(reply, "o", &path) < 0) {
+    (void)sd_bus_reply_method_errorf(q->m, SD_BUS_ERROR_INVALID_ARGS,
+                                     "logind knows no session %s",
+                                     q->logind_id);
+    g_hash_table_remove(q->d->pending, q);
+    return 0;
+  }
+  r = sd_bus_call_method_async(q->d->bus, &q->slot, LOGIND, path,
+                               "org.freedesktop.DBus.Properties", "GetAll",
+                               on_register_props, q, "s",
+                               "org.freedesktop.login1.Session");
+  if (r < 0) {
+    (void)sd_bus_reply_method_errno(q->m, r, NULL);
+    g_hash_table_remove(q->d->pending, q);
+  }
+  return 0;
+}
+
+int hg_desktop_register(HgDesktop *d, sd_bus_message *m, sd_bus_error *error) {
+  const char *id;
+  Desk *k;
+  Pending *q;
+  int r;
+
+  r = sd_bus_message_read(m, "s", &id);
+  if (r < 0)
+    return r;
+  if (!valid_logind_id(id))
+    return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                             "Not a logind session id");
+  k = g_hash_table_lookup(d->by_logind, id);
+  if (k)
+    return sd_bus_reply_method_return(m, "s", k->session_id ?: "");
+  /* Who owns it comes from logind, never from the caller. */
+  q = g_new0(Pending, 1);
+  q->d = d;
+  q->m = sd_bus_message_ref(m);
+  q->logind_id = g_strdup(id);
+  g_hash_table_add(d->pending, q);
+  r = sd_bus_call_method_async(d->bus, &q->slot, LOGIND, LOGIND_PATH,
+                               "org.freedesktop.login1.Manager", "GetSession",
+                               on_register_path, q, "s", id);
+  if (r < 0) {
+    g_hash_table_remove(d->pending, q);
+    return r;
+  }
+  return 1;
+}
+
+int hg_desktop_unregister(HgDesktop *d, sd_bus_message *m,
+                          sd_bus_error *error) {
+  const char *id;
+  Desk *k;
+  HgSession *s;
+  int r;
+
+  r = sd_bus_message_read(m, "s", &id);
+  if (r < 0)
+    return r;
+  k = g_hash_table_lookup(d->by_logind, id);
+  if (k) {
+    s = session_of(d, k);
+    if (s) {
+      g_hash_table_remove(d->by_session, k->session_id);
+      hg_registry_end(d->reg, s, HG_END_REASON_LOGOUT);
+    }
+    drop(d, k);
+  }
+  return sd_bus_reply_method_return(m, NULL);
+}
+
+int hg_desktop_new(sd_bus *bus, HgRegistry *reg, const HgConfig *config,
+                   HgDesktop **ret) {
+  static const HgLogindCallbacks callbacks = {
+      .idle = on_idle,
+      .locked = on_locked,
+      .removed = on_removed,
+      .seat_active = on_seat_active,
+  };
+  HgDesktop *d = g_new0(HgDesktop, 1);
+  int r;
+
+  d->bus = sd_bus_ref(bus);
+  d->reg = reg;
+  d->config = config;
+  d->seat_idle = -1;
+  d->by_logind = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, desk_free);
+  d->by_session = g_hash_table_new(g_str_hash, g_str_equal);
+  d->pending = g_hash_table_new_full(NULL, NULL, pending_free, NULL);
+  r = hg_logind_new(bus, hg_registry_get_clock(reg), config->seat, &callbacks,
+                    d, &d->logind);
+  if (r < 0) {
+    hg_desktop_free(d);
+    return r;
+  }
+  d->listener = hg_registry_subscribe(reg, on_session_event, d);
+  *ret = d;
+  return 0;
+}
+
+HgDesktop *hg_desktop_free(HgDesktop *d) {
+  if (!d)
+    return NULL;
+  if (d->listener)
+    hg_registry_unsubscribe(d->reg, d->listener);
+  g_hash_table_destroy(d->pending);
+  hg_logind_free(d->logind);
+  g_hash_table_destroy(d->by_session);
+  g_hash_table_destroy(d->by_logind);
+  sd_bus_unref(d->bus);
+  g_free(d->seat_session);
+  g_free(d);
+  return NULL;
+}
+
+void hg_desktop_reload(HgDesktop *d, const HgConfig *config) {
+  d->config = config;
+}

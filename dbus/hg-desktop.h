@@ -1,0 +1,26 @@
+/* Desktop sessions and seat idleness, from logind: registered desktop
+ * logins (pam_hourglass.so) follow the policy with logind's idle hints
+ * (busy while not idle, idle since IdleSinceHint) and are terminated or
+ * locked at their end ([Desktop] Action); the seat's active session (the
+ * kiosk browser's) turns each "not idle" edge into activity of the web
+ * sessions ([Idle] Sources=logind). */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include "hg-config.h"
+#include "hg-registry.h"
+
+typedef struct HgDesktop HgDesktop;
+
+int hg_desktop_new(sd_bus *bus, HgRegistry *reg, const HgConfig *config,
+                   HgDesktop **ret);
+HgDesktop *hg_desktop_free(HgDesktop *d);
+void hg_desktop_reload(HgDesktop *d, const HgConfig *config);
+
+/* The Manager's RegisterDesktopSession(s) -> s and
+ * UnregisterDesktopSession(s), after the caller was authorized. They
+ * reply to m themselves (Register asynchronously, once logind answered). */
+int hg_desktop_register(HgDesktop *d, sd_bus_message *m, sd_bus_error *error);
+int hg_desktop_unregister(HgDesktop *d, sd_bus_message *m,
+                          sd_bus_error *error);
