@@ -52,6 +52,9 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
   HgDaemon *d = userdata;
 
   hg_info("Received %s, shutting down", strsignal((int)si->ssi_signo));
+  /* While the loop still runs: the pages and the bus hear of it (sd-bus
+   * flushes and closes its connection when the loop exits). */
+  hg_registry_end_all(d->registry, HG_END_REASON_SHUTDOWN);
   return sd_event_exit(d->event, 0);
 }
 

@@ -94,11 +94,20 @@ static int get_string(sd_bus *sdbus, const char *path, const char *iface,
   return sd_bus_message_append(reply, "s", v);
 }
 
-/* D-Bus times are wall-clock; 0 stands for "never". */
+/* D-Bus times are wall-clock; 0 stands for "never". Both clocks are read
+ * as the loop saw them when this call came in, so the times of one
+ * session keep their order whatever the jitter between two reads. */
 static uint64_t realtime_of(HgBus *bus, hg_usec_t boottime) {
-  hg_usec_t t =
-      hg_clock_to_realtime(hg_registry_get_clock(bus->reg), boottime);
-  return t == HG_USEC_INFINITY ? 0 : t;
+  uint64_t real_now, boot_now;
+
+  if (boottime == HG_USEC_INFINITY)
+    return 0;
+  if (sd_event_now(bus->event, CLOCK_REALTIME, &real_now) < 0 ||
+      sd_event_now(bus->event, CLOCK_BOOTTIME, &boot_now) < 0)
+    return hg_clock_to_realtime(hg_registry_get_clock(bus->reg), boottime);
+  if (boottime <= boot_now)
+    return hg_usec_sub(real_now, boot_now - boottime);
+  return hg_usec_add(real_now, boottime - boot_now);
 }
 
 static int get_time(sd_bus *sdbus, const char *path, const char *iface,

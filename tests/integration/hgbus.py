@@ -1,0 +1,216 @@
+"""D-Bus fixtures of the integration tests: a private system bus (a
+dbus-daemon of the test's own, resolving the fake users through
+nss_wrapper), python-dbusmock services on it, calls made as other users
+(setpriv), and a recorder of signals. Every process is killed by PID."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import dbus
+import dbus.mainloop.glib
+from gi.repository import GLib
+
+import hgtest
+
+dbus.mainloop.glib.DBusGMainLoop(set_as_default=True)
+
+PYTHON = "/usr/bin/python3"
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:dir={dir}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_type="method_return"/>
+    <allow send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+  </policy>
+</busconfig>
+"""
+
+
+def nss_env():
+    return {
+        "LD_PRELOAD": ":".join(p for p in hgtest.preload().split(":")
+                               if "nss_wrapper" in p),
+        "NSS_WRAPPER_PASSWD": os.path.join(hgtest.DATA_DIR, "passwd"),
+        "NSS_WRAPPER_GROUP": os.path.join(hgtest.DATA_DIR, "group"),
+    }
+
+
+class SystemBus:
+    """A system-like bus of the test's own."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="hg-bus-")
+        os.chmod(self.tmp, 0o711)  # reachable by callers of other uids
+        sock_dir = os.path.join(self.tmp, "sock")
+        os.mkdir(sock_dir)
+        os.chmod(sock_dir, 0o711)
+        conf = os.path.join(self.tmp, "bus.conf")
+        with open(conf, "w") as f:
+            f.write(BUS_CONF.format(dir=sock_dir))
+        read_fd, write_fd = os.pipe()
+        env = dict(os.environ)
+        env.update(nss_env())
+        self.proc = subprocess.Popen(
+            ["dbus-daemon", "--config-file=" + conf, "--nofork",
+             "--print-address=%d" % write_fd],
+            pass_fds=(write_fd,), env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(write_fd)
+        with os.fdopen(read_fd) as f:
+            self.address = f.readline().strip()
+        if not self.address:
+            self.close()
+            raise AssertionError("dbus-daemon gave no address")
+        self.mocks = []
+        self._conn = None
+
+    @property
+    def conn(self):
+        if self._conn is None:
+            self._conn = dbus.bus.BusConnection(self.address)
+        return self._conn
+
+    def env(self):
+        return {"DBUS_SYSTEM_BUS_ADDRESS": self.address}
+
+    def has_owner(self, name):
+        return bool(self.conn.name_has_owner(name))
+
+    def wait_for_name(self, name, timeout=10.0):
+        hgtest.wait_until(lambda: self.has_owner(name), timeout,
+                          message="%s did not appear on the bus" % name)
+
+    def start_mock(self, args, name, timeout=10.0):
+        """python3 -m dbusmock --system ARGS; waits for name."""
+        env = dict(os.environ)
+        env.update(self.env())
+        proc = subprocess.Popen([PYTHON, "-m", "dbusmock", "--system"] + args,
+                                env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        self.mocks.append(proc)
+        try:
+            self.wait_for_name(name, timeout)
+        except AssertionError:
+            proc.kill()
+            raise
+        return proc
+
+    def stop_mock(self, proc, name=None):
+        proc.kill()
+        proc.wait()
+        if proc in self.mocks:
+            self.mocks.remove(proc)
+        if name:
+            hgtest.wait_until(lambda: not self.has_owner(name), 5.0)
+
+    def logind(self):
+        proc = self.start_mock(["--template", "logind"],
+                               "org.freedesktop.login1")
+        return proc, dbus.Interface(
+            self.conn.get_object("org.freedesktop.login1",
+                                 "/org/freedesktop/login1"),
+            "org.freedesktop.DBus.Mock")
+
+    def mock_object(self, name, path):
+        return dbus.Interface(self.conn.get_object(name, path),
+                              "org.freedesktop.DBus.Mock")
+
+    def call_as(self, uid, dest, path, iface, method, signature="", args=(),
+                groups=None):
+        """Calls a method as uid (and groups), in a child process; returns
+        ("ok", result) or ("error", error name, message)."""
+        cmd = []
+        if uid is not None:
+            cmd = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid]
+            cmd += ["--groups=" + ",".join(map(str, groups))] if groups \
+                else ["--clear-groups"]
+        cmd += [PYTHON, os.path.join(HERE, "buscall.py"), self.address, dest,
+                path, iface, method, signature, json.dumps(list(args))]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        if out.returncode != 0:
+            raise AssertionError("buscall failed: %s" % out.stderr)
+        result = json.loads(out.stdout)
+        return tuple(result)
+
+    def close(self):
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        for proc in self.mocks:
+            proc.kill()
+            proc.wait()
+        self.mocks = []
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class SignalRecorder:
+    """Records signals matching a rule on a bus; poll with wait_for()."""
+
+    def __init__(self, bus, **match):
+        self.signals = []
+        self.conn = dbus.bus.BusConnection(bus.address)
+        self.conn.add_signal_receiver(self._on_signal, path_keyword="path",
+                                      member_keyword="member",
+                                      interface_keyword="interface", **match)
+
+    def _on_signal(self, *args, path=None, member=None, interface=None):
+        self.signals.append((interface, member, str(path),
+                             [_plain(a) for a in args]))
+
+    def pump(self):
+        ctx = GLib.MainContext.default()
+        while ctx.iteration(False):
+            pass
+
+    def matching(self, member, path=None):
+        self.pump()
+        return [s for s in self.signals
+                if s[1] == member and (path is None or s[2] == path)]
+
+    def wait_for(self, member, pred=lambda s: True, timeout=5.0, path=None):
+        def found():
+            hits = [s for s in self.matching(member, path) if pred(s)]
+            return hits[0] if hits else None
+        try:
+            return hgtest.wait_until(found, timeout, interval=0.01)
+        except AssertionError:
+            raise AssertionError("no %s signal within %.1f s; got %r"
+                                 % (member, timeout, self.signals)) from None
+
+    def close(self):
+        self.conn.close()
+
+
+def _plain(v):
+    if isinstance(v, (dbus.Array, dbus.Struct, list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, (dbus.Dictionary, dict)):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, dbus.Boolean):
+        return bool(v)
+    if isinstance(v, (dbus.String, dbus.ObjectPath)):
+        return str(v)
+    if isinstance(v, (int, dbus.UInt64, dbus.UInt32, dbus.Int64)):
+        return int(v)
+    return v

@@ -1,0 +1,310 @@
+#!/usr/bin/python3
+"""The D-Bus service org.hourglass1 on a private system bus: the documented
+interfaces against live introspection, listing, properties, signals,
+authorization by uid and admin group, Extend against the absolute limit,
+logind as an idle source (seat activity, logind restarting), the kiosk
+reset unit, and running web-only without a bus."""
+
+import os
+import xml.etree.ElementTree as ET
+
+import dbus
+
+import hgbus
+import hgtest
+
+NAME = "org.hourglass1"
+MANAGER = "org.hourglass1.Manager"
+SESSION = "org.hourglass1.Session"
+PATH = "/org/hourglass1"
+DENIED = "org.freedesktop.DBus.Error.AccessDenied"
+ALICE, BOB, ADMINS = 1001, 1002, 1500  # tests/data/passwd and group
+
+
+class BusDaemon(hgtest.Daemon):
+    """hourglassd on the test's bus."""
+
+    def __init__(self, bus, **kw):
+        self.bus = bus
+        super().__init__(**kw)
+
+    def environment(self):
+        env = super().environment()
+        env.update(self.bus.env())
+        return env
+
+
+class DBusTest(hgtest.TestCase):
+    def setUp(self):
+        self.bus = hgbus.SystemBus()
+        self.addCleanup(self.bus.close)
+
+    def start(self, config=None):
+        base = {"DBus": {"AdminGroup": "kiosk-admins"},
+                "Timeouts": {"WarnAfterSec": 60, "ExpireAfterSec": 120}}
+        config = hgtest.merge_config(base, config)
+        d = BusDaemon(self.bus, config=config, name=self._testMethodName)
+        self.addCleanup(self._finish_daemon, d)
+        d.start()
+        self.bus.wait_for_name(NAME)
+        self.d, self.c = d, d.client()
+        return d
+
+    def manager(self):
+        return dbus.Interface(self.bus.conn.get_object(NAME, PATH), MANAGER)
+
+    def props(self, path):
+        obj = self.bus.conn.get_object(NAME, path)
+        return hgbus._plain(obj.GetAll(SESSION,
+                                       dbus_interface=dbus.PROPERTIES_IFACE))
+
+    def login(self, user="alice"):
+        before = {s[0] for s in self.manager().ListSessions()}
+        token = self.c.login(user, "secret")
+        new = [s for s in self.manager().ListSessions() if s[0] not in before]
+        self.assertEqual(len(new), 1)
+        return token, str(new[0][0]), str(new[0][4])
+
+    def call(self, uid, method, *args, groups=None, path=PATH, iface=MANAGER):
+        sig = "s" * len(args)
+        return self.bus.call_as(uid, NAME, path, iface, method, sig, args,
+                                groups=groups)
+
+    # -- the contract --
+
+    def test_introspection_matches_xml(self):
+        self.start()
+        token, sid, path = self.login()
+        for iface, obj_path in ((MANAGER, PATH), (SESSION, path)):
+            with self.subTest(iface=iface):
+                xml_path = os.path.join(hgtest.SOURCE_ROOT, "dbus",
+                                        iface + ".xml")
+                documented = describe(ET.parse(xml_path).getroot(), iface)
+                live_xml = self.bus.conn.get_object(NAME, obj_path).Introspect(
+                    dbus_interface="org.freedesktop.DBus.Introspectable")
+                live = describe(ET.fromstring(str(live_xml)), iface)
+                self.assertEqual(documented, live)
+
+    def test_list_get_and_properties(self):
+        self.start()
+        token, sid, path = self.login()
+        sessions = [hgbus._plain(s) for s in self.manager().ListSessions()]
+        self.assertIn([sid, "alice", "web", "active", path], sessions)
+        self.assertEqual(str(self.manager().GetSession(sid)), path)
+        self.assertTrue(path.startswith("/org/hourglass1/session/"))
+        p = self.props(path)
+        self.assertEqual((p["Id"], p["User"], p["Source"], p["State"]),
+                         (sid, "alice", "web", "active"))
+        now = hgtest.time.time() * 1e6
+        self.assertLess(abs(p["Created"] - now), 5e6)
+        self.assertGreaterEqual(p["LastActivity"], p["Created"])
+        self.assertAlmostEqual(p["WarnAt"] - p["LastActivity"], 60e6, delta=1e6)
+        self.assertAlmostEqual(p["ExpiresAt"] - p["LastActivity"], 120e6,
+                               delta=1e6)
+        m = self.bus.conn.get_object(NAME, PATH)
+        limits = hgbus._plain(m.GetAll(MANAGER,
+                                       dbus_interface=dbus.PROPERTIES_IFACE))
+        self.assertEqual(limits, {"WarnAfterSec": 60, "ExpireAfterSec": 120,
+                                  "MaxSessionSec": 28800, "CloseAfterSec": 0})
+        # Tokens never appear on the bus.
+        self.assertNotIn(token, repr(p))
+        self.assertEqual(self.call(None, "GetSession", "0" * 32)[1],
+                         "org.hourglass1.Error.NoSuchSession")
+        self.assertEqual(self.call(None, "GetSession", "../x")[1],
+                         "org.freedesktop.DBus.Error.InvalidArgs")
+
+    def test_authorization(self):
+        self.start()
+        token, sid, path = self.login("alice")
+        # Anyone may read.
+        self.assertEqual(self.call(BOB, "ListSessions")[0], "ok")
+        # Others may neither end nor extend it.
+        self.assertEqual(self.call(BOB, "TerminateSession", sid)[1], DENIED)
+        self.assertEqual(self.call(BOB, "ExtendSession", sid)[1], DENIED)
+        self.assertEqual(self.call(BOB, "Extend", path=path, iface=SESSION)[1],
+                         DENIED)
+        self.assertEqual(self.call(BOB, "RegisterDesktopSession", "c1")[1],
+                         DENIED)
+        # Its own user may extend it, not terminate it.
+        self.assertEqual(self.call(ALICE, "ExtendSession", sid)[0], "ok")
+        self.assertEqual(self.call(ALICE, "Extend", path=path,
+                                   iface=SESSION)[0], "ok")
+        self.assertEqual(self.call(ALICE, "TerminateSession", sid)[1], DENIED)
+        self.assertEqual(self.c.session(token).status, 200)
+        # The admin group may.
+        self.assertEqual(self.call(BOB, "TerminateSession", sid,
+                                   groups=[ADMINS])[0], "ok")
+        r = self.c.session(token)
+        self.assertEqual(r.json(), {"error": "session-ended",
+                                    "reason": "terminated"})
+        self.d.wait_for_log(r"terminated over D-Bus by uid %d" % BOB)
+        # Root may; through the Session object too.
+        token, sid, path = self.login("alice")
+        self.assertEqual(self.call(0, "Terminate", path=path,
+                                   iface=SESSION)[0], "ok")
+        self.assertEqual(self.c.session(token).status, 401)
+
+    def test_signals(self):
+        rec = hgbus.SignalRecorder(self.bus, sender_keyword=None)
+        self.addCleanup(rec.close)
+        self.start({"Timeouts": {"WarnAfterSec": 1, "ExpireAfterSec": 3}})
+        token, sid, path = self.login()
+        new = rec.wait_for("SessionNew", lambda s: s[3][0] == sid)
+        self.assertEqual(new[3], [sid, path])
+        warn = rec.wait_for("SessionWarning", lambda s: s[3][0] == sid,
+                            timeout=3)
+        self.assertIn(warn[3][2], (1, 2))
+        changed = rec.wait_for("PropertiesChanged", path=path)
+        self.assertEqual(changed[3][:2], [SESSION, {"State": "warning"}])
+        # Activity: back to active, announced.
+        self.assertEqual(self.c.ping(token).json()["state"], "active")
+        rec.wait_for("PropertiesChanged",
+                     lambda s: s[3][1] == {"State": "active"}, path=path)
+        removed = rec.wait_for("SessionRemoved", lambda s: s[3][0] == sid,
+                               timeout=6)
+        self.assertEqual(removed[3], [sid, path, "idle-timeout"])
+
+    def test_shutdown_is_announced(self):
+        rec = hgbus.SignalRecorder(self.bus, sender_keyword=None)
+        self.addCleanup(rec.close)
+        d = self.start()
+        token, sid, path = self.login()
+        d.stop()
+        removed = rec.wait_for("SessionRemoved", lambda s: s[3][0] == sid)
+        self.assertEqual(removed[3], [sid, path, "shutdown"])
+
+    def test_times_invalidate_at_most_once_a_second(self):
+        rec = hgbus.SignalRecorder(self.bus, sender_keyword=None)
+        self.addCleanup(rec.close)
+        self.start()
+        token, sid, path = self.login()
+        start = hgtest.time.monotonic()
+        while hgtest.time.monotonic() - start < 1.5:
+            self.assertEqual(self.c.ping(token).status, 200)
+        inval = rec.wait_for("PropertiesChanged",
+                             lambda s: s[3][2], path=path)
+        self.assertEqual(inval[3][1], {})
+        self.assertEqual(sorted(inval[3][2]),
+                         ["ExpiresAt", "LastActivity", "WarnAt"])
+        hgtest.time.sleep(0.2)
+        count = len([s for s in rec.matching("PropertiesChanged", path)
+                     if s[3][2]])
+        self.assertLessEqual(count, 3, "invalidations are coalesced")
+
+    def test_extend_cannot_pass_the_absolute_limit(self):
+        self.start({"Timeouts": {"WarnAfterSec": 1, "ExpireAfterSec": 2,
+                                 "MaxSessionSec": 3}})
+        token, sid, path = self.login()
+        start = hgtest.time.monotonic()
+        while self.c.session(token).status == 200:
+            self.call(0, "ExtendSession", sid)
+            self.assertLess(hgtest.time.monotonic() - start, 5)
+        self.assertEqual(self.c.session(token).json()["reason"], "max-age")
+        self.assertGreater(hgtest.time.monotonic() - start, 2.5)
+
+    # -- logind --
+
+    def test_logind_seat_input_is_web_activity(self):
+        mock, logind = self.bus.logind()
+        # The mock makes a new session the seat's active one.
+        logind.AddSession("c1", "seat0", dbus.UInt32(ALICE), "alice", True)
+        self.start({"Idle": {"Sources": "page;logind"}})
+        token, sid, path = self.login()
+        c1 = self.bus.mock_object("org.freedesktop.login1",
+                                  "/org/freedesktop/login1/session/c1")
+
+        def set_idle(idle):
+            c1.UpdateProperties("org.freedesktop.login1.Session", {
+                "IdleHint": dbus.Boolean(idle),
+                "IdleSinceHint": dbus.UInt64(int(hgtest.time.time() * 1e6))})
+
+        def last_activity():
+            return self.props(path)["LastActivity"]
+
+        hgtest.time.sleep(0.3)
+        before = last_activity()
+        set_idle(True)
+        set_idle(False)  # input on the kiosk: one activity
+        hgtest.wait_until(lambda: last_activity() > before, 5)
+
+        # logind restarts: followed again.
+        self.bus.stop_mock(mock, "org.freedesktop.login1")
+        mock, logind = self.bus.logind()
+        logind.AddSession("c1", "seat0", dbus.UInt32(ALICE), "alice", True)
+        self.d.wait_for_log("logind appeared on the bus")
+        c1 = self.bus.mock_object("org.freedesktop.login1",
+                                  "/org/freedesktop/login1/session/c1")
+        hgtest.time.sleep(0.5)
+        before = last_activity()
+        set_idle(True)
+        set_idle(False)
+        hgtest.wait_until(lambda: last_activity() > before, 5)
+
+    def test_logind_absent(self):
+        self.start({"Idle": {"Sources": "page;logind"}})
+        token, sid, path = self.login()
+        self.assertEqual(self.c.ping(token).status, 200)
+        self.assertTrue(self.d.alive())
+
+    # -- the kiosk's hook --
+
+    def test_session_end_starts_the_reset_unit(self):
+        self.bus.start_mock(["org.freedesktop.systemd1",
+                             "/org/freedesktop/systemd1",
+                             "org.freedesktop.systemd1.Manager"],
+                            "org.freedesktop.systemd1")
+        systemd = self.bus.mock_object("org.freedesktop.systemd1",
+                                       "/org/freedesktop/systemd1")
+        systemd.AddMethod("", "StartUnit", "ss", "o",
+                          'ret = "/org/freedesktop/systemd1/job/1"')
+        self.start()
+        token, sid, path = self.login()
+        self.assertEqual(self.c.logout(token).status, 200)
+
+        def started():
+            return [c for c in systemd.GetCalls() if c[1] == "StartUnit"]
+        calls = hgtest.wait_until(started, 5)
+        self.assertEqual([str(a) for a in calls[0][2]],
+                         ["hourglass-session-end@%s.service" % sid, "replace"])
+
+    def test_unit_missing_is_not_fatal(self):
+        self.start()
+        token, sid, path = self.login()
+        self.assertEqual(self.c.logout(token).status, 200)
+        self.d.wait_for_log("No session-end unit to start")
+        self.assertEqual(self.c.login_response("alice", "secret").status, 200)
+
+
+class NoBusTest(hgtest.TestCase):
+    def test_web_only_without_a_bus(self):
+        d = self.daemon()
+        d.wait_for_log("No system bus .*running web-only")
+        c = d.client()
+        self.assertEqual(c.session(c.login()).status, 200)
+
+
+def describe(root, iface):
+    """An interface's members as comparable data."""
+    for node in root.iter("interface"):
+        if node.get("name") != iface:
+            continue
+        out = {}
+        for m in node.findall("method"):
+            out["method " + m.get("name")] = [
+                (a.get("name"), a.get("type"), a.get("direction", "in"))
+                for a in m.findall("arg")]
+        for s in node.findall("signal"):
+            out["signal " + s.get("name")] = [
+                (a.get("name"), a.get("type")) for a in s.findall("arg")]
+        for p in node.findall("property"):
+            emits = [a.get("value") for a in p.findall("annotation")
+                     if a.get("name") ==
+                     "org.freedesktop.DBus.Property.EmitsChangedSignal"]
+            out["property " + p.get("name")] = (p.get("type"), p.get("access"),
+                                                emits[0] if emits else "true")
+        return out
+    raise AssertionError("no interface %s" % iface)
+
+
+if __name__ == "__main__":
+    hgtest.main()
