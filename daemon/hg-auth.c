@@ -553,37 +553,46 @@ unsigned hg_auth_manager_helpers(const HgAuthManager *m) {
   return n;
 }
 
-/* Waits, blocking and at most max_wait, until every helper with a pidfd
- * has exited (without reaping them). */
-static void wait_for_helpers(HgAuthManager *m, hg_usec_t max_wait) {
-  hg_usec_t deadline = hg_usec_add(hg_now(CLOCK_MONOTONIC), max_wait);
+static bool helper_exited(const HgAuth *a) {
+  siginfo_t si = {0};
+
+  /* WNOWAIT: the zombie stays for its event source to reap. */
+  if (waitid(P_PID, (id_t)a->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+    return true;
+  return si.si_pid != 0;
+}
+
+/* Waits, blocking and at most until deadline, for one more helper to exit.
+ * Returns false when none is left running. Without a pidfd for each (old
+ * kernels, valgrind) it looks again every 10 ms. */
+static bool wait_for_one_helper(HgAuthManager *m, hg_usec_t deadline) {
   g_autofree struct pollfd *p = g_new0(struct pollfd, m->logins.length + 1);
-  size_t n = 0, left;
+  hg_usec_t now = hg_now(CLOCK_MONOTONIC), timeout;
+  unsigned running = 0;
+  nfds_t n = 0;
 
   for (GList *l = m->logins.head; l; l = l->next) {
-    HgAuth *a = l->data;
-    int fd = a->pid ? sd_event_source_get_child_pidfd(a->child) : -1;
+    const HgAuth *a = l->data;
+    int fd;
+
+    if (a->pid == 0 || helper_exited(a))
+      continue;
+    running++;
+    fd = sd_event_source_get_child_pidfd(a->child);
     if (fd >= 0)
       p[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
   }
-  for (left = n; left > 0;) {
-    hg_usec_t now = hg_now(CLOCK_MONOTONIC);
-    int k;
-
-    if (now >= deadline)
-      return;
-    k = poll(p, n, (int)HG_MIN((deadline - now + 999) / 1000, INT_MAX));
-    if (k < 0 && errno != EINTR)
-      return;
-    for (size_t i = 0; k > 0 && i < n; i++)
-      if (p[i].fd >= 0 && p[i].revents) {
-        p[i].fd = -1;
-        left--;
-      }
-  }
+  if (running == 0 || now >= deadline)
+    return false;
+  timeout = deadline - now;
+  if (n < running)
+    timeout = HG_MIN(timeout, 10 * HG_USEC_PER_MSEC);
+  (void)poll(p, n, (int)HG_MIN((timeout + 999) / 1000, INT_MAX));
+  return true;
 }
 
 void hg_auth_manager_shutdown(HgAuthManager *m, hg_usec_t max_wait) {
+  hg_usec_t deadline;
   GList *l, *next;
 
   m->shut_down = true;
@@ -594,8 +603,9 @@ void hg_auth_manager_shutdown(HgAuthManager *m, hg_usec_t max_wait) {
       stop(a);
     disarm_timer(a);
   }
-  if (max_wait > 0)
-    wait_for_helpers(m, max_wait);
+  deadline = hg_usec_add(hg_now(CLOCK_MONOTONIC), max_wait);
+  while (max_wait > 0 && wait_for_one_helper(m, deadline))
+    ;
   for (l = m->logins.head; l; l = next) {
     HgAuth *a = l->data;
 
