@@ -233,6 +233,7 @@ static int read_owner(sd_bus_message *m, const char **ret_name,
 
 static int finish_register(Pending *q, const char *user, uint32_t uid) {
   HgDesktop *d = q->d;
+  bool known_idle;
   Desk *k;
   int r;
 
@@ -246,6 +247,11 @@ static int finish_register(Pending *q, const char *user, uint32_t uid) {
   k->user = g_strdup(user);
   k->uid = uid;
   k->idle = -1;
+  /* Already followed (it is the seat's active session): what logind said
+   * of it applies at once; else its first report will. */
+  if (hg_logind_get_idle(d->logind, k->logind_id, &known_idle,
+                         &k->idle_since))
+    k->idle = known_idle;
   r = arm(d, k);
   if (r < 0) {
     desk_free(k);

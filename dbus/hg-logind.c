@@ -213,6 +213,17 @@ void hg_logind_watch(HgLogind *l, const char *logind_id) {
   resolve_session(w);
 }
 
+bool hg_logind_get_idle(HgLogind *l, const char *logind_id, bool *ret_idle,
+                        hg_usec_t *ret_since) {
+  Watch *w = g_hash_table_lookup(l->watches, logind_id);
+
+  if (!w || w->idle < 0)
+    return false;
+  *ret_idle = w->idle;
+  *ret_since = w->idle_since;
+  return true;
+}
+
 void hg_logind_unwatch(HgLogind *l, const char *logind_id) {
   g_hash_table_remove(l->watches, logind_id);
 }

@@ -34,6 +34,11 @@ HgLogind *hg_logind_free(HgLogind *l);
 void hg_logind_watch(HgLogind *l, const char *logind_id);
 void hg_logind_unwatch(HgLogind *l, const char *logind_id);
 
+/* What logind said last of a watched session's idleness: false while
+ * unknown. */
+bool hg_logind_get_idle(HgLogind *l, const char *logind_id, bool *ret_idle,
+                        hg_usec_t *ret_since);
+
 /* Asks logind to end or to lock a session; failures are logged. */
 void hg_logind_terminate(HgLogind *l, const char *logind_id);
 void hg_logind_lock(HgLogind *l, const char *logind_id);

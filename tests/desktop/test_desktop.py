@@ -1,0 +1,251 @@
+#!/usr/bin/python3
+"""Desktop logins: pam_hourglass.so in a session stack run by libpamtest
+(hg-pamtest) against the real hourglassd on a private system bus with
+python-dbusmock's logind: registration and unregistration, busy and idle
+from logind's hints, the warning and the end (TerminateSession or
+LockSession, re-armed on unlock), unmanaged low uids, and a daemon that is
+absent, hung or refusing, which never holds a login up."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+
+import dbus  # noqa: E402
+
+import hgbus  # noqa: E402
+import hgtest  # noqa: E402
+
+NAME = "org.hourglass1"
+MANAGER = "org.hourglass1.Manager"
+LOGIND = "org.freedesktop.login1"
+ALICE = 1001
+PAMTEST = os.path.join(hgtest.BUILD_ROOT, "tests", "desktop", "hg-pamtest")
+MODULE = os.path.join(hgtest.BUILD_ROOT, "pam", "pam_hourglass.so")
+PAM_ENV = "/usr/lib/x86_64-linux-gnu/security/pam_env.so"
+CTL = os.path.join(hgtest.BUILD_ROOT, "tools", "hourglassctl")
+
+
+class BusDaemon(hgtest.Daemon):
+    def __init__(self, bus, **kw):
+        self.bus = bus
+        super().__init__(**kw)
+
+    def environment(self):
+        env = super().environment()
+        env.update(self.bus.env())
+        return env
+
+
+class DesktopTest(hgtest.TestCase):
+    def setUp(self):
+        self.bus = hgbus.SystemBus()
+        self.addCleanup(self.bus.close)
+        self.logind_proc, self.logind = self.bus.logind()
+        self.logind.AddSession("c1", "seat0", dbus.UInt32(ALICE), "alice",
+                               True)
+        self.tmp = self.bus.tmp  # removed with the bus
+        self.pam_dir = os.path.join(self.tmp, "pam.d")
+        os.mkdir(self.pam_dir)
+        self.set_service()
+
+    def set_service(self, logind_id="c1", options="debug"):
+        env_file = os.path.join(self.tmp, "env")
+        with open(env_file, "w") as f:
+            f.write("XDG_SESSION_ID=%s\n" % logind_id)
+        with open(os.path.join(self.pam_dir, "hg-desktop"), "w") as f:
+            f.write("session required %s readenv=1 envfile=%s "
+                    "conffile=/dev/null\n" % (PAM_ENV, env_file))
+            f.write("session required %s %s\n" % (MODULE, options))
+        with open(os.path.join(self.pam_dir, "other"), "w") as f:
+            f.write("session required "
+                    "/usr/lib/x86_64-linux-gnu/security/pam_deny.so\n")
+
+    def start(self, timeouts=None, action="terminate"):
+        config = {"Timeouts": dict({"WarnAfterSec": 1, "ExpireAfterSec": 3,
+                                    "MaxSessionSec": 0}, **(timeouts or {})),
+                  "Desktop": {"Action": action}}
+        d = BusDaemon(self.bus, config=config, name=self._testMethodName)
+        self.addCleanup(self._finish_daemon, d)
+        d.start()
+        self.bus.wait_for_name(NAME)
+        self.d = d
+        return d
+
+    def pam(self, *ops, uid=None, timeout=20):
+        """Runs hg-pamtest: (exit code, stdout, stderr, seconds)."""
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("LD_", "PAM_", "NSS_", "DBUS_"))}
+        preload = [p for p in hgtest.preload().split(":")
+                   if "nss_wrapper" not in p]
+        env.update(self.bus.env())
+        env.update({"LD_PRELOAD": ":".join(preload), "PAM_WRAPPER": "1",
+                    "PAM_WRAPPER_SERVICE_DIR": self.pam_dir,
+                    "PAM_WRAPPER_DEBUGLEVEL": "2"})
+        if hgtest.SANITIZE != "none":
+            env["PAM_WRAPPER_DISABLE_DEEPBIND"] = "1"
+            env["ASAN_OPTIONS"] = "detect_leaks=0"
+        cmd = [PAMTEST, "hg-desktop", "alice"] + list(ops)
+        if uid is not None:
+            cmd = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid,
+                   "--clear-groups"] + cmd
+        start = time.monotonic()
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                             timeout=timeout)
+        return out.returncode, out.stdout, out.stderr, time.monotonic() - start
+
+    def sessions(self):
+        m = dbus.Interface(self.bus.conn.get_object(NAME, "/org/hourglass1"),
+                           MANAGER)
+        return [hgbus._plain(s) for s in m.ListSessions()]
+
+    def desktop_ids(self):
+        return [s[0] for s in self.sessions() if s[2] == "desktop"]
+
+    def set_idle(self, idle, logind_id="c1"):
+        obj = self.bus.mock_object(LOGIND,
+                                   "/org/freedesktop/login1/session/" + logind_id)
+        obj.UpdateProperties("org.freedesktop.login1.Session", {
+            "IdleHint": dbus.Boolean(idle),
+            "IdleSinceHint": dbus.UInt64(int(time.time() * 1e6))})
+
+    def logind_calls(self, method):
+        return [[str(a) for a in c[2]] for c in self.logind.GetCalls()
+                if c[1] == method]
+
+    # -- registration --
+
+    def test_register_and_unregister_in_one_transaction(self):
+        rec = hgbus.SignalRecorder(self.bus, sender_keyword=None)
+        self.addCleanup(rec.close)
+        self.start()
+        code, out, err, secs = self.pam("open", "close")
+        self.assertEqual(code, 0, out + err)
+        new = rec.wait_for("SessionNew")
+        removed = rec.wait_for("SessionRemoved")
+        self.assertEqual(removed[3][:2], new[3])
+        self.assertEqual(removed[3][2], "logout")
+        self.d.wait_for_log(r"Session \w+ of alice started .*HG_SOURCE=desktop")
+        self.assertIn("managed as", err)  # debug output
+        self.assertEqual(self.desktop_ids(), [])
+
+    def test_busy_idle_warning_and_terminate(self):
+        rec = hgbus.SignalRecorder(self.bus, sender_keyword=None)
+        self.addCleanup(rec.close)
+        self.start(action="terminate")
+        monitor = None
+        if os.path.exists(CTL):
+            env = dict(os.environ, **self.bus.env())
+            monitor = subprocess.Popen([CTL, "monitor"], env=env,
+                                       stdout=subprocess.PIPE, text=True)
+            self.addCleanup(lambda: (monitor.kill(), monitor.wait()))
+        code, out, err, _ = self.pam("open")
+        self.assertEqual(code, 0, out + err)
+        [sid] = hgtest.wait_until(self.desktop_ids, 5)
+        # Not idle (logind's word): only the absolute limit runs, none here.
+        time.sleep(1.5)
+        self.assertEqual(self.desktop_ids(), [sid])
+        self.assertFalse(rec.matching("SessionWarning"))
+        # Idle from now: warned after WarnAfterSec, ended after ExpireAfterSec.
+        start = time.monotonic()
+        self.set_idle(True)
+        warn = rec.wait_for("SessionWarning", lambda s: s[3][0] == sid, 4)
+        self.assertLess(time.monotonic() - start, 2.5)
+        removed = rec.wait_for("SessionRemoved", lambda s: s[3][0] == sid, 6)
+        self.assertEqual(removed[3][2], "idle-timeout")
+        self.assertGreater(time.monotonic() - start, 2.5)
+        hgtest.wait_until(lambda: self.logind_calls("TerminateSession"), 5)
+        self.assertEqual(self.logind_calls("TerminateSession"), [["c1"]])
+        self.assertIsNotNone(warn)
+        if monitor:
+            monitor.send_signal(signal.SIGTERM)
+            text, _ = monitor.communicate(timeout=5)
+            self.assertIn(sid, text)
+            self.assertRegex(text, r"warning")
+            self.assertRegex(text, r"idle-timeout")
+
+    def test_lock_then_unlock_rearms(self):
+        rec = hgbus.SignalRecorder(self.bus, sender_keyword=None)
+        self.addCleanup(rec.close)
+        self.start(action="lock")
+        self.assertEqual(self.pam("open")[0], 0)
+        [sid] = hgtest.wait_until(self.desktop_ids, 5)
+        self.set_idle(True)
+        rec.wait_for("SessionRemoved", lambda s: s[3][0] == sid, 6)
+        hgtest.wait_until(lambda: self.logind_calls("LockSession"), 5)
+        self.assertEqual(self.logind_calls("LockSession"), [["c1"]])
+        self.assertFalse(self.logind_calls("TerminateSession"))
+        # The person unlocks: managed again, as a new session.
+        c1 = self.bus.mock_object(LOGIND, "/org/freedesktop/login1/session/c1")
+        c1.UpdateProperties("org.freedesktop.login1.Session",
+                            {"LockedHint": dbus.Boolean(True)})
+        self.set_idle(False)
+        c1.UpdateProperties("org.freedesktop.login1.Session",
+                            {"LockedHint": dbus.Boolean(False)})
+        new = rec.wait_for("SessionNew", lambda s: s[3][0] != sid, 5)
+        self.assertEqual(self.desktop_ids(), [new[3][0]])
+
+    def test_logind_removing_the_session_unregisters_it(self):
+        rec = hgbus.SignalRecorder(self.bus, sender_keyword=None)
+        self.addCleanup(rec.close)
+        self.start({"ExpireAfterSec": 60, "WarnAfterSec": 50})
+        self.assertEqual(self.pam("open")[0], 0)
+        [sid] = hgtest.wait_until(self.desktop_ids, 5)
+        self.logind.EmitSignal("org.freedesktop.login1.Manager",
+                               "SessionRemoved", "so",
+                               ["c1", dbus.ObjectPath(
+                                   "/org/freedesktop/login1/session/c1")])
+        removed = rec.wait_for("SessionRemoved", lambda s: s[3][0] == sid, 5)
+        self.assertEqual(removed[3][2], "logout")
+
+    def test_low_uid_is_not_managed(self):
+        self.logind.AddSession("c5", "seat1", dbus.UInt32(500), "lowuid", True)
+        self.set_service("c5")
+        self.start()
+        code, out, err, _ = self.pam("open", "close")
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("not managed", err)
+        self.assertEqual(self.desktop_ids(), [])
+
+    # -- a daemon that cannot answer never holds a login up --
+
+    def test_daemon_absent(self):
+        code, out, err, secs = self.pam("open", "close")
+        self.assertEqual(code, 0, out + err)
+        self.assertLess(secs, 2.5)
+        self.assertIn("RegisterDesktopSession of logind session c1 failed", err)
+        self.set_service(options="strict")
+        code, out, err, secs = self.pam("open")
+        self.assertEqual(code, 1, out + err)
+
+    def test_daemon_hung(self):
+        d = self.start()
+        d.signal(signal.SIGSTOP)
+        self.addCleanup(lambda: d.alive() and d.signal(signal.SIGCONT))
+        code, out, err, secs = self.pam("open")
+        d.signal(signal.SIGCONT)
+        self.assertEqual(code, 0, out + err)
+        self.assertGreater(secs, 1.5)  # it did wait for the bound...
+        self.assertLess(secs, 3.5)     # ...and not longer
+        self.assertIn("failed", err)
+
+    def test_daemon_refuses(self):
+        self.start()
+        code, out, err, _ = self.pam("open", uid=1002)
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("needs root or the admin group", err)
+        self.assertEqual(self.desktop_ids(), [])
+
+    def test_bad_option_is_an_error(self):
+        self.set_service(options="timeout=99999")
+        code, out, err, _ = self.pam("open")
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("bad option", err)
+
+
+if __name__ == "__main__":
+    hgtest.main()
