@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -23,9 +24,7 @@
 
 typedef struct {
   HgAuthEventType type;
-  char *prompt; /* the first one */
-  bool echo;
-  size_t n_prompts;
+  char *prompts;  /* "off:TEXT;on:TEXT;" */
   char *messages; /* "info:TEXT;error:TEXT;" */
   char *user;
   uid_t uid;
@@ -51,33 +50,42 @@ static HgAuthSettings settings(const char *helper_path, hg_usec_t timeout) {
 
 static void clear_recorded(void *p) {
   Recorded *r = p;
-  g_free(r->prompt);
+  g_free(r->prompts);
   g_free(r->messages);
   g_free(r->user);
 }
 
+static char *join_prompts(const HgAuthEvent *ev) {
+  GString *s = g_string_new(NULL);
+
+  for (size_t i = 0; i < ev->n_prompts; i++)
+    g_string_append_printf(s, "%s:%s;", ev->prompts[i].echo ? "on" : "off",
+                           ev->prompts[i].text);
+  return g_string_free(s, false);
+}
+
+static char *join_messages(const HgAuthEvent *ev) {
+  GString *s = g_string_new(NULL);
+
+  for (size_t i = 0; i < ev->n_messages; i++)
+    g_string_append_printf(s, "%s:%s;",
+                           ev->messages[i].error ? "error" : "info",
+                           ev->messages[i].text);
+  return g_string_free(s, false);
+}
+
 static void on_event(HgAuth *a, const HgAuthEvent *ev, void *userdata) {
   Fixture *fx = userdata;
-  GString *messages = g_string_new(NULL);
   Recorded r = {.type = ev->type,
-                .n_prompts = ev->n_prompts,
+                .prompts = join_prompts(ev),
+                .messages = join_messages(ev),
                 .user = g_strdup(ev->user),
                 .uid = ev->uid,
                 .failure = ev->failure,
                 .fail_delay = ev->fail_delay,
                 .when = hg_now(CLOCK_MONOTONIC)};
 
-  if (ev->n_prompts > 0) {
-    r.prompt = g_strdup(ev->prompts[0].text);
-    r.echo = ev->prompts[0].echo;
-  }
-  for (size_t i = 0; i < ev->n_messages; i++)
-    g_string_append_printf(messages, "%s:%s;",
-                           ev->messages[i].error ? "error" : "info",
-                           ev->messages[i].text);
-  r.messages = g_string_free(messages, false);
   g_array_append_val(fx->events, r);
-
   if (fx->close_in_callback) {
     hg_auth_close(a);
   } else if (ev->type == HG_AUTH_PROMPT && fx->answer) {
@@ -187,9 +195,7 @@ static void answer(HgAuth *a, const char *text) {
 
 static void assert_password_prompt(const Recorded *r) {
   assert_int_equal(r->type, HG_AUTH_PROMPT);
-  assert_int_equal(r->n_prompts, 1);
-  assert_string_equal(r->prompt, "Password: ");
-  assert_false(r->echo);
+  assert_string_equal(r->prompts, "off:Password: ;");
   assert_string_equal(r->messages, "");
 }
 
@@ -516,6 +522,83 @@ static void test_daemon_gone(void **state) {
   assert_int_equal(waitpid(pid, NULL, 0), pid);
 }
 
+/* A service whose account stack says carol's password has expired
+ * (pam_hgexpired); written at run time, the module's path being the build
+ * tree's. */
+static char *expired_service_dir(void) {
+  g_autofree char *dir = g_dir_make_tmp("hg-test-pam-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename(dir, SERVICE, NULL);
+  g_autofree char *text = g_strdup_printf(
+      "auth     required %s\n"
+      "account  required %s\n"
+      "account  required %s\n"
+      "password required %s\n"
+      "session  required %s\n",
+      HG_TEST_PAM_MATRIX, HG_TEST_PAM_MATRIX, HG_TEST_PAM_EXPIRED,
+      HG_TEST_PAM_EXPIRED, HG_TEST_PAM_MATRIX);
+
+  assert_non_null(dir);
+  assert_true(g_file_set_contents(path, text, -1, NULL));
+  return g_steal_pointer(&dir);
+}
+
+static void remove_service_dir(char *dir) {
+  g_autofree char *path = g_build_filename(dir, SERVICE, NULL);
+
+  assert_int_equal(g_unlink(path), 0);
+  assert_int_equal(g_rmdir(dir), 0);
+  g_free(dir);
+}
+
+/* One conversation call with a message and two prompts, answered together;
+ * wrong: the change fails, and so does the login. */
+static void run_expired(Fixture *fx, const char *retyped) {
+  g_autofree char *saved = g_strdup(getenv("PAM_WRAPPER_SERVICE_DIR"));
+  char *dir = expired_service_dir();
+  char *answers[] = {(char *)"new-secret", (char *)retyped};
+  const Recorded *r;
+  HgAuth *a;
+
+  assert_int_equal(setenv("PAM_WRAPPER_SERVICE_DIR", dir, 1), 0);
+  a = start(fx, "carol");
+  assert_int_equal(setenv("PAM_WRAPPER_SERVICE_DIR", saved, 1), 0);
+
+  assert_password_prompt(wait_event(fx, 0));
+  answer(a, "secret");
+  r = wait_event(fx, 1);
+  assert_int_equal(r->type, HG_AUTH_PROMPT);
+  assert_string_equal(r->prompts,
+                      "off:New password: ;off:Retype new password: ;");
+  assert_string_equal(r->messages, "info:Your password has expired.;");
+  assert_int_equal(hg_auth_answer(a, answers, 1), -EINVAL);
+  assert_int_equal(hg_auth_answer(a, answers, 2), 0);
+  wait_event(fx, 2);
+  hg_auth_close(a);
+  wait_helpers(fx, 0);
+  remove_service_dir(dir);
+}
+
+static void test_expired_password_changed(void **state) {
+  Fixture *fx = *state;
+  const Recorded *r;
+
+  run_expired(fx, "new-secret");
+  r = event_at(fx, 2);
+  assert_int_equal(r->type, HG_AUTH_SUCCESS);
+  assert_string_equal(r->user, "carol");
+  assert_int_equal(r->uid, 1003);
+}
+
+static void test_expired_password_kept(void **state) {
+  Fixture *fx = *state;
+  const Recorded *r;
+
+  run_expired(fx, "typo");
+  r = event_at(fx, 2);
+  assert_int_equal(r->type, HG_AUTH_FAILURE);
+  assert_int_equal(r->failure, HG_AUTH_FAILURE_EXPIRED);
+}
+
 static void test_default_helper_path(void **state) {
   g_autofree char *saved = g_strdup(getenv("HOURGLASS_PAM_HELPER"));
 
@@ -548,6 +631,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
       cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
       cmocka_unit_test_setup_teardown(test_shutdown_kills, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_expired_password_changed, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_expired_password_kept, setup,
+                                      teardown),
       cmocka_unit_test(test_daemon_gone),
       cmocka_unit_test(test_default_helper_path),
   };
