@@ -1,0 +1,776 @@
+#!/usr/bin/python3
+"""hourglassctl against a stand-in for hourglassd on a private system bus.
+
+A dbus-daemon of type "system" with an allow-everything policy runs in a
+temporary directory; python-dbusmock owns org.hourglass1 on it and plays
+the Manager and Session interfaces of dbus/org.hourglass1.*.xml (session
+objects at /org/hourglass1/session/<id escaped as sd_bus_path_encode does>).
+A test-only interface on the Manager object, org.hourglass1.Test, makes a
+method fail with a given D-Bus error, answer late, or list sessions whose
+objects are gone. The built hourglassctl runs with DBUS_SYSTEM_BUS_ADDRESS
+pointing at that bus. Nothing sleeps a fixed time: waits are polls with a
+deadline.
+
+Run by meson (suite integration), or by hand:
+  HOURGLASSCTL=build/tools/hourglassctl /usr/bin/python3 tests/ctl/test_ctl.py
+"""
+
+import json
+import math
+import os
+import queue
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+import dbus
+import dbus.bus
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
+CTL = os.environ.get("HOURGLASSCTL") or os.path.join(
+    SOURCE_ROOT, "build", "tools", "hourglassctl")
+PYTHON = "/usr/bin/python3"
+
+BUS_NAME = "org.hourglass1"
+MANAGER_PATH = "/org/hourglass1"
+MANAGER_IFACE = "org.hourglass1.Manager"
+SESSION_IFACE = "org.hourglass1.Session"
+SESSION_PREFIX = "/org/hourglass1/session/"
+TEST_IFACE = "org.hourglass1.Test"
+MOCK_IFACE = "org.freedesktop.DBus.Mock"
+ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied"
+INVALID_ARGS = "org.freedesktop.DBus.Error.InvalidArgs"
+NO_SUCH_SESSION = "org.hourglass1.Error.NoSuchSession"
+
+USEC = 1000000
+TIMESTAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC
+ "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:dir={dir}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_type="method_call"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+  </policy>
+</busconfig>
+"""
+
+
+def wait_until(predicate, timeout=10.0, interval=0.02, message=None):
+    """Polls predicate until it returns something true, which is returned."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(message or "not within %.1f s: %r"
+                                 % (timeout, predicate))
+        time.sleep(interval)
+
+
+def duration(sec):
+    """A duration as hourglassctl prints it: 42s, 3m07s, 1h02m, 2d05h."""
+    if sec < 60:
+        return "%ds" % sec
+    if sec < 3600:
+        return "%dm%02ds" % (sec // 60, sec % 60)
+    if sec < 86400:
+        return "%dh%02dm" % (sec // 3600, sec // 60 % 60)
+    return "%dd%02dh" % (sec // 86400, sec // 3600 % 24)
+
+
+def durations(first, last):
+    """What may be printed for a span known to lie within [first, last]
+    seconds (the command ran some time in between)."""
+    return {duration(sec) for sec in range(int(first), int(last) + 1)}
+
+
+def path_of(session_id):
+    """The object path hourglassd gives a session: sd_bus_path_encode()
+    escapes what is not alphanumeric, and a leading digit, as _xx."""
+    label = "".join(
+        c if c.isascii() and c.isalnum() and not (i == 0 and c.isdigit())
+        else "_%02x" % ord(c)
+        for i, c in enumerate(session_id))
+    return SESSION_PREFIX + (label or "_")
+
+
+class Bus:
+    """A private dbus-daemon of type system, stopped by PID."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="hg-ctl-bus-")
+        config = os.path.join(self.dir, "bus.conf")
+        with open(config, "w") as f:
+            f.write(BUS_CONFIG.format(dir=self.dir))
+        read_end, write_end = os.pipe()
+        # Its complaints (it may not raise its fd limit) go to a log file.
+        log = open(os.path.join(self.dir, "bus.log"), "w")
+        try:
+            self.proc = subprocess.Popen(
+                ["dbus-daemon", "--config-file=" + config, "--nofork",
+                 "--print-address=%d" % write_end],
+                pass_fds=(write_end,), stdin=subprocess.DEVNULL, stderr=log)
+        finally:
+            os.close(write_end)
+            log.close()
+        try:
+            self.address = self._read_address(read_end)
+        finally:
+            os.close(read_end)
+
+    @staticmethod
+    def _read_address(fd, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        data = b""
+        while not data.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise AssertionError("dbus-daemon printed no address")
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                raise AssertionError("dbus-daemon exited")
+            data += chunk
+        return data.decode().strip()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _failing(method, body):
+    """Mock code: the test's error or delay for this method first."""
+    return ("delay = getattr(self, 'hg_delays', {}).get(%r)\n"
+            "if delay:\n"
+            "    time.sleep(delay)\n"
+            "error = getattr(self, 'hg_errors', {}).get(%r)\n"
+            "if error:\n"
+            "    raise dbus.exceptions.DBusException('refused by the test',"
+            " name=error)\n" % (method, method)) + body
+
+
+# The session path for args[0], as path_of() above; and NoSuchSession for an
+# id without an object, as hourglassd answers.
+_LOOKUP = (
+    "sid = args[0]\n"
+    "label = ''\n"
+    "for i, c in enumerate(sid):\n"
+    "    keep = c.isascii() and c.isalnum() and not (i == 0 and c.isdigit())\n"
+    "    label += c if keep else '_%02x' % ord(c)\n"
+    "path = '" + SESSION_PREFIX + "' + (label or '_')\n"
+    "if path not in objects:\n"
+    "    raise dbus.exceptions.DBusException('no session ' + sid,"
+    " name='" + NO_SUCH_SESSION + "')\n")
+
+_LIST = (
+    "ret = []\n"
+    "for path in sorted(objects):\n"
+    "    if path.startswith('" + SESSION_PREFIX + "'):\n"
+    "        p = objects[path].props['" + SESSION_IFACE + "']\n"
+    "        ret.append((p['Id'], p['User'], p['Source'], p['State'],"
+    " dbus.ObjectPath(path)))\n"
+    "for ghost in getattr(self, 'hg_ghosts', []):\n"
+    "    ret.append(tuple(ghost))\n")
+
+MANAGER_METHODS = [
+    ("ListSessions", "", "a(sssso)", _failing("ListSessions", _LIST)),
+    ("GetSession", "s", "o",
+     _failing("GetSession", _LOOKUP + "ret = dbus.ObjectPath(path)\n")),
+    ("TerminateSession", "s", "", _failing("TerminateSession", _LOOKUP)),
+    ("ExtendSession", "s", "", _failing("ExtendSession", _LOOKUP)),
+    ("RegisterDesktopSession", "s", "s", "ret = ''"),
+    ("UnregisterDesktopSession", "s", "", ""),
+]
+
+TEST_METHODS = [
+    ("SetError", "ss",
+     "self.hg_errors = dict(getattr(self, 'hg_errors', {}))\n"
+     "self.hg_errors[args[0]] = args[1]\n"),
+    ("SetDelay", "sd",
+     "self.hg_delays = dict(getattr(self, 'hg_delays', {}))\n"
+     "self.hg_delays[args[0]] = args[1]\n"),
+    ("SetGhosts", "a(sssso)", "self.hg_ghosts = list(args[0])\n"),
+    ("Reset", "",
+     "self.hg_errors = {}\nself.hg_delays = {}\nself.hg_ghosts = []\n"),
+]
+
+
+class Mock:
+    """python-dbusmock as org.hourglass1 on a Bus."""
+
+    def __init__(self, bus, log_path):
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address)
+        self.proc = subprocess.Popen(
+            [PYTHON, "-m", "dbusmock", "--system", "-l", log_path, BUS_NAME,
+             MANAGER_PATH, MANAGER_IFACE],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        self.conn = dbus.bus.BusConnection(bus.address)
+        wait_until(lambda: self.conn.name_has_owner(BUS_NAME),
+                   message="dbusmock did not take " + BUS_NAME)
+        self.manager = self.conn.get_object(BUS_NAME, MANAGER_PATH)
+        self.mock = dbus.Interface(self.manager, MOCK_IFACE)
+        self.test = dbus.Interface(self.manager, TEST_IFACE)
+        self.mock.AddMethods("", [(n, i, o, c) for n, i, o, c in
+                                  MANAGER_METHODS])
+        self.mock.AddMethods(TEST_IFACE, [(n, i, "", c) for n, i, c in
+                                          TEST_METHODS])
+        self.mock.AddProperties(MANAGER_IFACE, {
+            "WarnAfterSec": dbus.UInt32(540),
+            "ExpireAfterSec": dbus.UInt32(600),
+            "MaxSessionSec": dbus.UInt32(28800),
+            "CloseAfterSec": dbus.UInt32(30),
+        })
+
+    def add_session(self, session_id, user, source, state, created,
+                    last_activity, warn_at, expires_at):
+        path = path_of(session_id)
+        self.mock.AddObject(path, SESSION_IFACE, {
+            "Id": dbus.String(session_id),
+            "User": dbus.String(user),
+            "Source": dbus.String(source),
+            "State": dbus.String(state),
+            "Created": dbus.UInt64(created),
+            "LastActivity": dbus.UInt64(last_activity),
+            "WarnAt": dbus.UInt64(warn_at),
+            "ExpiresAt": dbus.UInt64(expires_at),
+        }, [("Terminate", "", "", ""), ("Extend", "", "", "")])
+        return path
+
+    def session_mock(self, path):
+        return dbus.Interface(self.conn.get_object(BUS_NAME, path), MOCK_IFACE)
+
+    def calls(self, method=None):
+        calls = [(str(name), [str(a) for a in args])
+                 for _, name, args in self.mock.GetCalls()]
+        return [c for c in calls if method is None or c[0] == method]
+
+    def stop(self):
+        self.conn.close()
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+# A web session active for ten minutes, idle 3 min 5.5 s; a desktop session
+# in its warning, idle 1 h 2 min, with no idle timeout (ExpiresAt 0). The
+# first id starts with a digit, so its object path is escaped.
+WEB_ID = "0123456789abcdef0123456789abcdef"
+DESKTOP_ID = "fedcba9876543210fedcba9876543210"
+GHOST_ID = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+UNKNOWN_ID = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+
+class LineReader:
+    """Lines of a child's stdout, read by a thread, waited for with a
+    deadline."""
+
+    def __init__(self, stream):
+        self.lines = queue.Queue()
+        self.thread = threading.Thread(target=self._run, args=(stream,),
+                                       daemon=True)
+        self.thread.start()
+
+    def _run(self, stream):
+        for line in stream:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def next(self, timeout=10.0):
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError("no output line within %.1f s" % timeout)
+
+
+class CtlTestCase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="hg-ctl-test-")
+        cls.bus = Bus()
+        cls.mock = Mock(cls.bus, os.path.join(cls.tmp, "mock.log"))
+        now = int(time.time() * USEC)
+        cls.web_last = now - int(185.5 * USEC)
+        cls.mock.add_session(WEB_ID, "alice", "web", "active",
+                             now - 600 * USEC, cls.web_last,
+                             cls.web_last + 540 * USEC,
+                             cls.web_last + 600 * USEC)
+        cls.mock.add_session(DESKTOP_ID, "bob", "desktop", "warning",
+                             now - 7200 * USEC, now - 3720 * USEC,
+                             now - 3600 * USEC, 0)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.mock.stop()
+        cls.bus.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.mock.test.Reset()
+        self.mock.mock.ClearCalls()
+
+    def ctl(self, *args, env=None, timeout=30):
+        full_env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus.address,
+                        LC_ALL="C.UTF-8")
+        full_env.pop("HOURGLASSCTL_BUS_ADDRESS", None)
+        full_env.update(env or {})
+        return subprocess.run([CTL] + list(args), env=full_env,
+                              capture_output=True, text=True,
+                              timeout=timeout)
+
+    def assertExit(self, result, status, stderr=None):
+        self.assertEqual(result.returncode, status,
+                         "stdout: %r, stderr: %r"
+                         % (result.stdout, result.stderr))
+        if stderr is not None:
+            self.assertEqual(result.stderr, stderr)
+
+
+class ListTest(CtlTestCase):
+    def test_table(self):
+        before = time.time()
+        result = self.ctl("list")
+        after = time.time()
+        self.assertExit(result, 0, "")
+        lines = result.stdout.split("\n")
+        self.assertEqual(lines[0].split(),
+                         ["ID", "USER", "SOURCE", "STATE", "IDLE", "EXPIRES",
+                          "IN"])
+        # Oldest first; idle 1h02m and no expiry for the desktop session.
+        self.assertEqual(lines[1].split(),
+                         [DESKTOP_ID, "bob", "desktop", "warning", "1h02m",
+                          "-"])
+        row = lines[2].split()
+        self.assertEqual(row[:4], [WEB_ID, "alice", "web", "active"])
+        idle_lo, idle_hi = (before - self.web_last / USEC,
+                            after - self.web_last / USEC)
+        self.assertIn(row[4], durations(idle_lo, idle_hi))
+        self.assertIn(row[5], durations(math.ceil(600 - idle_hi),
+                                        math.ceil(600 - idle_lo)))
+        self.assertEqual(lines[3:], ["", "2 sessions listed.", ""])
+        # Columns line up under their headers.
+        self.assertEqual(lines[1].index("bob"), lines[0].index("USER"))
+        self.assertEqual(lines[2].index("6m"), lines[0].index("EXPIRES IN"))
+
+    def test_no_legend(self):
+        result = self.ctl("--no-legend", "list")
+        self.assertExit(result, 0, "")
+        ids = [line.split()[0] for line in result.stdout.splitlines()]
+        self.assertEqual(ids, [DESKTOP_ID, WEB_ID])
+
+    def test_default_command_is_list(self):
+        result = self.ctl("--no-legend")
+        self.assertExit(result, 0, "")
+        self.assertEqual(len(result.stdout.splitlines()), 2)
+
+    def test_json(self):
+        before = time.time()
+        result = self.ctl("list", "--json")
+        self.assertExit(result, 0, "")
+        sessions = json.loads(result.stdout)
+        self.assertEqual([s["id"] for s in sessions], [DESKTOP_ID, WEB_ID])
+        desktop, web = sessions
+        self.assertEqual(desktop["user"], "bob")
+        self.assertEqual(desktop["source"], "desktop")
+        self.assertEqual(desktop["state"], "warning")
+        self.assertEqual(desktop["expires_at"], 0)
+        self.assertIsNone(desktop["expires_in_sec"])
+        self.assertEqual(web["last_activity"], self.web_last)
+        self.assertEqual(web["warn_at"], self.web_last + 540 * USEC)
+        self.assertEqual(web["expires_at"], self.web_last + 600 * USEC)
+        self.assertEqual(web["path"], path_of(WEB_ID))
+        idle = before - self.web_last / USEC
+        self.assertTrue(int(idle) <= web["idle_sec"] <= int(idle) + 5,
+                        web["idle_sec"])
+        self.assertEqual(web["idle_sec"] + web["expires_in_sec"], 600)
+        for key in ("created", "last_activity", "warn_at", "expires_at",
+                    "idle_sec"):
+            self.assertIsInstance(web[key], int)
+
+    def test_vanished_session_is_skipped(self):
+        self.mock.test.SetGhosts([(GHOST_ID, "carol", "web", "active",
+                                   dbus.ObjectPath(path_of(GHOST_ID)))])
+        result = self.ctl("list", "--no-legend")
+        self.assertExit(result, 0, "")
+        self.assertNotIn(GHOST_ID, result.stdout)
+        self.assertEqual(len(result.stdout.splitlines()), 2)
+        result = self.ctl("list", "--json")
+        self.assertExit(result, 0, "")
+        self.assertEqual(len(json.loads(result.stdout)), 2)
+
+
+class StatusTest(CtlTestCase):
+    def test_human(self):
+        before = time.time()
+        result = self.ctl("status", WEB_ID)
+        after = time.time()
+        idle_lo, idle_hi = (before - self.web_last / USEC,
+                            after - self.web_last / USEC)
+        self.assertExit(result, 0, "")
+        fields = dict(re.match(r"^\s*([^:]+): (.*)$", line).groups()
+                      for line in result.stdout.splitlines())
+        self.assertEqual(fields["Id"], WEB_ID)
+        self.assertEqual(fields["User"], "alice")
+        self.assertEqual(fields["Source"], "web")
+        self.assertEqual(fields["State"], "active")
+        self.assertEqual(fields["Object"], path_of(WEB_ID))
+        times = {key: re.match("^(%s) \\((.*)\\)$" % TIMESTAMP,
+                               fields[key]).groups()
+                 for key in ("Created", "Last activity", "Warns at",
+                             "Expires at")}
+        self.assertEqual(times["Last activity"][0], time.strftime(
+            "%Y-%m-%d %H:%M:%S", time.localtime(self.web_last // USEC)))
+        self.assertIn(times["Created"][1],
+                      {d + " ago" for d in durations(idle_lo + 414.5,
+                                                     idle_hi + 414.5)})
+        self.assertIn(times["Last activity"][1],
+                      {d + " ago" for d in durations(idle_lo, idle_hi)})
+        self.assertIn(times["Warns at"][1],
+                      {"in " + d for d in durations(
+                          math.ceil(540 - idle_hi), math.ceil(540 - idle_lo))})
+        self.assertIn(times["Expires at"][1],
+                      {"in " + d for d in durations(
+                          math.ceil(600 - idle_hi), math.ceil(600 - idle_lo))})
+        self.assertEqual(self.mock.calls("GetSession"), [("GetSession", [WEB_ID])])
+
+    def test_never_expires(self):
+        result = self.ctl("status", DESKTOP_ID)
+        self.assertExit(result, 0, "")
+        self.assertRegex(result.stdout, r"(?m)^   Expires at: never$")
+
+    def test_json(self):
+        result = self.ctl("--json", "status", DESKTOP_ID)
+        self.assertExit(result, 0, "")
+        session = json.loads(result.stdout)
+        self.assertEqual(session["id"], DESKTOP_ID)
+        self.assertEqual(session["user"], "bob")
+        self.assertEqual(session["source"], "desktop")
+        self.assertIsNone(session["expires_in_sec"])
+        self.assertTrue(3720 <= session["idle_sec"] <= 3730)
+
+    def test_unknown_session(self):
+        result = self.ctl("status", UNKNOWN_ID)
+        self.assertExit(result, 1, "hourglassctl: no session %s\n" % UNKNOWN_ID)
+
+
+class ControlTest(CtlTestCase):
+    def test_terminate(self):
+        result = self.ctl("terminate", WEB_ID)
+        self.assertExit(result, 0, "")
+        self.assertEqual(result.stdout, "")
+        self.assertEqual(self.mock.calls(),
+                         [("TerminateSession", [WEB_ID])])
+
+    def test_extend(self):
+        result = self.ctl("extend", DESKTOP_ID)
+        self.assertExit(result, 0, "")
+        self.assertEqual(self.mock.calls(), [("ExtendSession", [DESKTOP_ID])])
+
+    def test_terminate_denied(self):
+        self.mock.test.SetError("TerminateSession", ACCESS_DENIED)
+        result = self.ctl("terminate", WEB_ID)
+        self.assertExit(
+            result, 1,
+            "hourglassctl: permission denied: terminating sessions needs root"
+            " or the admin group ([DBus] AdminGroup)\n")
+        self.assertEqual(self.mock.calls("TerminateSession"),
+                         [("TerminateSession", [WEB_ID])])
+
+    def test_extend_denied(self):
+        self.mock.test.SetError("ExtendSession", ACCESS_DENIED)
+        result = self.ctl("extend", WEB_ID)
+        self.assertExit(
+            result, 1,
+            "hourglassctl: permission denied: extending a session needs root,"
+            " the admin group ([DBus] AdminGroup) or the session's own user\n")
+
+    def test_list_denied(self):
+        self.mock.test.SetError("ListSessions", ACCESS_DENIED)
+        result = self.ctl("list")
+        self.assertExit(result, 1,
+                        "hourglassctl: permission denied: refused by the test\n")
+
+    def test_no_such_session(self):
+        for verb in ("terminate", "extend"):
+            result = self.ctl(verb, UNKNOWN_ID)
+            self.assertExit(result, 1,
+                            "hourglassctl: no session %s\n" % UNKNOWN_ID)
+
+    def test_invalid_args(self):
+        self.mock.test.SetError("ExtendSession", INVALID_ARGS)
+        result = self.ctl("extend", WEB_ID)
+        self.assertExit(result, 1, "hourglassctl: hourglassd refused the "
+                        "request: refused by the test\n")
+
+    def test_timeout(self):
+        # The mock answers after 3 s; the message says the call gave up
+        # first (an answer would have been a success). The test ends the
+        # class, whose mock is killed without waiting for the answer.
+        self.mock.test.SetDelay("ListSessions", 3.0)
+        result = self.ctl("--timeout", "0.2", "list")
+        self.assertExit(result, 1, "hourglassctl: hourglassd did not answer "
+                        "within 0.2 s (see --timeout)\n")
+
+
+class UsageTest(CtlTestCase):
+    def assertUsage(self, args, stderr_re):
+        result = self.ctl(*args)
+        self.assertEqual(result.returncode, 2, result)
+        self.assertEqual(result.stdout, "")
+        self.assertRegex(result.stderr, stderr_re)
+        self.assertEqual(len(result.stderr.splitlines()), 1 if
+                         stderr_re.startswith("^hourglassctl: ") else 2)
+
+    def test_malformed_ids_are_not_sent(self):
+        for verb in ("status", "terminate", "extend"):
+            for bad in ("0123", WEB_ID.upper(), WEB_ID + "0",
+                        "g" + WEB_ID[1:], WEB_ID[:31] + "\n", "",
+                        "../" + WEB_ID[3:]):
+                self.assertUsage([verb, bad],
+                                 r"^hourglassctl: invalid session id ")
+        self.assertEqual(self.mock.calls(), [])
+
+    def test_unknown_command(self):
+        self.assertUsage(["frobnicate"],
+                         r"^hourglassctl: unknown command 'frobnicate'")
+
+    def test_missing_and_extra_arguments(self):
+        self.assertUsage(["terminate"], r"^hourglassctl: 'terminate' needs")
+        self.assertUsage(["list", "x"],
+                         r"^hourglassctl: unexpected argument 'x'")
+        self.assertUsage(["extend", WEB_ID, WEB_ID],
+                         r"^hourglassctl: unexpected argument")
+        self.assertEqual(self.mock.calls(), [])
+
+    def test_bad_options(self):
+        self.assertUsage(["--frob", "list"], r"unrecognized option")
+        self.assertUsage(["--timeout", "0", "list"],
+                         r"^hourglassctl: invalid --timeout '0'")
+        self.assertUsage(["--timeout", "soon", "list"],
+                         r"^hourglassctl: invalid --timeout 'soon'")
+
+    def test_help_and_version(self):
+        result = self.ctl("--help")
+        self.assertExit(result, 0, "")
+        self.assertIn("terminate ID", result.stdout)
+        result = self.ctl("--version")
+        self.assertExit(result, 0, "")
+        self.assertRegex(result.stdout, r"^hourglassctl \d+\.\d+")
+
+
+class NoDaemonTest(CtlTestCase):
+    def test_daemon_absent(self):
+        # HOURGLASSCTL_BUS_ADDRESS wins over DBUS_SYSTEM_BUS_ADDRESS: this
+        # bus has no org.hourglass1.
+        empty = Bus()
+        try:
+            for verb in (["list"], ["status", WEB_ID], ["terminate", WEB_ID]):
+                result = self.ctl(
+                    *verb, env={"HOURGLASSCTL_BUS_ADDRESS": empty.address})
+                self.assertExit(result, 1, "hourglassctl: hourglassd is not "
+                                "running (org.hourglass1 not on the system "
+                                "bus)\n")
+        finally:
+            empty.stop()
+        self.assertEqual(self.mock.calls(), [])
+
+    def test_bus_unreachable(self):
+        missing = "unix:path=" + os.path.join(self.tmp, "no-such-socket")
+        result = self.ctl("list", env={"DBUS_SYSTEM_BUS_ADDRESS": missing})
+        self.assertExit(result, 1, "hourglassctl: cannot connect to the "
+                        "system bus: No such file or directory\n")
+
+
+class CompletionTest(CtlTestCase):
+    """data/completion/hourglassctl, sourced by bash, asked as bash would
+    ask it; the ids come from the built hourglassctl and the mock."""
+
+    SCRIPT = os.path.join(SOURCE_ROOT, "data", "completion", "hourglassctl")
+
+    def complete(self, line):
+        env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus.address)
+        env.pop("HOURGLASSCTL_BUS_ADDRESS", None)
+        result = subprocess.run(
+            ["bash", "--norc", "--noprofile", "-c",
+             'source "$1"; COMP_LINE=$2; COMP_POINT=${#COMP_LINE}; '
+             '_hourglassctl; printf "%s\\n" "${COMPREPLY[@]}"',
+             "bash", self.SCRIPT, line],
+            env=env, capture_output=True, text=True, timeout=30)
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        return [w for w in result.stdout.split("\n") if w]
+
+    def test_commands_and_options(self):
+        self.assertEqual(self.complete(CTL + " "),
+                         ["list", "status", "terminate", "extend", "monitor"])
+        self.assertEqual(self.complete(CTL + " --timeout 5 e"), ["extend"])
+        self.assertEqual(self.complete(CTL + " --no"), ["--no-legend"])
+        self.assertEqual(self.complete(CTL + " --timeout "), [])
+        self.assertEqual(self.complete(CTL + " list "), [])
+
+    def test_session_ids(self):
+        self.assertEqual(self.complete(CTL + " terminate "),
+                         [DESKTOP_ID, WEB_ID])
+        self.assertEqual(self.complete(CTL + " --json status 01"), [WEB_ID])
+        self.assertEqual(self.complete(CTL + " extend %s " % WEB_ID), [])
+
+
+class MonitorTest(CtlTestCase):
+    def start_monitor(self, *args, env=None):
+        full_env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus.address)
+        full_env.pop("HOURGLASSCTL_BUS_ADDRESS", None)
+        full_env.update(env or {})
+        proc = subprocess.Popen([CTL, "monitor"] + list(args), env=full_env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        self.addCleanup(self.reap, proc)
+        return proc, LineReader(proc.stdout)
+
+    @staticmethod
+    def reap(proc):
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+    def emit(self, member, signature, args):
+        self.mock.mock.EmitSignal(MANAGER_IFACE, member, signature, args)
+
+    def stop_monitor(self, proc, sig):
+        os.kill(proc.pid, sig)
+        self.assertEqual(proc.wait(timeout=10), 0)
+        self.assertEqual(proc.stderr.read(), "")
+
+    def test_lines(self):
+        proc, out = self.start_monitor()
+        # The legend comes once the subscriptions are in place.
+        self.assertEqual(out.next(),
+                         "Watching the sessions of hourglassd; Ctrl-C stops.")
+        self.emit("SessionNew", "so", [WEB_ID, dbus.ObjectPath(path_of(WEB_ID))])
+        self.assertRegex(out.next(),
+                         "^%s new %s alice web$" % (TIMESTAMP, WEB_ID))
+        self.emit("SessionWarning", "sot",
+                  [WEB_ID, dbus.ObjectPath(path_of(WEB_ID)), dbus.UInt64(30)])
+        self.assertRegex(out.next(),
+                         "^%s warning %s 30s left$" % (TIMESTAMP, WEB_ID))
+        session = self.mock.session_mock(path_of(WEB_ID))
+        session.UpdateProperties(SESSION_IFACE, {"State": "warning"})
+        self.assertRegex(out.next(),
+                         "^%s state %s warning$" % (TIMESTAMP, WEB_ID))
+        # Times only invalidate: no line for them.
+        session.EmitSignal("org.freedesktop.DBus.Properties",
+                           "PropertiesChanged", "sa{sv}as",
+                           [SESSION_IFACE, dbus.Dictionary({}, signature="sv"),
+                            ["LastActivity", "WarnAt", "ExpiresAt"]])
+        session.UpdateProperties(SESSION_IFACE, {"State": "active"})
+        self.assertRegex(out.next(),
+                         "^%s state %s active$" % (TIMESTAMP, WEB_ID))
+        # A session gone before its details could be read.
+        self.emit("SessionNew", "so",
+                  [GHOST_ID, dbus.ObjectPath(path_of(GHOST_ID))])
+        self.assertRegex(out.next(), "^%s new %s - -$" % (TIMESTAMP, GHOST_ID))
+        self.emit("SessionRemoved", "sos",
+                  [GHOST_ID, dbus.ObjectPath(path_of(GHOST_ID)),
+                   "idle-timeout"])
+        self.assertRegex(out.next(),
+                         "^%s removed %s idle-timeout$" % (TIMESTAMP, GHOST_ID))
+        self.stop_monitor(proc, signal.SIGTERM)
+        self.assertIsNone(out.next())
+
+    def test_json(self):
+        proc, out = self.start_monitor("--json")
+        # No legend in JSON: signal until the subscription shows.
+        path = dbus.ObjectPath(path_of(DESKTOP_ID))
+
+        def probe():
+            self.emit("SessionWarning", "sot",
+                      [DESKTOP_ID, path, dbus.UInt64(125)])
+            try:
+                return out.lines.get(timeout=0.2)
+            except queue.Empty:
+                return None
+        first = json.loads(wait_until(probe))
+        self.assertEqual(first["event"], "warning")
+        self.assertEqual(first["id"], DESKTOP_ID)
+        self.assertEqual(first["seconds_left"], 125)
+        self.assertLess(abs(first["time"] / USEC - time.time()), 60)
+        # Probes that crossed the subscription may still be in the pipe.
+        self.emit("SessionRemoved", "sos", [DESKTOP_ID, path, "terminated"])
+        while True:
+            event = json.loads(out.next())
+            if event["event"] != "warning":
+                break
+        self.assertEqual({k: v for k, v in event.items() if k != "time"},
+                         {"event": "removed", "id": DESKTOP_ID,
+                          "reason": "terminated"})
+        self.emit("SessionNew", "so", [DESKTOP_ID, path])
+        event = json.loads(out.next())
+        self.assertEqual(
+            {k: v for k, v in event.items() if k != "time"},
+            {"event": "new", "id": DESKTOP_ID, "user": "bob",
+             "source": "desktop"})
+        self.mock.session_mock(path).UpdateProperties(
+            SESSION_IFACE, {"State": "warning"})
+        event = json.loads(out.next())
+        self.assertEqual((event["event"], event["id"], event["state"]),
+                         ("state", DESKTOP_ID, "warning"))
+        self.stop_monitor(proc, signal.SIGINT)
+
+    def test_bus_goes_away(self):
+        # The monitor waits for a daemon that is not there yet, and fails
+        # when the bus itself is gone.
+        other = Bus()
+        try:
+            proc, out = self.start_monitor(
+                env={"HOURGLASSCTL_BUS_ADDRESS": other.address})
+            self.assertRegex(out.next(), "^Watching")
+        finally:
+            other.stop()
+        self.assertEqual(proc.wait(timeout=10), 1)
+        self.assertEqual(proc.stderr.read(), "hourglassctl: lost the "
+                         "connection to the system bus\n")
+
+    def test_no_legend(self):
+        proc, out = self.start_monitor("--no-legend")
+        path = dbus.ObjectPath(path_of(WEB_ID))
+
+        def probe():
+            self.emit("SessionRemoved", "sos", [WEB_ID, path, "logout"])
+            try:
+                return out.lines.get(timeout=0.2)
+            except queue.Empty:
+                return None
+        self.assertRegex(wait_until(probe),
+                         "^%s removed %s logout$" % (TIMESTAMP, WEB_ID))
+        self.stop_monitor(proc, signal.SIGTERM)
+
+
+if __name__ == "__main__":
+    if not os.access(CTL, os.X_OK):
+        sys.exit("%s is not built (set HOURGLASSCTL)" % CTL)
+    unittest.main(verbosity=2)

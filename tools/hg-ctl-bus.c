@@ -1,0 +1,269 @@
+/* hourglassctl's side of the bus: the connection, calls to the Manager, a
+ * session's properties, and the one place where D-Bus errors become words
+ * for people. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hg-ctl.h"
+#include "hg-macros.h"
+
+#define CTL_ADDRESS_ENV "HOURGLASSCTL_BUS_ADDRESS"
+
+bool ctl_session_id_is_valid(const char *id) {
+  if (strlen(id) != HG_SESSION_ID_LEN)
+    return false;
+  for (const char *p = id; *p; p++)
+    if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+      return false;
+  return true;
+}
+
+static int open_bus_at(const char *address, sd_bus **ret_bus) {
+  _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
+  int r;
+
+  r = sd_bus_new(&bus);
+  if (r < 0)
+    return r;
+  r = sd_bus_set_address(bus, address);
+  if (r < 0)
+    return r;
+  r = sd_bus_set_bus_client(bus, true);
+  if (r < 0)
+    return r;
+  r = sd_bus_start(bus);
+  if (r < 0)
+    return r;
+  *ret_bus = TAKE_PTR(bus);
+  return 0;
+}
+
+/* sd-bus reads DBUS_SYSTEM_BUS_ADDRESS itself; HOURGLASSCTL_BUS_ADDRESS
+ * points this tool alone elsewhere (a test bus) and wins over it. */
+int ctl_bus_open(const CtlOptions *o, sd_bus **ret_bus) {
+  _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+  const char *address = getenv(CTL_ADDRESS_ENV);
+  int r;
+
+  if (address && *address)
+    r = open_bus_at(address, &bus);
+  else
+    r = sd_bus_open_system(&bus);
+  if (r < 0) {
+    fprintf(stderr, "hourglassctl: cannot connect to the system bus: %s\n",
+            strerror(-r));
+    return r;
+  }
+  /* Nobody should wait sd-bus's silent 25 s default. */
+  r = sd_bus_set_method_call_timeout(bus, o->timeout);
+  if (r < 0) {
+    fprintf(stderr, "hourglassctl: cannot set the call timeout: %s\n",
+            strerror(-r));
+    return r;
+  }
+  *ret_bus = TAKE_PTR(bus);
+  return 0;
+}
+
+static const char *denied_text(CtlOp op) {
+  switch (op) {
+  case CTL_OP_TERMINATE:
+    return "terminating sessions needs root or the admin group "
+           "([DBus] AdminGroup)";
+  case CTL_OP_EXTEND:
+    return "extending a session needs root, the admin group "
+           "([DBus] AdminGroup) or the session's own user";
+  case CTL_OP_READ:
+    break;
+  }
+  return NULL;
+}
+
+static bool has_name(const sd_bus_error *e, const char *name) {
+  return sd_bus_error_has_name(e, name) > 0;
+}
+
+static const char *error_detail(const sd_bus_error *e, int r) {
+  if (e && e->message)
+    return e->message;
+  return e && e->name ? e->name : strerror(-r);
+}
+
+static char *other_error(const sd_bus_error *e, int r) {
+  if (r == -EBADMSG || r == -ENXIO)
+    return g_strdup_printf("unexpected reply from hourglassd: %s",
+                           strerror(-r));
+  if (sd_bus_error_is_set(e))
+    return g_strdup_printf("%s: %s", e->name, error_detail(e, r));
+  return g_strdup(strerror(-r));
+}
+
+static char *error_message(const CtlOptions *o, CtlOp op, const char *id,
+                           const sd_bus_error *e, int r) {
+  const char *denied = denied_text(op);
+
+  if (has_name(e, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
+      has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER))
+    return g_strdup("hourglassd is not running (org.hourglass1 not on the "
+                    "system bus)");
+  if (has_name(e, SD_BUS_ERROR_ACCESS_DENIED))
+    return g_strdup_printf("permission denied: %s",
+                           denied ? denied : error_detail(e, r));
+  if (has_name(e, HG_ERROR_NO_SUCH_SESSION))
+    return g_strdup_printf("no session %s", id ? id : "");
+  if (has_name(e, SD_BUS_ERROR_INVALID_ARGS))
+    return g_strdup_printf("hourglassd refused the request: %s",
+                           error_detail(e, r));
+  if (has_name(e, SD_BUS_ERROR_TIMEOUT) || has_name(e, SD_BUS_ERROR_NO_REPLY) ||
+      r == -ETIMEDOUT)
+    return g_strdup_printf("hourglassd did not answer within %g s (see "
+                           "--timeout)",
+                           (double)o->timeout / (double)HG_USEC_PER_SEC);
+  if (has_name(e, SD_BUS_ERROR_DISCONNECTED) || r == -ECONNRESET ||
+      r == -ENOTCONN)
+    return g_strdup("lost the connection to the system bus");
+  return other_error(e, r);
+}
+
+/* Messages come from the daemon or the bus: one line, no control
+ * characters, whatever they hold. */
+int ctl_log_error(const CtlOptions *o, CtlOp op, const char *id,
+                  const sd_bus_error *e, int r) {
+  g_autofree char *message = error_message(o, op, id, e, r);
+  g_autofree char *printable = ctl_printable(message);
+
+  fprintf(stderr, "hourglassctl: %s\n", printable);
+  return r < 0 ? r : -EIO;
+}
+
+/* Every call goes out without auto-start: a missing daemon is an answer
+ * (ServiceUnknown), not a reason to start one. */
+static int call(sd_bus *bus, const char *path, const char *iface,
+                const char *method, const char *arg, sd_bus_error *error,
+                sd_bus_message **ret_reply) {
+  _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+  int r;
+
+  r = sd_bus_message_new_method_call(bus, &m, HG_BUS_NAME, path, iface, method);
+  if (r >= 0)
+    r = sd_bus_message_set_auto_start(m, false);
+  if (r >= 0 && arg)
+    r = sd_bus_message_append(m, "s", arg);
+  if (r < 0)
+    return r;
+  return sd_bus_call(bus, m, 0, error, ret_reply);
+}
+
+int ctl_call_manager(sd_bus *bus, const char *method, const char *id,
+                     sd_bus_error *error, sd_bus_message **ret_reply) {
+  return call(bus, HG_MANAGER_PATH, HG_MANAGER_IFACE, method, id, error,
+              ret_reply);
+}
+
+void ctl_session_clear(CtlSession *s) {
+  g_clear_pointer(&s->path, g_free);
+  g_clear_pointer(&s->id, g_free);
+  g_clear_pointer(&s->user, g_free);
+  g_clear_pointer(&s->source, g_free);
+  g_clear_pointer(&s->state, g_free);
+  *s = (CtlSession){0};
+}
+
+typedef struct {
+  const char *name;
+  char type;
+  size_t offset;
+} SessionProperty;
+
+static const SessionProperty session_properties[] = {
+    {"Id", 's', offsetof(CtlSession, id)},
+    {"User", 's', offsetof(CtlSession, user)},
+    {"Source", 's', offsetof(CtlSession, source)},
+    {"State", 's', offsetof(CtlSession, state)},
+    {"Created", 't', offsetof(CtlSession, created)},
+    {"LastActivity", 't', offsetof(CtlSession, last_activity)},
+    {"WarnAt", 't', offsetof(CtlSession, warn_at)},
+    {"ExpiresAt", 't', offsetof(CtlSession, expires_at)},
+};
+
+static const SessionProperty *find_property(const char *name) {
+  for (size_t i = 0; i < HG_ELEMENTSOF(session_properties); i++)
+    if (strcmp(session_properties[i].name, name) == 0)
+      return &session_properties[i];
+  return NULL;
+}
+
+/* A property of the wrong type is an error (-ENXIO): the contract is
+ * fixed, so a mismatch means a different daemon, not a value to guess. */
+static int read_property(sd_bus_message *m, const SessionProperty *p,
+                         CtlSession *s) {
+  void *field = (char *)s + p->offset;
+  const char *value;
+  int r;
+
+  if (p->type == 't')
+    return sd_bus_message_read(m, "v", "t", field);
+  r = sd_bus_message_read(m, "v", "s", &value);
+  if (r < 0)
+    return r;
+  char **str = field;
+  g_free(*str);
+  *str = g_strdup(value);
+  return 0;
+}
+
+/* Properties this version does not know are skipped: additions to the
+ * interface must not break older clients. */
+static int read_properties(sd_bus_message *m, CtlSession *s) {
+  int r;
+
+  r = sd_bus_message_enter_container(m, 'a', "{sv}");
+  if (r < 0)
+    return r;
+  while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+    const SessionProperty *p;
+    const char *name;
+
+    r = sd_bus_message_read(m, "s", &name);
+    if (r < 0)
+      return r;
+    p = find_property(name);
+    r = p ? read_property(m, p, s) : sd_bus_message_skip(m, "v");
+    if (r < 0)
+      return r;
+    r = sd_bus_message_exit_container(m);
+    if (r < 0)
+      return r;
+  }
+  if (r < 0)
+    return r;
+  return sd_bus_message_exit_container(m);
+}
+
+static bool error_is_gone(const sd_bus_error *error) {
+  return has_name(error, HG_ERROR_NO_SUCH_SESSION) ||
+         has_name(error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
+         has_name(error, SD_BUS_ERROR_UNKNOWN_INTERFACE) ||
+         has_name(error, SD_BUS_ERROR_UNKNOWN_METHOD);
+}
+
+/* A session object that is not there (any more) is a session that ended:
+ * report it as the Manager would, NoSuchSession. */
+int ctl_session_read(sd_bus *bus, const char *path, CtlSession *s,
+                     sd_bus_error *error) {
+  _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+  int r;
+
+  r = call(bus, path, "org.freedesktop.DBus.Properties", "GetAll",
+           HG_SESSION_IFACE, error, &reply);
+  if (r < 0 && error_is_gone(error)) {
+    sd_bus_error_free(error);
+    return sd_bus_error_set(error, HG_ERROR_NO_SUCH_SESSION, path);
+  }
+  if (r < 0)
+    return r;
+  g_free(s->path);
+  s->path = g_strdup(path);
+  return read_properties(reply, s);
+}

@@ -1,0 +1,83 @@
+/* hourglassctl's pieces: the bus connection and the one place where D-Bus
+ * errors become words (hg-ctl-bus.c), what people and scripts read
+ * (hg-ctl-output.c) and the signal monitor (hg-ctl-monitor.c). */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+
+#include "hg-time.h"
+
+#define HG_BUS_NAME "org.hourglass1"
+#define HG_MANAGER_PATH "/org/hourglass1"
+#define HG_MANAGER_IFACE "org.hourglass1.Manager"
+#define HG_SESSION_IFACE "org.hourglass1.Session"
+#define HG_SESSION_PATH_PREFIX "/org/hourglass1/session"
+#define HG_ERROR_NO_SUCH_SESSION "org.hourglass1.Error.NoSuchSession"
+#define HG_SESSION_ID_LEN 32
+
+/* The exit statuses hourglassctl(1) documents. */
+enum {
+  CTL_EXIT_OK = 0,
+  CTL_EXIT_FAILURE = 1,
+  CTL_EXIT_USAGE = 2,
+};
+
+typedef struct {
+  bool json;
+  bool legend;
+  hg_usec_t timeout; /* of every method call */
+} CtlOptions;
+
+/* What a call was for: an AccessDenied is explained in these terms. */
+typedef enum {
+  CTL_OP_READ,
+  CTL_OP_TERMINATE,
+  CTL_OP_EXTEND,
+} CtlOp;
+
+/* One session's properties (org.hourglass1.Session), times in µs since the
+ * epoch, 0 where the daemon sends none. */
+typedef struct {
+  char *path;
+  char *id;
+  char *user;
+  char *source;
+  char *state;
+  hg_usec_t created;
+  hg_usec_t last_activity;
+  hg_usec_t warn_at;
+  hg_usec_t expires_at;
+} CtlSession;
+
+void ctl_session_clear(CtlSession *s);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CtlSession, ctl_session_clear)
+
+/* hg-ctl-bus.c */
+bool ctl_session_id_is_valid(const char *id);
+int ctl_bus_open(const CtlOptions *o, sd_bus **ret_bus);
+int ctl_log_error(const CtlOptions *o, CtlOp op, const char *id,
+                  const sd_bus_error *error, int r);
+int ctl_call_manager(sd_bus *bus, const char *method, const char *id,
+                     sd_bus_error *error, sd_bus_message **ret_reply);
+int ctl_session_read(sd_bus *bus, const char *path, CtlSession *s,
+                     sd_bus_error *error);
+
+/* hg-ctl-output.c */
+#define CTL_DURATION_MAX 24
+#define CTL_TIMESTAMP_MAX 64
+const char *ctl_format_duration(char buf[static CTL_DURATION_MAX],
+                                uint64_t sec);
+const char *ctl_format_timestamp(char buf[static CTL_TIMESTAMP_MAX],
+                                 hg_usec_t usec);
+char *ctl_printable(const char *s);
+void ctl_json_string(GString *out, const char *s);
+void ctl_json_session(GString *out, const CtlSession *s, hg_usec_t now);
+int ctl_print_table(const CtlSession *sessions, size_t n, hg_usec_t now,
+                    bool legend);
+int ctl_print_status(const CtlSession *s, hg_usec_t now);
+int ctl_write_out(const GString *text);
+
+/* hg-ctl-monitor.c */
+int ctl_monitor(sd_bus *bus, const CtlOptions *o);
