@@ -103,7 +103,9 @@ static void arm_timer(HgAuth *a) {
     r = sd_event_source_set_time(a->timer, hg_usec_add(now, a->timeout));
   if (r >= 0)
     r = sd_event_source_set_enabled(a->timer, SD_EVENT_ONESHOT);
-  if (r < 0)
+  /* -ESTALE: the loop has finished (shutdown); the manager's shutdown
+   * waits for and kills the helpers itself. */
+  if (r < 0 && r != -ESTALE)
     hg_log_errno(LOG_ERR, r, "Cannot arm the timeout of PAM helper %d",
                  (int)a->pid);
 }

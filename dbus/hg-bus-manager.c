@@ -135,6 +135,37 @@ static int method_extend(sd_bus_message *m, void *userdata,
   return by_id(m, userdata, error, hg_bus_extend);
 }
 
+/* Input seen by a user's own agent on their session bus: accepted for
+ * sessions of the caller's uid only (not even root's: an agent speaks for
+ * its user). */
+static int method_report_activity(sd_bus_message *m, void *userdata,
+                                  sd_bus_error *error) {
+  HgBus *bus = userdata;
+  g_autoptr(sd_bus_creds) creds = NULL;
+  const char *id;
+  uint32_t idle_sec;
+  HgSession *s;
+  uid_t euid;
+  int r;
+
+  r = sd_bus_message_read(m, "su", &id, &idle_sec);
+  if (r < 0)
+    return r;
+  r = hg_bus_find_session(bus, id, &s, error);
+  if (r < 0)
+    return r;
+  r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
+  if (r < 0 || sd_bus_creds_get_euid(creds, &euid) < 0 ||
+      euid != hg_session_get_uid(s))
+    return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                             "Only the session's own user reports its "
+                             "activity");
+  if (hg_registry_touch(bus->reg, s, HG_TOUCH_ACTIVITY, idle_sec) < 0)
+    return sd_bus_error_setf(error, HG_BUS_ERROR_NO_SUCH_SESSION,
+                             "Session %s has just ended", id);
+  return sd_bus_reply_method_return(m, NULL);
+}
+
 /* Desktop logins: root and the admin group (pam_hourglass.so runs as
  * root in the login's session stack). */
 static int desktop_call(sd_bus_message *m, HgBus *bus, sd_bus_error *error,
@@ -198,6 +229,10 @@ const sd_bus_vtable hg_bus_manager_vtable[] = {
     SD_BUS_METHOD_WITH_ARGS("UnregisterDesktopSession",
                             SD_BUS_ARGS("s", logind_id), SD_BUS_NO_RESULT,
                             method_unregister, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("ReportActivity",
+                            SD_BUS_ARGS("s", id, "u", idle_sec),
+                            SD_BUS_NO_RESULT, method_report_activity,
+                            SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL_WITH_ARGS("SessionNew", SD_BUS_ARGS("s", id, "o", path), 0),
     SD_BUS_SIGNAL_WITH_ARGS("SessionWarning",
                             SD_BUS_ARGS("s", id, "o", path, "t", seconds_left),

@@ -89,6 +89,11 @@ static int get_string(sd_bus *sdbus, const char *path, const char *iface,
     v = hg_session_get_user(s);
   else if (strcmp(property, "Source") == 0)
     v = hg_session_source_to_string(hg_session_get_source(s));
+  else if (strcmp(property, "LogindSession") == 0) {
+    HgDesktop *d = ((BusObject *)userdata)->bus->desktop;
+    v = d ? hg_desktop_logind_id(d, hg_session_get_id(s)) : NULL;
+    v = v ? v : "";
+  }
   else
     v = hg_session_state_to_string(hg_session_get_state(s));
   return sd_bus_message_append(reply, "s", v);
@@ -150,6 +155,8 @@ const sd_bus_vtable hg_bus_session_vtable[] = {
     SD_BUS_PROPERTY("Id", "s", get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("User", "s", get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Source", "s", get_string, 0,
+                    SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("LogindSession", "s", get_string, 0,
                     SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("State", "s", get_string, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

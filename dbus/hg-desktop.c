@@ -343,6 +343,11 @@ int hg_desktop_register(HgDesktop *d, sd_bus_message *m, sd_bus_error *error) {
   return 1;
 }
 
+const char *hg_desktop_logind_id(HgDesktop *d, const char *session_id) {
+  Desk *k = g_hash_table_lookup(d->by_session, session_id);
+  return k ? k->logind_id : NULL;
+}
+
 int hg_desktop_unregister(HgDesktop *d, sd_bus_message *m,
                           sd_bus_error *error) {
   const char *id;

@@ -18,6 +18,9 @@ int hg_desktop_new(sd_bus *bus, HgRegistry *reg, const HgConfig *config,
 HgDesktop *hg_desktop_free(HgDesktop *d);
 void hg_desktop_reload(HgDesktop *d, const HgConfig *config);
 
+/* The logind session of a managed desktop session, or NULL. */
+const char *hg_desktop_logind_id(HgDesktop *d, const char *session_id);
+
 /* The Manager's RegisterDesktopSession(s) -> s and
  * UnregisterDesktopSession(s), after the caller was authorized. They
  * reply to m themselves (Register asynchronously, once logind answered). */

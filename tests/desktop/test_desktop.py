@@ -146,6 +146,10 @@ class DesktopTest(hgtest.TestCase):
         code, out, err, _ = self.pam("open")
         self.assertEqual(code, 0, out + err)
         [sid] = hgtest.wait_until(self.desktop_ids, 5)
+        path = [s[4] for s in self.sessions() if s[0] == sid][0]
+        props = self.bus.conn.get_object(NAME, path).GetAll(
+            "org.hourglass1.Session", dbus_interface=dbus.PROPERTIES_IFACE)
+        self.assertEqual(str(props["LogindSession"]), "c1")
         # Not idle (logind's word): only the absolute limit runs, none here.
         time.sleep(1.5)
         self.assertEqual(self.desktop_ids(), [sid])

@@ -144,6 +144,26 @@ class DBusTest(hgtest.TestCase):
                                    iface=SESSION)[0], "ok")
         self.assertEqual(self.c.session(token).status, 401)
 
+    def test_report_activity_only_by_its_own_user(self):
+        self.start()
+        token, sid, path = self.login("alice")
+        self.assertEqual(self.props(path)["LogindSession"], "")
+
+        def report(uid, idle=0, groups=None):
+            return self.bus.call_as(uid, NAME, PATH, MANAGER, "ReportActivity",
+                                    "su", (sid, idle), groups=groups)
+        self.assertEqual(report(BOB)[1], DENIED)
+        self.assertEqual(report(BOB, groups=[ADMINS])[1], DENIED)
+        self.assertEqual(report(0)[1], DENIED)
+        before = self.props(path)["LastActivity"]
+        hgtest.time.sleep(0.2)
+        self.assertEqual(report(ALICE)[0], "ok")
+        self.assertGreater(self.props(path)["LastActivity"], before)
+        self.assertEqual(self.bus.call_as(ALICE, NAME, PATH, MANAGER,
+                                          "ReportActivity", "su",
+                                          ("0" * 32, 0))[1],
+                         "org.hourglass1.Error.NoSuchSession")
+
     def test_signals(self):
         rec = hgbus.SignalRecorder(self.bus, sender_keyword=None)
         self.addCleanup(rec.close)
