@@ -11,6 +11,9 @@
 #define CONNECTION_LIMIT 128u
 #define CONNECTION_TIMEOUT_SEC 30u
 #define CONNECTION_MEMORY_LIMIT ((size_t)32 * 1024)
+/* How long an over-long body of unknown length is swallowed (to answer it
+ * with 413 once it ends) before the connection is cut instead. */
+#define OVERFLOW_GRACE_USEC (1 * HG_USEC_PER_SEC)
 
 typedef struct {
   HgHttpServer *server;
@@ -39,6 +42,7 @@ struct HgHttpRequest {
   char peer[INET6_ADDRSTRLEN];
 
   bool too_large;
+  hg_usec_t too_large_since; /* CLOCK_MONOTONIC */
   bool dispatched;
   bool in_handler;
   bool suspended;
@@ -86,16 +90,21 @@ static HgHttpRequest *request_new(HgHttpServer *server,
   return req;
 }
 
-static void take_body(HgHttpRequest *req, const char *data, size_t len) {
-  if (req->too_large || req->body_len + len > HG_HTTP_BODY_MAX) {
+/* false when the body has overflowed for too long: cut the connection. */
+static bool take_body(HgHttpRequest *req, const char *data, size_t len) {
+  if (req->too_large)
+    return hg_now(CLOCK_MONOTONIC) - req->too_large_since < OVERFLOW_GRACE_USEC;
+  if (req->body_len + len > HG_HTTP_BODY_MAX) {
     req->too_large = true;
-    return;
+    req->too_large_since = hg_now(CLOCK_MONOTONIC);
+    return true;
   }
   if (!req->body)
     req->body = g_malloc(HG_HTTP_BODY_MAX + 1);
   memcpy(req->body + req->body_len, data, len);
   req->body_len += len;
   req->body[req->body_len] = '\0';
+  return true;
 }
 
 /* A declared length over the cap is refused before a byte of the body is
@@ -198,8 +207,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
     return MHD_YES;
   }
   if (*upload_data_size > 0) {
-    if (!req->answered)
-      take_body(req, upload_data, *upload_data_size);
+    /* MHD cannot answer before the body has ended: an endless one is cut
+     * short. */
+    if (!req->answered && !take_body(req, upload_data, *upload_data_size))
+      return MHD_NO;
     *upload_data_size = 0;
     return MHD_YES;
   }
@@ -314,8 +325,10 @@ static int add_listener(HgHttpServer *server, const HgListenAddress *a) {
   r = sd_event_add_io(server->event, &l->io, info->epoll_fd, EPOLLIN, on_io, l);
   if (r < 0)
     return r;
+  /* Accuracy 1 µs: MHD asks for "now" when it has buffered work, and the
+   * default accuracy would let each such run wait up to 250 ms. */
   r = sd_event_add_time_relative(server->event, &l->timer, CLOCK_MONOTONIC,
-                                 0, 0, on_timer, l);
+                                 0, 1, on_timer, l);
   if (r < 0)
     return r;
   arm_timer(l);
