@@ -44,7 +44,8 @@ static bool parse_uint(const ConfigKey *key, const char *value,
   if (!g_ascii_isdigit(value[0]) ||
       !g_ascii_string_to_unsigned(value, 10, 0, G_MAXUINT64, &n, NULL) ||
       n < key->min || n > key->max) {
-    g_string_printf(why, "must be a whole number from %" G_GUINT64_FORMAT
+    g_string_printf(why,
+                    "must be a whole number from %" G_GUINT64_FORMAT
                     " to %" G_GUINT64_FORMAT,
                     key->min, key->max);
     return false;
@@ -97,8 +98,8 @@ static bool parse_seat(const ConfigKey *key, const char *value,
   return true;
 }
 
-static bool parse_csp(const ConfigKey *key, const char *value,
-                      HgConfig *config, GString *why) {
+static bool parse_csp(const ConfigKey *key, const char *value, HgConfig *config,
+                      GString *why) {
   size_t n = strlen(value);
 
   if (n == 0 || n > 2048) {
@@ -166,8 +167,10 @@ static HgListenAddress *parse_one_listen(const char *token, GString *why) {
   char buf[INET6_ADDRSTRLEN];
 
   if (!colon || !parse_port(colon + 1, &a.port)) {
-    g_string_printf(why, "'%s' is not ADDRESS:PORT with a port from 1 to "
-                         "65535", token);
+    g_string_printf(why,
+                    "'%s' is not ADDRESS:PORT with a port from 1 to "
+                    "65535",
+                    token);
     return NULL;
   }
   host = g_strndup(token, colon - token);
@@ -201,12 +204,16 @@ static HgListenAddress *parse_one_listen(const char *token, GString *why) {
   return g_memdup2(&a, sizeof(a));
 
 bad_address:
-  g_string_printf(why, "'%s' is not a numeric IPv4 address or [IPv6] "
-                       "address", token);
+  g_string_printf(why,
+                  "'%s' is not a numeric IPv4 address or [IPv6] "
+                  "address",
+                  token);
   return NULL;
 not_loopback:
-  g_string_printf(why, "'%s' is not a loopback address (v1 listens on "
-                       "127.0.0.0/8 and [::1] only)", token);
+  g_string_printf(why,
+                  "'%s' is not a loopback address (v1 listens on "
+                  "127.0.0.0/8 and [::1] only)",
+                  token);
   return NULL;
 }
 
@@ -276,8 +283,10 @@ static bool parse_hosts(const ConfigKey *key, const char *value,
     if (!**t)
       continue;
     if (!valid_host(*t)) {
-      g_string_printf(why, "'%s' is not a host name or [IPv6] address with "
-                           "an optional :PORT", *t);
+      g_string_printf(why,
+                      "'%s' is not a host name or [IPv6] address with "
+                      "an optional :PORT",
+                      *t);
       return false;
     }
     g_ptr_array_add(hosts, g_ascii_strdown(*t, -1));
@@ -288,7 +297,8 @@ static bool parse_hosts(const ConfigKey *key, const char *value,
   }
   g_ptr_array_add(hosts, NULL);
   g_strfreev(config->allowed_hosts);
-  config->allowed_hosts = (GStrv)g_ptr_array_free(g_steal_pointer(&hosts), FALSE);
+  config->allowed_hosts =
+      (GStrv)g_ptr_array_free(g_steal_pointer(&hosts), FALSE);
   return true;
 }
 
@@ -348,9 +358,9 @@ static bool parse_action(const ConfigKey *key, const char *value,
 }
 
 #define UINT_KEY(g, k, def, field, lo, hi)                                     \
-  {g, k, def, parse_uint, offsetof(HgConfig, field), lo, hi}
+  { g, k, def, parse_uint, offsetof(HgConfig, field), lo, hi }
 #define KEY(g, k, def, parser, field)                                          \
-  {g, k, def, parser, offsetof(HgConfig, field), 0, 0}
+  { g, k, def, parser, offsetof(HgConfig, field), 0, 0 }
 
 /* The whole configuration surface. hourglass.conf(5) and data/hourglass.conf
  * document each line; tests/unit/test-config.c walks it. */
@@ -435,7 +445,8 @@ static void read_file(const char *path, bool missing_ok, Setting *settings,
   g_auto(GStrv) groups = NULL;
 
   if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &error)) {
-    if (!(missing_ok && g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT)))
+    if (!(missing_ok &&
+          g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT)))
       add_error(errors, "%s: cannot read: %s", path, error->message);
     return;
   }

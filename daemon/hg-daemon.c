@@ -32,9 +32,9 @@ static void log_session_event(HgRegistry *reg, HgSession *s,
     return;
   f_session = g_strconcat("HG_SESSION=", hg_session_get_id(s), NULL);
   f_user = g_strconcat("HG_USER=", hg_session_get_user(s), NULL);
-  f_source = g_strconcat("HG_SOURCE=",
-                         hg_session_source_to_string(hg_session_get_source(s)),
-                         NULL);
+  f_source = g_strconcat(
+      "HG_SOURCE=", hg_session_source_to_string(hg_session_get_source(s)),
+      NULL);
   f_reason = g_strconcat("HG_REASON=", reason, NULL);
   if (event == HG_REGISTRY_EVENT_NEW) {
     const char *fields[] = {f_session, f_user, f_source, NULL};

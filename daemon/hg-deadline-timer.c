@@ -45,8 +45,8 @@ int hg_deadline_timer_new(sd_event *event, HgRegistry *reg,
   int r;
 
   t->reg = reg;
-  r = sd_event_add_time(event, &t->source, CLOCK_BOOTTIME, 0, 1,
-                        on_deadline, t);
+  r = sd_event_add_time(event, &t->source, CLOCK_BOOTTIME, 0, 1, on_deadline,
+                        t);
   if (r < 0)
     return r;
   (void)sd_event_source_set_description(t->source, "session-deadline");

@@ -34,7 +34,7 @@ void hg_log_open(HgLogTarget target) {
 void hg_log_set_max_priority(int priority) { max_priority = priority; }
 
 static int priority_from_string(const char *s) {
-  static const char *const names[] = {"emerg", "alert",  "crit", "err",
+  static const char *const names[] = {"emerg",   "alert",  "crit", "err",
                                       "warning", "notice", "info", "debug"};
   for (int i = 0; i < (int)HG_ELEMENTSOF(names); i++)
     if (g_ascii_strcasecmp(s, names[i]) == 0)

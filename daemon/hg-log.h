@@ -11,7 +11,7 @@
 #include "hg-macros.h"
 
 typedef enum {
-  HG_LOG_TARGET_AUTO,    /* journal if stderr is connected to it */
+  HG_LOG_TARGET_AUTO, /* journal if stderr is connected to it */
   HG_LOG_TARGET_STDERR,
   HG_LOG_TARGET_JOURNAL,
 } HgLogTarget;

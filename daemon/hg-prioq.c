@@ -105,6 +105,8 @@ void hg_prioq_reshuffle(HgPrioq *q, void *item, size_t *idx) {
     sift_down(q, i);
 }
 
-void *hg_prioq_peek(const HgPrioq *q) { return q->n > 0 ? q->slots[0].item : NULL; }
+void *hg_prioq_peek(const HgPrioq *q) {
+  return q->n > 0 ? q->slots[0].item : NULL;
+}
 
 size_t hg_prioq_size(const HgPrioq *q) { return q->n; }

@@ -248,8 +248,9 @@ HgSession *hg_registry_lookup(const HgRegistry *reg, const char *id) {
   return id ? g_hash_table_lookup(reg->by_id, id) : NULL;
 }
 
-HgSession *hg_registry_lookup_token(const HgRegistry *reg,
-                                    const uint8_t token_hash[HG_TOKEN_HASH_LEN]) {
+HgSession *
+hg_registry_lookup_token(const HgRegistry *reg,
+                         const uint8_t token_hash[HG_TOKEN_HASH_LEN]) {
   return g_hash_table_lookup(reg->by_token, token_hash);
 }
 

@@ -58,8 +58,9 @@ int hg_registry_create(HgRegistry *reg, HgSessionSource source,
                        HgSession **ret);
 
 HgSession *hg_registry_lookup(const HgRegistry *reg, const char *id);
-HgSession *hg_registry_lookup_token(const HgRegistry *reg,
-                                    const uint8_t token_hash[HG_TOKEN_HASH_LEN]);
+HgSession *
+hg_registry_lookup_token(const HgRegistry *reg,
+                         const uint8_t token_hash[HG_TOKEN_HASH_LEN]);
 unsigned hg_registry_count(const HgRegistry *reg);
 unsigned hg_registry_count_user(const HgRegistry *reg, const char *user);
 /* A snapshot of the live sessions, each referenced, in no set order. */

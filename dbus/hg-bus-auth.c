@@ -32,17 +32,18 @@ int hg_bus_check_caller(HgBus *bus, sd_bus_message *m, HgBusAllow allow,
 
   /* AUGMENT: dbus-daemon does not pass supplementary groups; they come
    * from /proc then. */
-  r = sd_bus_query_sender_creds(
-      m,
-      SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS |
-          SD_BUS_CREDS_AUGMENT,
-      &creds);
+  r = sd_bus_query_sender_creds(m,
+                                SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
+                                    SD_BUS_CREDS_SUPPLEMENTARY_GIDS |
+                                    SD_BUS_CREDS_AUGMENT,
+                                &creds);
   if (r < 0 || sd_bus_creds_get_euid(creds, &euid) < 0)
     return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
                             "Cannot tell who is calling");
   if (euid == 0 || in_admin_group(bus, creds))
     return 0;
-  if (allow == HG_BUS_ALLOW_ADMIN_OR_OWNER && s && hg_session_get_uid(s) == euid)
+  if (allow == HG_BUS_ALLOW_ADMIN_OR_OWNER && s &&
+      hg_session_get_uid(s) == euid)
     return 0;
   return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                            "%s needs root or the admin group",

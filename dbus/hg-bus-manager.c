@@ -66,8 +66,7 @@ int hg_bus_extend(HgBus *bus, sd_bus_message *m, HgSession *s,
   return sd_bus_reply_method_return(m, NULL);
 }
 
-static int method_list(sd_bus_message *m, void *userdata,
-                       sd_bus_error *error) {
+static int method_list(sd_bus_message *m, void *userdata, sd_bus_error *error) {
   HgBus *bus = userdata;
   g_autoptr(sd_bus_message) reply = NULL;
   g_autoptr(GPtrArray) all = hg_registry_list(bus->reg);
@@ -229,10 +228,9 @@ const sd_bus_vtable hg_bus_manager_vtable[] = {
     SD_BUS_METHOD_WITH_ARGS("UnregisterDesktopSession",
                             SD_BUS_ARGS("s", logind_id), SD_BUS_NO_RESULT,
                             method_unregister, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD_WITH_ARGS("ReportActivity",
-                            SD_BUS_ARGS("s", id, "u", idle_sec),
-                            SD_BUS_NO_RESULT, method_report_activity,
-                            SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS(
+        "ReportActivity", SD_BUS_ARGS("s", id, "u", idle_sec), SD_BUS_NO_RESULT,
+        method_report_activity, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL_WITH_ARGS("SessionNew", SD_BUS_ARGS("s", id, "o", path), 0),
     SD_BUS_SIGNAL_WITH_ARGS("SessionWarning",
                             SD_BUS_ARGS("s", id, "o", path, "t", seconds_left),

@@ -37,7 +37,7 @@ char *hg_bus_session_path(const char *id);
 
 /* Authorization, on the caller's credentials. */
 typedef enum {
-  HG_BUS_ALLOW_ADMIN,    /* root and [DBus] AdminGroup */
+  HG_BUS_ALLOW_ADMIN,          /* root and [DBus] AdminGroup */
   HG_BUS_ALLOW_ADMIN_OR_OWNER, /* and the session's own user */
 } HgBusAllow;
 

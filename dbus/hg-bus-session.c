@@ -93,8 +93,7 @@ static int get_string(sd_bus *sdbus, const char *path, const char *iface,
     HgDesktop *d = ((BusObject *)userdata)->bus->desktop;
     v = d ? hg_desktop_logind_id(d, hg_session_get_id(s)) : NULL;
     v = v ? v : "";
-  }
-  else
+  } else
     v = hg_session_state_to_string(hg_session_get_state(s));
   return sd_bus_message_append(reply, "s", v);
 }
@@ -116,8 +115,8 @@ static uint64_t realtime_of(HgBus *bus, hg_usec_t boottime) {
 }
 
 static int get_time(sd_bus *sdbus, const char *path, const char *iface,
-                    const char *property, sd_bus_message *reply,
-                    void *userdata, sd_bus_error *error) {
+                    const char *property, sd_bus_message *reply, void *userdata,
+                    sd_bus_error *error) {
   BusObject *o = userdata;
   HgSession *s = o->session;
   const HgVerdict *v = hg_session_get_verdict(s);
@@ -154,8 +153,7 @@ const sd_bus_vtable hg_bus_session_vtable[] = {
                             method_extend, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_PROPERTY("Id", "s", get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("User", "s", get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("Source", "s", get_string, 0,
-                    SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Source", "s", get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("LogindSession", "s", get_string, 0,
                     SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("State", "s", get_string, 0,
@@ -171,10 +169,9 @@ const sd_bus_vtable hg_bus_session_vtable[] = {
 };
 
 int hg_bus_add_session_objects(HgBus *bus) {
-  int r = sd_bus_add_fallback_vtable(bus->bus, &bus->session_slot,
-                                     HG_BUS_SESSION_PREFIX,
-                                     HG_BUS_SESSION_IFACE,
-                                     hg_bus_session_vtable, find_session, bus);
+  int r = sd_bus_add_fallback_vtable(
+      bus->bus, &bus->session_slot, HG_BUS_SESSION_PREFIX, HG_BUS_SESSION_IFACE,
+      hg_bus_session_vtable, find_session, bus);
   if (r < 0)
     return r;
   return sd_bus_add_node_enumerator(bus->bus, &bus->enumerator_slot,

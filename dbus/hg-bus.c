@@ -9,10 +9,10 @@
 #define FLUSH_USEC HG_USEC_PER_SEC
 
 static void emit_removed(HgBus *bus, HgSession *s, const char *path) {
-  int r = sd_bus_emit_signal(
-      bus->bus, HG_BUS_PATH, HG_BUS_MANAGER_IFACE, "SessionRemoved", "sos",
-      hg_session_get_id(s), path,
-      hg_end_reason_to_string(hg_session_get_end_reason(s)));
+  int r =
+      sd_bus_emit_signal(bus->bus, HG_BUS_PATH, HG_BUS_MANAGER_IFACE,
+                         "SessionRemoved", "sos", hg_session_get_id(s), path,
+                         hg_end_reason_to_string(hg_session_get_end_reason(s)));
   if (r < 0)
     hg_log_errno(LOG_WARNING, r, "Cannot emit SessionRemoved");
 }
@@ -23,11 +23,10 @@ static void emit_state(HgBus *bus, HgSession *s, const char *path) {
   int r = 0;
 
   if (hg_session_get_state(s) == HG_SESSION_STATE_WARNING)
-    r = sd_bus_emit_signal(
-        bus->bus, HG_BUS_PATH, HG_BUS_MANAGER_IFACE, "SessionWarning", "sot",
-        hg_session_get_id(s), path,
-        (uint64_t)hg_usec_to_sec_ceil(
-            hg_usec_sub(HG_MIN(v->expire_at, v->close_at), now)));
+    r = sd_bus_emit_signal(bus->bus, HG_BUS_PATH, HG_BUS_MANAGER_IFACE,
+                           "SessionWarning", "sot", hg_session_get_id(s), path,
+                           (uint64_t)hg_usec_to_sec_ceil(hg_usec_sub(
+                               HG_MIN(v->expire_at, v->close_at), now)));
   if (r >= 0)
     r = sd_bus_emit_properties_changed(bus->bus, path, HG_BUS_SESSION_IFACE,
                                        "State", NULL);
@@ -54,9 +53,9 @@ static int on_flush(sd_event_source *source, uint64_t usec, void *userdata) {
   while (g_hash_table_iter_next(&it, &id, NULL)) {
     g_autofree char *path = hg_bus_session_path(id);
     if (path && hg_registry_lookup(bus->reg, id))
-      (void)sd_bus_emit_properties_changed(bus->bus, path,
-                                           HG_BUS_SESSION_IFACE, "LastActivity",
-                                           "WarnAt", "ExpiresAt", NULL);
+      (void)sd_bus_emit_properties_changed(bus->bus, path, HG_BUS_SESSION_IFACE,
+                                           "LastActivity", "WarnAt",
+                                           "ExpiresAt", NULL);
     g_hash_table_iter_remove(&it);
   }
   return 0;
@@ -106,8 +105,8 @@ static int setup(HgBus *bus) {
   r = sd_bus_attach_event(bus->bus, bus->event, SD_EVENT_PRIORITY_NORMAL);
   if (r < 0)
     return r;
-  r = sd_event_add_time_relative(bus->event, &bus->flush_timer,
-                                 CLOCK_MONOTONIC, FLUSH_USEC, 0, on_flush, bus);
+  r = sd_event_add_time_relative(bus->event, &bus->flush_timer, CLOCK_MONOTONIC,
+                                 FLUSH_USEC, 0, on_flush, bus);
   if (r < 0)
     return r;
   return sd_event_source_set_enabled(bus->flush_timer, SD_EVENT_OFF);

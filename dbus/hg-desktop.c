@@ -189,8 +189,8 @@ static void on_session_event(HgRegistry *reg, HgSession *s,
     k->locked_by_us = true;
     return;
   }
-  if (reason == HG_END_REASON_IDLE_TIMEOUT ||
-      reason == HG_END_REASON_MAX_AGE || reason == HG_END_REASON_TERMINATED)
+  if (reason == HG_END_REASON_IDLE_TIMEOUT || reason == HG_END_REASON_MAX_AGE ||
+      reason == HG_END_REASON_TERMINATED)
     hg_logind_terminate(d->logind, k->logind_id);
   drop(d, k);
 }
@@ -249,8 +249,7 @@ static int finish_register(Pending *q, const char *user, uint32_t uid) {
   k->idle = -1;
   /* Already followed (it is the seat's active session): what logind said
    * of it applies at once; else its first report will. */
-  if (hg_logind_get_idle(d->logind, k->logind_id, &known_idle,
-                         &k->idle_since))
+  if (hg_logind_get_idle(d->logind, k->logind_id, &known_idle, &k->idle_since))
     k->idle = known_idle;
   r = arm(d, k);
   if (r < 0) {
@@ -278,8 +277,8 @@ static int on_register_props(sd_bus_message *reply, void *userdata,
   else if (g_hash_table_contains(q->d->by_logind, q->logind_id))
     (void)sd_bus_reply_method_return(
         q->m, "s",
-        ((Desk *)g_hash_table_lookup(q->d->by_logind, q->logind_id))
-                ->session_id ?: "");
+        ((Desk *)g_hash_table_lookup(q->d->by_logind, q->logind_id))->session_id
+            ?: "");
   else
     (void)finish_register(q, user, uid);
   g_hash_table_remove(q->d->pending, q);
@@ -301,10 +300,9 @@ static int on_register_path(sd_bus_message *reply, void *userdata,
     g_hash_table_remove(q->d->pending, q);
     return 0;
   }
-  r = sd_bus_call_method_async(q->d->bus, &q->slot, LOGIND, path,
-                               "org.freedesktop.DBus.Properties", "GetAll",
-                               on_register_props, q, "s",
-                               "org.freedesktop.login1.Session");
+  r = sd_bus_call_method_async(
+      q->d->bus, &q->slot, LOGIND, path, "org.freedesktop.DBus.Properties",
+      "GetAll", on_register_props, q, "s", "org.freedesktop.login1.Session");
   if (r < 0) {
     (void)sd_bus_reply_method_errno(q->m, r, NULL);
     g_hash_table_remove(q->d->pending, q);
@@ -385,7 +383,8 @@ int hg_desktop_new(sd_bus *bus, HgRegistry *reg, const HgConfig *config,
   d->reg = reg;
   d->config = config;
   d->seat_idle = -1;
-  d->by_logind = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, desk_free);
+  d->by_logind =
+      g_hash_table_new_full(g_str_hash, g_str_equal, NULL, desk_free);
   d->by_session = g_hash_table_new(g_str_hash, g_str_equal);
   d->pending = g_hash_table_new_full(NULL, NULL, pending_free, NULL);
   r = hg_logind_new(bus, hg_registry_get_clock(reg), config->seat, &callbacks,

@@ -25,5 +25,4 @@ const char *hg_desktop_logind_id(HgDesktop *d, const char *session_id);
  * UnregisterDesktopSession(s), after the caller was authorized. They
  * reply to m themselves (Register asynchronously, once logind answered). */
 int hg_desktop_register(HgDesktop *d, sd_bus_message *m, sd_bus_error *error);
-int hg_desktop_unregister(HgDesktop *d, sd_bus_message *m,
-                          sd_bus_error *error);
+int hg_desktop_unregister(HgDesktop *d, sd_bus_message *m, sd_bus_error *error);

@@ -40,10 +40,10 @@ static void on_session_event(HgRegistry *reg, HgSession *s,
   if (event != HG_REGISTRY_EVENT_ENDED)
     return;
   unit = g_strdup_printf(HG_KIOSK_RESET_UNIT, hg_session_get_id(s));
-  r = sd_bus_call_method_async(
-      k->bus, NULL, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-      "org.freedesktop.systemd1.Manager", "StartUnit", on_started, NULL, "ss",
-      unit, "replace");
+  r = sd_bus_call_method_async(k->bus, NULL, "org.freedesktop.systemd1",
+                               "/org/freedesktop/systemd1",
+                               "org.freedesktop.systemd1.Manager", "StartUnit",
+                               on_started, NULL, "ss", unit, "replace");
   if (r < 0)
     hg_log_errno(LOG_WARNING, r, "Cannot ask systemd to start %s", unit);
 }

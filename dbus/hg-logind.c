@@ -103,7 +103,8 @@ static int apply_properties(Watch *w, sd_bus_message *m) {
 
   if (have_since)
     since = hg_logind_realtime_to_boottime(l->clock, since);
-  if (idle >= 0 && (idle != w->idle || (have_since && since != w->idle_since))) {
+  if (idle >= 0 &&
+      (idle != w->idle || (have_since && since != w->idle_since))) {
     w->idle = idle;
     w->idle_since = have_since ? since : hg_clock_boottime(l->clock);
     if (l->cb.idle)
@@ -133,8 +134,8 @@ static int on_session_all(sd_bus_message *m, void *userdata,
 
 static void read_session(Watch *w, const char *path) {
   int r = sd_bus_call_method_async(w->owner->bus, &w->call, LOGIND, path,
-                                   PROPERTIES, "GetAll", on_session_all, w,
-                                   "s", LOGIND_SESSION);
+                                   PROPERTIES, "GetAll", on_session_all, w, "s",
+                                   LOGIND_SESSION);
   if (r < 0)
     hg_log_errno(LOG_WARNING, r, "Cannot read logind session %s", w->id);
 }
@@ -193,8 +194,8 @@ static void resolve_session(Watch *w) {
 
   w->call = sd_bus_slot_unref(w->call);
   r = sd_bus_call_method_async(w->owner->bus, &w->call, LOGIND, LOGIND_PATH,
-                               LOGIND_MANAGER, "GetSession", on_session_path,
-                               w, "s", w->id);
+                               LOGIND_MANAGER, "GetSession", on_session_path, w,
+                               "s", w->id);
   if (r < 0)
     hg_log_errno(LOG_WARNING, r, "Cannot look up logind session %s", w->id);
 }
@@ -264,8 +265,7 @@ static int apply_seat(HgLogind *l, sd_bus_message *m) {
   return r;
 }
 
-static int on_seat_all(sd_bus_message *m, void *userdata,
-                       sd_bus_error *error) {
+static int on_seat_all(sd_bus_message *m, void *userdata, sd_bus_error *error) {
   HgLogind *l = userdata;
 
   l->seat_call = sd_bus_slot_unref(l->seat_call);
@@ -321,8 +321,8 @@ static void resolve_seat(HgLogind *l) {
 
   l->seat_call = sd_bus_slot_unref(l->seat_call);
   r = sd_bus_call_method_async(l->bus, &l->seat_call, LOGIND, LOGIND_PATH,
-                               LOGIND_MANAGER, "GetSeat", on_seat_path, l,
-                               "s", l->seat);
+                               LOGIND_MANAGER, "GetSeat", on_seat_path, l, "s",
+                               l->seat);
   if (r < 0)
     hg_log_errno(LOG_WARNING, r, "Cannot look up seat %s", l->seat);
 }
@@ -356,8 +356,7 @@ static int on_owner_changed(sd_bus_message *m, void *userdata,
 }
 
 int hg_logind_new(sd_bus *bus, const HgClock *clock, const char *seat,
-                  const HgLogindCallbacks *cb, void *userdata,
-                  HgLogind **ret) {
+                  const HgLogindCallbacks *cb, void *userdata, HgLogind **ret) {
   HgLogind *l = g_new0(HgLogind, 1);
   int r;
 
@@ -366,7 +365,8 @@ int hg_logind_new(sd_bus *bus, const HgClock *clock, const char *seat,
   l->seat = g_strdup(seat);
   l->cb = *cb;
   l->userdata = userdata;
-  l->watches = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, watch_unref);
+  l->watches =
+      g_hash_table_new_full(g_str_hash, g_str_equal, NULL, watch_unref);
   r = sd_bus_add_match_async(
       bus, &l->owner_match,
       "type='signal',sender='org.freedesktop.DBus',"
@@ -415,8 +415,8 @@ static int on_action_done(sd_bus_message *m, void *userdata,
 static void call_action(HgLogind *l, const char *method, const char *id) {
   char *what = g_strdup_printf("%s %s", method, id);
   int r = sd_bus_call_method_async(l->bus, NULL, LOGIND, LOGIND_PATH,
-                                   LOGIND_MANAGER, method, on_action_done,
-                                   what, "s", id);
+                                   LOGIND_MANAGER, method, on_action_done, what,
+                                   "s", id);
   if (r < 0) {
     hg_log_errno(LOG_WARNING, r, "Cannot ask logind to %s", what);
     g_free(what);

@@ -86,9 +86,8 @@ static int call(pam_handle_t *pamh, const Options *o, const char *method,
   }
   r = sd_bus_call(bus, m, timeout, &error, &reply);
   if (r < 0) {
-    pam_syslog(pamh, LOG_WARNING, "%s of logind session %s failed: %s",
-               method, logind_id,
-               error.message ? error.message : strerror(-r));
+    pam_syslog(pamh, LOG_WARNING, "%s of logind session %s failed: %s", method,
+               logind_id, error.message ? error.message : strerror(-r));
     sd_bus_error_free(&error);
     return r;
   }

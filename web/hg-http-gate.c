@@ -63,8 +63,8 @@ bool hg_content_type_is_json(const char *content_type) {
   static const char json[] = "application/json";
   const char *rest;
 
-  if (!content_type || g_ascii_strncasecmp(content_type, json,
-                                           sizeof(json) - 1) != 0)
+  if (!content_type ||
+      g_ascii_strncasecmp(content_type, json, sizeof(json) - 1) != 0)
     return false;
   rest = content_type + sizeof(json) - 1;
   while (*rest == ' ' || *rest == '\t')

@@ -22,16 +22,16 @@ bool hg_host_list_allows(const HgHostList *list, const char *host);
 
 typedef enum {
   HG_GATE_OK,
-  HG_GATE_BAD_HOST,       /* 403 host-not-allowed */
-  HG_GATE_BAD_ORIGIN,     /* 403 origin-not-allowed */
-  HG_GATE_CROSS_SITE,     /* 403 cross-site */
-  HG_GATE_NOT_JSON,       /* 415 json-required */
+  HG_GATE_BAD_HOST,   /* 403 host-not-allowed */
+  HG_GATE_BAD_ORIGIN, /* 403 origin-not-allowed */
+  HG_GATE_CROSS_SITE, /* 403 cross-site */
+  HG_GATE_NOT_JSON,   /* 415 json-required */
 } HgGateVerdict;
 
 typedef struct {
   bool post;
-  bool api;                   /* under /api/ */
-  const char *host;           /* each NULL when absent */
+  bool api;         /* under /api/ */
+  const char *host; /* each NULL when absent */
   const char *origin;
   const char *sec_fetch_site;
   const char *content_type;

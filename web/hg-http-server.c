@@ -82,9 +82,10 @@ static HgHttpRequest *request_new(HgHttpServer *server,
   req->path = g_strdup(url);
   if (info && info->client_addr) {
     const struct sockaddr *sa = info->client_addr;
-    const void *addr = sa->sa_family == AF_INET6
-                           ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
-                           : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+    const void *addr =
+        sa->sa_family == AF_INET6
+            ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+            : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
     inet_ntop(sa->sa_family, addr, req->peer, sizeof(req->peer));
   }
   return req;
@@ -120,8 +121,7 @@ static bool declared_too_large(struct MHD_Connection *conn) {
 
 static void add_standard_headers(struct MHD_Response *r) {
   if (!MHD_get_response_header(r, "Content-Security-Policy"))
-    MHD_add_response_header(r, "Content-Security-Policy",
-                            hg_config_strict_csp);
+    MHD_add_response_header(r, "Content-Security-Policy", hg_config_strict_csp);
   MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
   MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
   MHD_add_response_header(r, "Cache-Control", "no-store");
@@ -222,8 +222,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
   return MHD_YES;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn,
-                         void **con_cls, enum MHD_RequestTerminationCode toe) {
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
   HgHttpRequest *req = *con_cls;
 
   if (!req)
@@ -327,8 +327,8 @@ static int add_listener(HgHttpServer *server, const HgListenAddress *a) {
     return r;
   /* Accuracy 1 µs: MHD asks for "now" when it has buffered work, and the
    * default accuracy would let each such run wait up to 250 ms. */
-  r = sd_event_add_time_relative(server->event, &l->timer, CLOCK_MONOTONIC,
-                                 0, 1, on_timer, l);
+  r = sd_event_add_time_relative(server->event, &l->timer, CLOCK_MONOTONIC, 0,
+                                 1, on_timer, l);
   if (r < 0)
     return r;
   arm_timer(l);
@@ -451,8 +451,8 @@ bool hg_http_request_find_cookie(const HgHttpRequest *req, const char *name,
   return s.found;
 }
 
-struct MHD_Response *hg_http_response_new(const char *content_type,
-                                          char *body, size_t len) {
+struct MHD_Response *hg_http_response_new(const char *content_type, char *body,
+                                          size_t len) {
   struct MHD_Response *r =
       MHD_create_response_from_buffer_with_free_callback(len, body, g_free);
 
@@ -462,8 +462,7 @@ struct MHD_Response *hg_http_response_new(const char *content_type,
 }
 
 struct MHD_Response *hg_http_response_json(const char *json) {
-  return hg_http_response_new("application/json", g_strdup(json),
-                              strlen(json));
+  return hg_http_response_new("application/json", g_strdup(json), strlen(json));
 }
 
 struct MHD_Response *hg_http_response_error(const char *error) {

@@ -68,7 +68,7 @@ void hg_http_server_resume(HgHttpServer *server, struct MHD_Connection *conn);
 void hg_http_server_flush(HgHttpServer *server);
 
 /* Responses. */
-struct MHD_Response *hg_http_response_new(const char *content_type,
-                                          char *body, size_t len);
+struct MHD_Response *hg_http_response_new(const char *content_type, char *body,
+                                          size_t len);
 struct MHD_Response *hg_http_response_json(const char *json);
 struct MHD_Response *hg_http_response_error(const char *error);

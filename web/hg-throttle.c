@@ -11,7 +11,7 @@ typedef struct {
 struct HgThrottle {
   GHashTable *names; /* name -> Entry */
   GQueue lru;        /* Entry, least recently failed first */
-  double rate; /* tokens per second */
+  double rate;       /* tokens per second */
   double burst;
   double tokens;
   hg_usec_t refilled_at;

@@ -199,8 +199,8 @@ static unsigned count_of(HgWebEvents *events, HgSession *s) {
   return n;
 }
 
-void hg_web_events_open(HgWebEvents *events, HgHttpRequest *req,
-                        HgSession *s, const char *page) {
+void hg_web_events_open(HgWebEvents *events, HgHttpRequest *req, HgSession *s,
+                        const char *page) {
   struct MHD_Response *r;
   Stream *st;
 
@@ -232,8 +232,7 @@ void hg_web_events_open(HgWebEvents *events, HgHttpRequest *req,
 
   r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, on_read, st,
                                         on_response_freed);
-  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                          "text/event-stream");
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
   hg_http_respond(req, MHD_HTTP_OK, r);
 }
 

@@ -25,8 +25,8 @@ HgWebEvents *hg_web_events_free(HgWebEvents *events);
 bool hg_web_page_id_valid(const char *page);
 
 /* Answers req with a stream for session s (200), or an error. */
-void hg_web_events_open(HgWebEvents *events, HgHttpRequest *req,
-                        HgSession *s, const char *page);
+void hg_web_events_open(HgWebEvents *events, HgHttpRequest *req, HgSession *s,
+                        const char *page);
 /* Ends the streams of that page of session s; returns how many. */
 unsigned hg_web_events_close_page(HgWebEvents *events, HgSession *s,
                                   const char *page);

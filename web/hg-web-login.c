@@ -35,14 +35,14 @@ struct HgWebLogin {
 struct Login {
   HgWebLogin *owner;
   HgAuth *auth;
-  char *user;              /* as typed, for the journal */
-  char *password;          /* until the first hidden prompt takes it */
-  HgHttpRequest *req;      /* the suspended request waiting for PAM */
-  char conversation[33];   /* while waiting for the person */
-  sd_event_source *timer;  /* conversation expiry, or the fail delay */
-  char *session_id;        /* after success */
-  char *replaces;          /* the live session of the browser signing in */
-  JsonArray *messages;     /* what PAM said, for the next answer */
+  char *user;             /* as typed, for the journal */
+  char *password;         /* until the first hidden prompt takes it */
+  HgHttpRequest *req;     /* the suspended request waiting for PAM */
+  char conversation[33];  /* while waiting for the person */
+  sd_event_source *timer; /* conversation expiry, or the fail delay */
+  char *session_id;       /* after success */
+  char *replaces;         /* the live session of the browser signing in */
+  JsonArray *messages;    /* what PAM said, for the next answer */
 };
 
 static void login_free(Login *l) {
@@ -314,8 +314,7 @@ static void wait_for_pam(Login *l, HgHttpRequest *req) {
   hg_http_request_suspend(req, on_request_gone, l);
 }
 
-static const char *string_member(JsonObject *o, const char *name,
-                                 size_t max) {
+static const char *string_member(JsonObject *o, const char *name, size_t max) {
   JsonNode *n = json_object_get_member(o, name);
   const char *s;
 
@@ -337,8 +336,7 @@ static bool valid_user(const char *user) {
 
 /* 429 with Retry-After when this name failed too often lately, or too
  * many logins came at once. */
-static bool throttled(HgWebLogin *owner, HgHttpRequest *req,
-                      const char *user) {
+static bool throttled(HgWebLogin *owner, HgHttpRequest *req, const char *user) {
   hg_usec_t wait =
       hg_throttle_check(owner->throttle, user, hg_now(CLOCK_MONOTONIC));
   g_autofree char *seconds = NULL;
@@ -378,8 +376,8 @@ static void start_login(HgWebLogin *owner, HgHttpRequest *req,
   l->messages = json_array_new();
   l->replaces = g_strdup(hg_web_session_id_of(owner->web, req));
   g_hash_table_add(owner->all, l);
-  r = hg_auth_start(owner->auth, user, hg_http_request_peer(req),
-                    on_auth_event, l, &l->auth);
+  r = hg_auth_start(owner->auth, user, hg_http_request_peer(req), on_auth_event,
+                    l, &l->auth);
   if (r < 0) {
     hg_log_errno(LOG_ERR, r, "Cannot start the PAM helper");
     login_free(l);
@@ -493,8 +491,7 @@ void hg_web_login_reload(HgWebLogin *owner) {
 
   settings_of(owner->web->config, &settings);
   hg_auth_manager_set_settings(owner->auth, &settings);
-  hg_throttle_set_rate(owner->throttle,
-                       owner->web->config->login_rate_per_sec);
+  hg_throttle_set_rate(owner->throttle, owner->web->config->login_rate_per_sec);
 }
 
 HgWebLogin *hg_web_login_free(HgWebLogin *owner) {

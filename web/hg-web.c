@@ -15,7 +15,7 @@ typedef void (*ApiHandler)(HgWeb *web, HgHttpRequest *req, HgSession *s,
 
 typedef struct {
   const char *path;
-  bool post;         /* else GET (and HEAD) */
+  bool post; /* else GET (and HEAD) */
   bool needs_session;
   ApiHandler handler;
 } ApiRoute;
@@ -74,9 +74,9 @@ static void respond_state(HgWeb *web, HgHttpRequest *req, HgSession *s) {
 }
 
 static void respond_ended(HgHttpRequest *req, HgEndReason reason) {
-  g_autofree char *json = g_strdup_printf(
-      "{\"error\":\"session-ended\",\"reason\":\"%s\"}",
-      hg_end_reason_to_string(reason));
+  g_autofree char *json =
+      g_strdup_printf("{\"error\":\"session-ended\",\"reason\":\"%s\"}",
+                      hg_end_reason_to_string(reason));
   hg_http_respond(req, MHD_HTTP_UNAUTHORIZED, hg_http_response_json(json));
 }
 
@@ -373,12 +373,10 @@ int hg_web_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
   web->ended = hg_ended_tokens_new(reg);
   r = hg_web_assets_new(config->web_root, config->web_root_csp, &web->assets);
   if (r < 0)
-    return hg_log_errno(LOG_ERR, r, "Cannot open WebRoot %s",
-                        config->web_root);
+    return hg_log_errno(LOG_ERR, r, "Cannot open WebRoot %s", config->web_root);
   web->login = hg_web_login_new(web);
   web->events = hg_web_events_new(web);
-  r = hg_http_server_new(event, config->listen, on_request, web,
-                         &web->server);
+  r = hg_http_server_new(event, config->listen, on_request, web, &web->server);
   if (r < 0)
     return r;
   *ret = g_steal_pointer(&web);
@@ -419,8 +417,7 @@ int hg_web_reload(HgWeb *web, const HgConfig *config) {
 
   r = hg_web_assets_new(config->web_root, config->web_root_csp, &assets);
   if (r < 0)
-    return hg_log_errno(LOG_ERR, r, "Cannot open WebRoot %s",
-                        config->web_root);
+    return hg_log_errno(LOG_ERR, r, "Cannot open WebRoot %s", config->web_root);
   if (!same_listen(web->config, config))
     hg_warning("[Http] Listen changed: it applies when hourglassd restarts");
   hg_web_assets_free(web->assets);

@@ -26,16 +26,23 @@ static HgConfig *config_with(const char *text) {
 }
 
 static void test_hosts(void **state) {
-  g_autoptr(HgConfig) c = config_with(
-      "[Http]\nListen=127.0.0.1:8080;[::1]:9090\n"
-      "AllowedHosts=kiosk.example:8080;Other\n");
+  g_autoptr(HgConfig) c =
+      config_with("[Http]\nListen=127.0.0.1:8080;[::1]:9090\n"
+                  "AllowedHosts=kiosk.example:8080;Other\n");
   g_autoptr(HgHostList) hosts = hg_host_list_new(c);
-  const char *ok[] = {"127.0.0.1:8080", "localhost:8080", "LOCALHOST:8080",
-                      "[::1]:8080",     "[::1]:9090",     "localhost:9090",
+  const char *ok[] = {"127.0.0.1:8080",     "localhost:8080", "LOCALHOST:8080",
+                      "[::1]:8080",         "[::1]:9090",     "localhost:9090",
                       "kiosk.example:8080", "other"};
-  const char *bad[] = {NULL, "", "127.0.0.1", "127.0.0.1:9091",
-                       "evil.example:8080", "localhost", "kiosk.example",
-                       "127.0.0.2:8080", "localhost:8080 ", "localhost:08080"};
+  const char *bad[] = {NULL,
+                       "",
+                       "127.0.0.1",
+                       "127.0.0.1:9091",
+                       "evil.example:8080",
+                       "localhost",
+                       "kiosk.example",
+                       "127.0.0.2:8080",
+                       "localhost:8080 ",
+                       "localhost:08080"};
 
   for (size_t i = 0; i < G_N_ELEMENTS(ok); i++)
     if (!hg_host_list_allows(hosts, ok[i]))

@@ -7,7 +7,7 @@
 
 #include "hg-policy.h"
 
-#define S(x) ((hg_usec_t)(x) * HG_USEC_PER_SEC)
+#define S(x) ((hg_usec_t)(x)*HG_USEC_PER_SEC)
 #define INF HG_USEC_INFINITY
 
 /* warn 540, expire 600, max 8 h, close 30: the contract's defaults. */
@@ -27,12 +27,16 @@ typedef struct {
 
 /* Times relative to a session created at 1000 s; web sessions watch
  * liveness, "live" means an event stream is open. */
-#define WEB(act, alive, is_live)                                              \
-  {.created = S(1000), .last_activity = (act), .last_alive = (alive),         \
-   .live = (is_live), .watch_liveness = true}
-#define DESK(act, is_busy)                                                    \
-  {.created = S(1000), .last_activity = (act), .last_alive = S(1000),         \
-   .busy = (is_busy)}
+#define WEB(act, alive, is_live)                                               \
+  {                                                                            \
+    .created = S(1000), .last_activity = (act), .last_alive = (alive),         \
+    .live = (is_live), .watch_liveness = true                                  \
+  }
+#define DESK(act, is_busy)                                                     \
+  {                                                                            \
+    .created = S(1000), .last_activity = (act), .last_alive = S(1000),         \
+    .busy = (is_busy)                                                          \
+  }
 
 static const Case cases[] = {
     {"fresh session is active, next deadline is the warning", &defaults,
@@ -84,8 +88,8 @@ static const Case cases[] = {
     {"an open stream keeps the page live however old the last request",
      &defaults, WEB(S(1500), S(1000), true), S(1700), HG_SESSION_STATE_ACTIVE,
      HG_END_REASON_NONE, S(2040)},
-    {"browser-close rule off", &no_close, WEB(S(1000), S(1000), false),
-     S(1100), HG_SESSION_STATE_ACTIVE, HG_END_REASON_NONE, S(1540)},
+    {"browser-close rule off", &no_close, WEB(S(1000), S(1000), false), S(1100),
+     HG_SESSION_STATE_ACTIVE, HG_END_REASON_NONE, S(1540)},
     {"idle expiry before the close grace names idleness", &defaults,
      WEB(S(1000), S(1590), false), S(1620), HG_SESSION_STATE_ENDED,
      HG_END_REASON_IDLE_TIMEOUT, INF},
@@ -99,8 +103,8 @@ static const Case cases[] = {
      WEB(S(1000), S(1530), false), S(1545), HG_SESSION_STATE_WARNING,
      HG_END_REASON_NONE, S(1560)},
     {"desktop busy: only the absolute limit runs", &defaults,
-     DESK(S(1000), true), S(20000), HG_SESSION_STATE_ACTIVE,
-     HG_END_REASON_NONE, S(29740)},
+     DESK(S(1000), true), S(20000), HG_SESSION_STATE_ACTIVE, HG_END_REASON_NONE,
+     S(29740)},
     {"desktop busy: warned before the absolute limit", &defaults,
      DESK(S(1000), true), S(29750), HG_SESSION_STATE_WARNING,
      HG_END_REASON_NONE, S(29800)},
@@ -113,8 +117,8 @@ static const Case cases[] = {
     {"desktop idle: usual idle rules, no close rule", &defaults,
      DESK(S(5000), false), S(5600), HG_SESSION_STATE_ENDED,
      HG_END_REASON_IDLE_TIMEOUT, INF},
-    {"desktop idle: liveness ignored", &defaults, DESK(S(5000), false),
-     S(5100), HG_SESSION_STATE_ACTIVE, HG_END_REASON_NONE, S(5540)},
+    {"desktop idle: liveness ignored", &defaults, DESK(S(5000), false), S(5100),
+     HG_SESSION_STATE_ACTIVE, HG_END_REASON_NONE, S(5540)},
 };
 
 static void test_cases(void **state) {

@@ -9,7 +9,7 @@
 
 #include "hg-throttle.h"
 
-#define S(x) ((hg_usec_t)(x) * HG_USEC_PER_SEC)
+#define S(x) ((hg_usec_t)(x)*HG_USEC_PER_SEC)
 
 static void fail_n(HgThrottle *t, const char *user, unsigned n, hg_usec_t at) {
   for (unsigned i = 0; i < n; i++)

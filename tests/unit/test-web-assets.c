@@ -15,9 +15,9 @@
 
 static void test_names(void **state) {
   const char *ok[] = {"login.html", "assets/style.css", "a/b-c_d.e/f.js"};
-  const char *bad[] = {NULL,        "",          "/etc/passwd", "..",
-                       "assets/../x", "./login.html", "a//b",   "a/",
-                       "a\\b",      "a b",       "a%2e",        "ü.js"};
+  const char *bad[] = {
+      NULL,   "",   "/etc/passwd", "..",  "assets/../x", "./login.html",
+      "a//b", "a/", "a\\b",        "a b", "a%2e",        "ü.js"};
 
   for (size_t i = 0; i < G_N_ELEMENTS(ok); i++)
     assert_true(hg_web_asset_name_valid(ok[i]));
