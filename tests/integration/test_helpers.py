@@ -51,6 +51,10 @@ class HelperTest(hgtest.TestCase):
         # for: only_user keeps them to alice or bob).
         self.failed_body = self.c.login_response("carol", "wrong").body
         self.assertIn(b'"failed"', self.failed_body)
+        # Its helper may still be exiting (slowly under ASan): it counts
+        # as a login in progress until it is gone.
+        hgtest.wait_until(lambda: not self.d.helper_pids(include_exited=True),
+                          message="the failed login's helper did not exit")
         return d
 
     def assert_failed(self, r):

@@ -311,6 +311,20 @@ class BodySizeTest(hgtest.TestCase):
                 s.close()
         self.assertEqual(self.c.get("/").status, 200)
 
+    def test_huge_headers(self):
+        # Headers past the connection's memory: refused at once (431),
+        # whatever their size, and the server stays up.
+        for n in (40000, 100000):
+            for name, value in (("Cookie", "hourglass_session=" + "A" * n),
+                                ("X-Big", "b" * n)):
+                with self.subTest(header=name, size=n):
+                    r = self.c.get("/api/session", headers=[(name, value)],
+                                   timeout=5)
+                    self.assertEqual(r.status, 431, r)
+                    self.assertLess(r.elapsed, 2.0)
+        self.assertTrue(self.d.alive())
+        self.assertEqual(self.c.get("/").status, 200)
+
     def test_alive_after_all(self):
         self.c.raw(self.head(extra="Content-Length: 5000\r\n") + b"x" * 5000)
         self.c.raw([self.head(extra="Transfer-Encoding: chunked\r\n"),
