@@ -9,13 +9,19 @@
  *                  the password
  *   log=PATH       every call appends "<call> user=<name> pid=<pid>" to PATH,
  *                  so tests can see a PAM session being opened and closed
- *   mode=M         how authenticate checks the person; "password" (the
- *                  default) is the only one so far: new ones go into the
- *                  modes table below
+ *   mode=M         how authenticate checks the person: "password" (the
+ *                  default), or "otp": the password, then an information
+ *                  message and a visible "One-time code: " prompt in one
+ *                  conversation call, right only if the answer is code=C
+ *   code=C         the one-time code of mode=otp
+ *   expired        account management says the password has expired
+ *                  (PAM_NEW_AUTHTOK_REQD) until chauthtok has run; chauthtok
+ *                  asks "New password: " and "Retype new password: " in two
+ *                  calls and succeeds if both are new=N
+ *   new=N          the new password of "expired"
  *
- * account, setcred, chauthtok, open_session and close_session succeed
- * (and are logged). Linked with
- * libpam only; not installed. */
+ * Otherwise account, setcred, chauthtok, open_session and close_session
+ * succeed (and are logged). Linked with libpam only; not installed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -39,6 +45,9 @@ typedef int (*AuthMode)(pam_handle_t *pamh, const Options *o);
 
 struct Options {
   const char *password; /* NULL: no password is right */
+  const char *code;     /* mode=otp */
+  const char *new_password;
+  bool expired;
   const char *only_user;
   const char *log_path;
   long sleep_ms;
@@ -47,12 +56,14 @@ struct Options {
 };
 
 static int auth_password(pam_handle_t *pamh, const Options *o);
+static int auth_otp(pam_handle_t *pamh, const Options *o);
 
 static const struct {
   const char *name;
   AuthMode func;
 } modes[] = {
     {"password", auth_password},
+    {"otp", auth_otp},
 };
 
 static bool parse_ms(const char *s, long *ret) {
@@ -92,6 +103,12 @@ static bool parse_options(int argc, const char **argv, Options *o) {
         return false;
     } else if (strcmp(a, "crash") == 0)
       o->crash = true;
+    else if (strncmp(a, "code=", 5) == 0)
+      o->code = a + 5;
+    else if (strncmp(a, "new=", 4) == 0)
+      o->new_password = a + 4;
+    else if (strcmp(a, "expired") == 0)
+      o->expired = true;
     else if (strncmp(a, "mode=", 5) == 0) {
       if (!(o->mode = find_mode(a + 5)))
         return false;
@@ -182,6 +199,54 @@ static int auth_password(pam_handle_t *pamh, const Options *o) {
   return right ? PAM_SUCCESS : PAM_AUTH_ERR;
 }
 
+static bool answer_is(char *answer, const char *right) {
+  bool ok = right && strcmp(answer, right) == 0;
+
+  memset(answer, 0, strlen(answer));
+  free(answer);
+  return ok;
+}
+
+/* An information message and a prompt in one conversation call, as OTP
+ * modules do. */
+static int ask_code(pam_handle_t *pamh, char **ret_answer) {
+  const struct pam_conv *conv = NULL;
+  const struct pam_message info = {PAM_TEXT_INFO, "A code was sent to you."};
+  const struct pam_message prompt = {PAM_PROMPT_ECHO_ON, "One-time code: "};
+  const struct pam_message *msgs[] = {&info, &prompt};
+  struct pam_response *resp = NULL;
+  int r;
+
+  r = pam_get_item(pamh, PAM_CONV, (const void **)&conv);
+  if (r != PAM_SUCCESS || !conv || !conv->conv)
+    return PAM_CONV_ERR;
+  r = conv->conv(2, msgs, &resp, conv->appdata_ptr);
+  if (r != PAM_SUCCESS)
+    return r;
+  if (!resp || !resp[1].resp) {
+    if (resp)
+      free(resp[0].resp);
+    free(resp);
+    return PAM_CONV_ERR;
+  }
+  free(resp[0].resp);
+  *ret_answer = resp[1].resp;
+  free(resp);
+  return PAM_SUCCESS;
+}
+
+static int auth_otp(pam_handle_t *pamh, const Options *o) {
+  char *answer = NULL;
+  int r = auth_password(pamh, o);
+
+  if (r != PAM_SUCCESS)
+    return r;
+  r = ask_code(pamh, &answer);
+  if (r != PAM_SUCCESS)
+    return r;
+  return answer_is(answer, o->code) ? PAM_SUCCESS : PAM_AUTH_ERR;
+}
+
 static bool applies_to(pam_handle_t *pamh, const Options *o) {
   return !o->only_user || strcmp(o->only_user, user_of(pamh)) == 0;
 }
@@ -218,14 +283,56 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc,
   return succeed(pamh, argc, argv, "setcred");
 }
 
+/* "expired": until chauthtok ran in this transaction (pam data). */
 PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
                                 const char **argv) {
-  return succeed(pamh, argc, argv, "acct_mgmt");
+  const void *changed = NULL;
+  Options o;
+
+  if (!parse_options(argc, argv, &o))
+    return PAM_SERVICE_ERR;
+  log_call(pamh, &o, "acct_mgmt");
+  if (o.expired &&
+      pam_get_data(pamh, "hgtest-changed", &changed) != PAM_SUCCESS)
+    return PAM_NEW_AUTHTOK_REQD;
+  return PAM_SUCCESS;
+}
+
+/* The new password twice, in two calls; both must be new=N. */
+static int change_password(pam_handle_t *pamh, const Options *o) {
+  char *first = NULL, *second = NULL;
+  bool same, right;
+  int r;
+
+  r = ask(pamh, PAM_PROMPT_ECHO_OFF, "New password: ", &first);
+  if (r != PAM_SUCCESS)
+    return r;
+  r = ask(pamh, PAM_PROMPT_ECHO_OFF, "Retype new password: ", &second);
+  if (r != PAM_SUCCESS) {
+    answer_is(first, NULL);
+    return r;
+  }
+  same = strcmp(first, second) == 0;
+  answer_is(second, NULL);
+  right = answer_is(first, o->new_password);
+  if (!same || !right)
+    return PAM_AUTHTOK_ERR;
+  return pam_set_data(pamh, "hgtest-changed", (void *)"yes", NULL);
 }
 
 PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc,
                                 const char **argv) {
-  return succeed(pamh, argc, argv, "chauthtok");
+  Options o;
+
+  if (!parse_options(argc, argv, &o))
+    return PAM_SERVICE_ERR;
+  /* PAM calls chauthtok twice: a preliminary check, then the update. */
+  if (flags & PAM_PRELIM_CHECK)
+    return PAM_SUCCESS;
+  log_call(pamh, &o, "chauthtok");
+  if (!o.expired)
+    return PAM_SUCCESS;
+  return change_password(pamh, &o);
 }
 
 PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
