@@ -38,6 +38,7 @@ struct Login {
   char *user;             /* as typed, for the journal */
   char *password;         /* until the first hidden prompt takes it */
   HgHttpRequest *req;     /* the suspended request waiting for PAM */
+  hg_usec_t asked_at;     /* when req came (CLOCK_MONOTONIC) */
   char conversation[33];  /* while waiting for the person */
   sd_event_source *timer; /* conversation expiry, or the fail delay */
   char *session_id;       /* after success */
@@ -95,18 +96,20 @@ static int on_fail_delay_over(sd_event_source *s, uint64_t usec, void *ud) {
   return 0;
 }
 
-/* Every failure looks alike: same status, same body, same delay. */
+/* Every failure looks alike: same status, same body, and the answer
+ * comes FailDelayMSec after the request came, however long PAM took to
+ * say no (an unknown user must not answer faster than a wrong password). */
 static void fail(Login *l, const char *reason) {
   hg_usec_t delay = l->owner->web->config->fail_delay_msec * HG_USEC_PER_MSEC;
+  hg_usec_t at = hg_usec_add(l->asked_at, delay);
   int r;
 
   journal_login(l->user, LOG_NOTICE, "failed", reason);
   hg_throttle_failed(l->owner->throttle, l->user, hg_now(CLOCK_MONOTONIC));
   l->auth = hg_auth_close(l->auth);
-  sd_event_source_disable_unref(l->timer);
-  r = sd_event_add_time_relative(l->owner->web->event, &l->timer,
-                                 CLOCK_MONOTONIC, delay, 0, on_fail_delay_over,
-                                 l);
+  l->timer = sd_event_source_disable_unref(l->timer);
+  r = sd_event_add_time(l->owner->web->event, &l->timer, CLOCK_MONOTONIC, at,
+                        HG_USEC_PER_MSEC, on_fail_delay_over, l);
   if (r < 0)
     on_fail_delay_over(NULL, 0, l);
 }
@@ -311,6 +314,7 @@ static void on_request_gone(HgHttpRequest *req, void *ud) {
 
 static void wait_for_pam(Login *l, HgHttpRequest *req) {
   l->req = req;
+  l->asked_at = hg_now(CLOCK_MONOTONIC);
   hg_http_request_suspend(req, on_request_gone, l);
 }
 
