@@ -325,6 +325,19 @@ class AbuseTest(hgtest.TestCase):
         time.sleep(wait)
         self.assertEqual(self.c.login_response("alice", "secret").status, 200)
 
+    def test_failures_take_the_same_time(self):
+        self.start(Pam={"FailDelayMSec": 400})
+        times = {}
+        for user, password in (("alice", "bad"), ("nobody", "x"),
+                               ("lowuid", "secret"), ("bob", "secret")):
+            r = self.c.login_response(user, password)
+            self.assertEqual(r.status, 401)
+            times[user] = r.elapsed
+        for user, t in times.items():
+            self.assertGreaterEqual(t, 0.39, user)
+            self.assertLess(t, 0.7, user)
+        self.assertLess(max(times.values()) - min(times.values()), 0.2, times)
+
     def test_global_rate(self):
         self.start(Limits={"LoginRatePerSec": 1})
         codes = [self.c.login_response("nobody%d" % i, "x").status
