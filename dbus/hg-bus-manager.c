@@ -90,24 +90,7 @@ static int method_list(sd_bus_message *m, void *userdata, sd_bus_error *error) {
   return sd_bus_send(NULL, reply, NULL);
 }
 
-static int method_get(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-  HgBus *bus = userdata;
-  g_autofree char *path = NULL;
-  const char *id;
-  HgSession *s;
-  int r;
-
-  r = sd_bus_message_read(m, "s", &id);
-  if (r < 0)
-    return r;
-  r = hg_bus_find_session(bus, id, &s, error);
-  if (r < 0)
-    return r;
-  path = hg_bus_session_path(id);
-  return sd_bus_reply_method_return(m, "o", path);
-}
-
-/* Terminate and Extend by id: find, then the Session's own method. */
+/* GetSession, Terminate and Extend by id: find, then act on it. */
 static int by_id(sd_bus_message *m, HgBus *bus, sd_bus_error *error,
                  int (*action)(HgBus *, sd_bus_message *, HgSession *,
                                sd_bus_error *)) {
@@ -122,6 +105,16 @@ static int by_id(sd_bus_message *m, HgBus *bus, sd_bus_error *error,
   if (r < 0)
     return r;
   return action(bus, m, s, error);
+}
+
+static int reply_path(HgBus *bus, sd_bus_message *m, HgSession *s,
+                      sd_bus_error *error) {
+  g_autofree char *path = hg_bus_session_path(hg_session_get_id(s));
+  return sd_bus_reply_method_return(m, "o", path);
+}
+
+static int method_get(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+  return by_id(m, userdata, error, reply_path);
 }
 
 static int method_terminate(sd_bus_message *m, void *userdata,

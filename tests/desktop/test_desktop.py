@@ -30,17 +30,6 @@ PAM_ENV = "/usr/lib/x86_64-linux-gnu/security/pam_env.so"
 CTL = os.path.join(hgtest.BUILD_ROOT, "tools", "hourglassctl")
 
 
-class BusDaemon(hgtest.Daemon):
-    def __init__(self, bus, **kw):
-        self.bus = bus
-        super().__init__(**kw)
-
-    def environment(self):
-        env = super().environment()
-        env.update(self.bus.env())
-        return env
-
-
 class DesktopTest(hgtest.TestCase):
     def setUp(self):
         self.bus = hgbus.SystemBus()
@@ -69,7 +58,7 @@ class DesktopTest(hgtest.TestCase):
         config = {"Timeouts": dict({"WarnAfterSec": 1, "ExpireAfterSec": 3,
                                     "MaxSessionSec": 0}, **(timeouts or {})),
                   "Desktop": {"Action": action}}
-        d = BusDaemon(self.bus, config=config, name=self._testMethodName)
+        d = hgbus.BusDaemon(self.bus, config=config, name=self._testMethodName)
         self.addCleanup(self._finish_daemon, d)
         d.start()
         self.bus.wait_for_name(NAME)

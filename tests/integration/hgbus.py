@@ -164,6 +164,19 @@ class SystemBus:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+class BusDaemon(hgtest.Daemon):
+    """hourglassd on a test's bus."""
+
+    def __init__(self, bus, **kw):
+        self.bus = bus
+        super().__init__(**kw)
+
+    def environment(self):
+        env = super().environment()
+        env.update(self.bus.env())
+        return env
+
+
 class SignalRecorder:
     """Records signals matching a rule on a bus; poll with wait_for()."""
 

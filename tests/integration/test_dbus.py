@@ -21,19 +21,6 @@ DENIED = "org.freedesktop.DBus.Error.AccessDenied"
 ALICE, BOB, ADMINS = 1001, 1002, 1500  # tests/data/passwd and group
 
 
-class BusDaemon(hgtest.Daemon):
-    """hourglassd on the test's bus."""
-
-    def __init__(self, bus, **kw):
-        self.bus = bus
-        super().__init__(**kw)
-
-    def environment(self):
-        env = super().environment()
-        env.update(self.bus.env())
-        return env
-
-
 class DBusTest(hgtest.TestCase):
     def setUp(self):
         self.bus = hgbus.SystemBus()
@@ -43,7 +30,7 @@ class DBusTest(hgtest.TestCase):
         base = {"DBus": {"AdminGroup": "kiosk-admins"},
                 "Timeouts": {"WarnAfterSec": 60, "ExpireAfterSec": 120}}
         config = hgtest.merge_config(base, config)
-        d = BusDaemon(self.bus, config=config, name=self._testMethodName)
+        d = hgbus.BusDaemon(self.bus, config=config, name=self._testMethodName)
         self.addCleanup(self._finish_daemon, d)
         d.start()
         self.bus.wait_for_name(NAME)

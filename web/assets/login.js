@@ -61,10 +61,24 @@
     el.notice.textContent = '';
   }
 
+  /* "?ended=idle-timeout&after=600": client.js says why the last session
+   * ended and, for an idle timeout, after how long. */
+  function endedText(reason, after) {
+    if (!ENDED_REASONS.includes(reason)) return t('ended.unknown');
+    const seconds = /^\d{1,7}$/.test(after || '') ? parseInt(after, 10) : 0;
+    if (reason !== 'idle-timeout' || seconds <= 0) return t('ended.' + reason);
+    if (seconds % 60 === 0 || seconds >= 120) {
+      const minutes = Math.round(seconds / 60);
+      return tPlural('ended.idle-timeout.minutes', minutes, { minutes: minutes });
+    }
+    return tPlural('ended.idle-timeout.seconds', seconds, { seconds: seconds });
+  }
+
   function showEndedNotice() {
-    const reason = new URLSearchParams(window.location.search).get('ended');
+    const query = new URLSearchParams(window.location.search);
+    const reason = query.get('ended');
     if (reason === null) return;
-    el.notice.textContent = t(ENDED_REASONS.includes(reason) ? 'ended.' + reason : 'ended.unknown');
+    el.notice.textContent = endedText(reason, query.get('after'));
     el.notice.hidden = false;
     try {
       window.history.replaceState(window.history.state, '', window.location.pathname + window.location.hash);
@@ -255,6 +269,18 @@
     }).finally(function () { clearTimeout(timer); });
   }
 
+  /* A fresh mark per sign-in: client.js keys its tab-to-tab channel on it,
+   * so pages of an older session never talk to those of this one. */
+  function markSignIn() {
+    try {
+      const bytes = new Uint8Array(8);
+      crypto.getRandomValues(bytes);
+      localStorage.setItem('hourglass.login', Array.from(bytes, function (b) {
+        return b.toString(16).padStart(2, '0');
+      }).join(''));
+    } catch (e) { /* no storage: every session shares one channel */ }
+  }
+
   function parseRetryAfter(value) {
     const text = (value || '').trim();
     let seconds = NaN;
@@ -267,6 +293,7 @@
   function onAccepted(data) {
     if (data && data.state === 'authenticated') {
       setBusy(true);   /* stay busy until the session page replaces this one */
+      markSignIn();
       window.location.replace('/');
       return;
     }

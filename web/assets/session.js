@@ -1,37 +1,22 @@
 /*
  * hourglass session page: who is signed in, the idle limit, and "Sign out".
- *
- * Kept small on purpose. The richer client (activity reporting, the warning
- * dialog, the event stream) comes in client.js and plugs in through two DOM
- * events on document, so neither script needs a global:
- *   "hg:session-state"  detail = the GET /api/session object -> the page re-renders
- *   "hg:session-ended"  detail = {reason: "idle-timeout"|...|""} -> back to the login page
- * Until the event stream exists, this script polls GET /api/session, which
- * also keeps the session alive while the page is open (see CloseAfterSec).
+ * Everything that talks to the server (activity, the event stream, the
+ * warning dialog, the end of the session) is client.js; this page only
+ * renders what window.hourglass tells it. Strings: strings.js.
  */
 (function () {
   'use strict';
 
-  const STRINGS = window.HG_STRINGS || {};
-  const REFRESH_MS = 5000;   /* well under the default CloseAfterSec (30 s) */
-  const EVENT_STATE = 'hg:session-state';
-  const EVENT_ENDED = 'hg:session-ended';
-
   const el = {};
-  const state = {
-    timer: 0,
-    inFlight: false,
-    loggingOut: false,
-    leaving: false,
-    offline: false,
-    user: null,
-    limit: null
-  };
+  let user = null;
+  let limit = null;
 
-  /* ---- strings ---- */
+  function strings() {
+    return window.HG_STRINGS || {};
+  }
 
   function t(id, vars) {
-    const text = typeof STRINGS[id] === 'string' ? STRINGS[id] : id;
+    const text = typeof strings()[id] === 'string' ? strings()[id] : id;
     if (!vars) return text;
     return text.replace(/\{(\w+)\}/g, function (all, name) {
       return Object.prototype.hasOwnProperty.call(vars, name) ? String(vars[name]) : all;
@@ -43,35 +28,9 @@
     try {
       category = new Intl.PluralRules(document.documentElement.lang || 'en').select(count);
     } catch (e) { /* unknown language tag: use "other" */ }
-    const key = typeof STRINGS[id + '.' + category] === 'string' ? id + '.' + category : id + '.other';
+    const key = typeof strings()[id + '.' + category] === 'string' ? id + '.' + category : id + '.other';
     return t(key, vars);
   }
-
-  /* ---- server ---- */
-
-  async function api(method, path, body) {
-    const init = {
-      method: method,
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json' },
-      cache: 'no-store'
-    };
-    if (body !== undefined) init.body = JSON.stringify(body);
-    const response = await fetch(path, init);
-    let data = null;
-    try { data = await response.json(); } catch (e) { /* not JSON: judged by status */ }
-    return { response: response, data: data };
-  }
-
-  function emit(name, detail) {
-    document.dispatchEvent(new CustomEvent(name, { detail: detail }));
-  }
-
-  function endedReason(data) {
-    return data && data.error === 'session-ended' && typeof data.reason === 'string' ? data.reason : '';
-  }
-
-  /* ---- rendering ---- */
 
   function showAlert(message) {
     el.alert.replaceChildren();
@@ -81,22 +40,15 @@
     el.alert.append(p);
   }
 
-  function setOffline(offline) {
-    if (offline === state.offline) return;
-    state.offline = offline;
-    el.connection.textContent = offline ? t('session.offline') : '';
-  }
-
   /* "Signed in as {user}" with the name in <strong>, built without innerHTML. */
-  function renderUser(user) {
-    if (user === state.user) return;
-    state.user = user;
-    const parts = t('session.signed_in_as').split('{user}');
+  function renderUser(name) {
+    if (name === user) return;
+    user = name;
     const nodes = [];
-    parts.forEach(function (part, index) {
+    t('session.signed_in_as').split('{user}').forEach(function (part, index) {
       if (index > 0) {
         const strong = document.createElement('strong');
-        strong.textContent = user;
+        strong.textContent = name;
         nodes.push(strong);
       }
       if (part) nodes.push(document.createTextNode(part));
@@ -104,19 +56,18 @@
     el.signedIn.replaceChildren.apply(el.signedIn, nodes);
   }
 
-  function idleLimitText(seconds) {
-    if (seconds >= 60) {
-      const minutes = Math.round(seconds / 60);
-      return tPlural('session.idle_limit_minutes', minutes, { minutes: minutes });
-    }
-    return tPlural('session.idle_limit_seconds', seconds, { seconds: seconds });
-  }
-
   function renderIdleLimit(seconds) {
+    if (seconds === limit) return;
+    limit = seconds;
     const valid = Number.isFinite(seconds) && seconds > 0;
-    if (seconds === state.limit) return;
-    state.limit = seconds;
-    el.idleLimit.textContent = valid ? idleLimitText(Math.round(seconds)) : '';
+    let text = '';
+    if (valid && seconds >= 60) {
+      const minutes = Math.round(seconds / 60);
+      text = tPlural('session.idle_limit_minutes', minutes, { minutes: minutes });
+    } else if (valid) {
+      text = tPlural('session.idle_limit_seconds', seconds, { seconds: seconds });
+    }
+    el.idleLimit.textContent = text;
     el.idleLimit.hidden = !valid;
   }
 
@@ -127,78 +78,21 @@
     document.body.setAttribute('data-state', session.state === 'warning' ? 'warning' : 'active');
   }
 
-  function leave(reason) {
-    if (state.leaving) return;
-    state.leaving = true;
-    clearTimeout(state.timer);
-    window.location.replace(reason ? '/?ended=' + encodeURIComponent(reason) : '/');
-  }
-
-  /* ---- polling (replaced by the event stream in client.js later) ---- */
-
-  async function refresh() {
-    let result;
-    try {
-      result = await api('GET', '/api/session');
-    } catch (e) {
-      setOffline(true);
-      return;
-    }
-    setOffline(false);
-    if (result.response.ok) emit(EVENT_STATE, result.data);
-    else if (result.response.status === 401) emit(EVENT_ENDED, { reason: endedReason(result.data) });
-    /* anything else (503, ...) is passing: try again next round */
-  }
-
-  function scheduleRefresh(delay) {
-    clearTimeout(state.timer);
-    if (!state.leaving) state.timer = setTimeout(refreshNow, delay);
-  }
-
-  async function refreshNow() {
-    clearTimeout(state.timer);
-    if (state.inFlight || state.leaving) return;
-    state.inFlight = true;
-    try {
-      if (!state.loggingOut) await refresh();
-    } finally {
-      state.inFlight = false;
-    }
-    scheduleRefresh(REFRESH_MS);
-  }
-
-  /* ---- sign out ---- */
-
-  function setLogoutBusy(busy) {
-    state.loggingOut = busy;
+  function setBusy(busy) {
     el.logout.disabled = busy;
     el.logout.setAttribute('aria-busy', String(busy));
   }
 
-  function logoutFailed(message) {
-    setLogoutBusy(false);
-    showAlert(message);
-    el.logout.focus();
-  }
-
-  async function logout() {
-    if (state.loggingOut || state.leaving) return;
-    setLogoutBusy(true);
+  function logout() {
+    setBusy(true);
     showAlert('');
-    let result;
-    try {
-      result = await api('POST', '/api/logout', {});
-    } catch (e) {
-      logoutFailed(t('session.error.logout_network'));
-      return;
-    }
-    const status = result.response.status;
-    if (result.response.ok) leave('logout');
-    else if (status === 401) emit(EVENT_ENDED, { reason: endedReason(result.data) });
-    else logoutFailed(t(status === 503 ? 'session.error.busy' : 'session.error.logout'));
+    window.hourglass.signOut().catch(function (error) {
+      const network = error instanceof TypeError || (error && error.name === 'AbortError');
+      setBusy(false);
+      showAlert(t(network ? 'session.error.logout_network' : 'session.error.logout'));
+      el.logout.focus();
+    });
   }
-
-  /* ---- start ---- */
 
   function init() {
     el.signedIn = document.getElementById('hg-signed-in');
@@ -207,23 +101,22 @@
     el.alert = document.getElementById('hg-alert');
     el.connection = document.getElementById('hg-connection');
 
-    document.addEventListener(EVENT_STATE, function (event) { render(event.detail); });
-    document.addEventListener(EVENT_ENDED, function (event) {
-      leave(event.detail && typeof event.detail.reason === 'string' ? event.detail.reason : '');
+    const hg = window.hourglass;
+    if (!hg) {
+      setBusy(true);
+      showAlert(t('session.error.script'));
+      return;
+    }
+    hg.on('state', render);
+    hg.on('connection', function (c) {
+      el.connection.textContent = c.online ? '' : t('session.offline');
     });
     el.logout.addEventListener('click', logout);
-    document.addEventListener('visibilitychange', function () {
-      if (document.visibilityState === 'visible') refreshNow();
-    });
-    /* Back from the browser cache: check again before showing anything stale. */
+    /* Back from the browser cache: the button may still say "busy". */
     window.addEventListener('pageshow', function (event) {
-      if (!event.persisted) return;
-      state.leaving = false;
-      setLogoutBusy(false);
-      refreshNow();
+      if (event.persisted) setBusy(false);
     });
-
-    refreshNow();
+    render(hg.state);
   }
 
   init();

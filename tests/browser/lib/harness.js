@@ -1,0 +1,256 @@
+'use strict';
+/*
+ * Browser test harness: node:test + Debian's Chromium through playwright-core
+ * (never a downloaded browser). hgTest(name, options, fn) gives fn a fresh
+ * hourglassd (lib/daemon.js) and a freshly launched Chromium (its own
+ * temporary profile), records what a failure needs to be understood (the
+ * daemon's log, the pages' console, Chromium's own log) and prints it only
+ * when the test fails; every test also fails on a CSP violation or an
+ * uncaught page error.
+ *
+ *   HG_CHROMIUM     the browser (default /usr/bin/chromium)
+ *   CI              set: missing tools fail the test instead of skipping it
+ */
+
+/* Chromium's stderr (through playwright's pw:browser debug channel) is kept
+ * out of the output, and shown with a failure. */
+process.env.DEBUG = [process.env.DEBUG, 'pw:browser'].filter(Boolean).join(',');
+const browserLog = [];
+const realStderrWrite = process.stderr.write.bind(process.stderr);
+process.stderr.write = function (chunk, ...rest) {
+  const text = String(chunk);
+  if (text.includes('pw:browser')) {
+    browserLog.push(text.replace(/\s+$/, ''));
+    if (browserLog.length > 400) browserLog.splice(0, browserLog.length - 400);
+    return true;
+  }
+  return realStderrWrite(chunk, ...rest);
+};
+
+const { test } = require('node:test');
+const fs = require('fs');
+const path = require('path');
+const { Daemon, sleep } = require('./daemon');
+
+const CHROMIUM = process.env.HG_CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+  '--disable-background-networking', '--no-first-run'];
+
+let playwright = null;
+let axeSource = null;
+try {
+  playwright = require('playwright-core');
+  axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+} catch (e) { /* reported below */ }
+
+(function requireTools() {
+  const missing = [];
+  if (!playwright || !axeSource) missing.push('the npm packages (run tests/browser/setup)');
+  if (!fs.existsSync(CHROMIUM)) missing.push(CHROMIUM + ' (apt-get install chromium)');
+  if (!missing.length) return;
+  console.log('# SKIP browser tests: missing ' + missing.join(' and '));
+  process.exit(process.env.CI ? 1 : 77);
+})();
+
+function print(text) {
+  realStderrWrite(text + '\n');
+}
+
+/* A measurement worth keeping in the test log. */
+function note(text) {
+  process.stdout.write('# ' + text + '\n');
+}
+
+async function waitFor(fn, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last) return last;
+    if (Date.now() >= deadline) throw new Error('timed out after ' + timeoutMs + ' ms waiting for ' + (what || fn));
+    await sleep(25);
+  }
+}
+
+class Env {
+  constructor(name) {
+    this.name = name;
+    this.daemon = null;
+    this.browser = null;
+    this.context = null;
+    this.console = [];
+    this.csp = [];
+    this.pageErrors = [];
+    this.requests = [];
+  }
+
+  async start(opts) {
+    this.daemon = new Daemon(opts.config);
+    if (opts.prepare) await opts.prepare(this.daemon);
+    await this.daemon.start();
+    this.browser = await playwright.chromium.launch({
+      executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 30000,
+    });
+    this.context = await this.newContext(opts.initScript);
+  }
+
+  /* A context with the recorders; initScript runs in every page before
+   * the page's own scripts (CDP, not subject to the page's CSP). */
+  async newContext(initScript) {
+    const ctx = await this.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    ctx.setDefaultTimeout(10000);
+    await ctx.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (e) => {
+        console.error('csp-violation: ' + e.violatedDirective + ' blocked ' + e.blockedURI +
+          ' at ' + e.sourceFile + ':' + e.lineNumber);
+      });
+    });
+    if (initScript) await ctx.addInitScript(initScript);
+    ctx.on('console', (m) => {
+      const text = m.text();
+      const where = m.page() ? m.page().url() : '';
+      this.console.push(new Date().toISOString() + ' console.' + m.type() + ' ' + text + ' (' + where + ')');
+      if (/csp-violation|Content.Security.Policy/i.test(text)) this.csp.push(text);
+    });
+    ctx.on('page', (page) => {
+      page.on('pageerror', (error) => {
+        this.pageErrors.push(page.url() + ': ' + error.stack);
+        this.console.push(new Date().toISOString() + ' pageerror ' + error.stack);
+      });
+    });
+    ctx.on('request', (r) => {
+      const url = new URL(r.url());
+      this.requests.push({ at: Date.now(), method: r.method(), path: url.pathname, page: r.frame().page() });
+    });
+    return ctx;
+  }
+
+  count(pathname, since = 0) {
+    return this.requests.filter((r) => r.path === pathname && r.at >= since).length;
+  }
+
+  async newPage(ctx) {
+    return (ctx || this.context).newPage();
+  }
+
+  /* Signs in through the login page; resolves once the session page's
+   * client has the server's state. Returns Date.now() of the login answer. */
+  async signIn(page, user = 'alice', password = 'secret') {
+    await page.goto(this.daemon.url('/'));
+    await page.fill('#hg-user', user);
+    await page.fill('#hg-password', password);
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === '/api/login'),
+      page.click('#hg-submit'),
+    ]);
+    const at = Date.now();
+    if (response.status() !== 200) throw new Error('sign-in answered ' + response.status());
+    await this.ready(page);
+    return at;
+  }
+
+  /* A page of the session, once client.js heard the server. */
+  async ready(page) {
+    await page.waitForFunction(() => window.hourglass && window.hourglass.state !== null, null, { timeout: 10000 });
+  }
+
+  async cookie(ctx) {
+    const c = (await (ctx || this.context).cookies()).find((x) => x.name === 'hourglass_session');
+    return c ? c.value : null;
+  }
+
+  /* GET /api/session from inside the page: a sign of life, not activity. */
+  async serverState(page) {
+    return page.evaluate(async () => {
+      const r = await fetch('/api/session', { cache: 'no-store' });
+      return { status: r.status, data: await r.json() };
+    });
+  }
+
+  dialog(page) {
+    return page.locator('dialog.hg-dialog');
+  }
+
+  async dialogOpen(page) {
+    return page.evaluate(() => {
+      const d = document.querySelector('dialog.hg-dialog');
+      return !!(d && d.open);
+    });
+  }
+
+  async axe(page, what) {
+    /* A string is run as a script by CDP: the page's CSP, which blocks
+     * script tags and eval, does not apply to it. */
+    if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(axeSource);
+    const result = await page.evaluate(async () => {
+      const r = await window.axe.run(document, {
+        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+      });
+      return r.violations.map((v) => ({
+        id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.map((n) => n.target.join(' ') + ' ' + n.failureSummary),
+      }));
+    });
+    if (result.length) {
+      throw new Error('axe-core found violations on ' + what + ':\n' + JSON.stringify(result, null, 2));
+    }
+  }
+
+  assertClean() {
+    if (this.csp.length) throw new Error('CSP violations:\n' + this.csp.join('\n'));
+    if (this.pageErrors.length) throw new Error('uncaught page errors:\n' + this.pageErrors.join('\n'));
+  }
+
+  dump(error) {
+    print('\n==== ' + this.name + ': FAILED: ' + (error && error.stack || error));
+    if (this.daemon) print('---- hourglassd log (' + this.daemon.logPath + '):\n' + this.daemon.logTail(120));
+    print('---- pages (console, errors):\n' + this.console.slice(-150).join('\n'));
+    print('---- requests:\n' + this.requests.slice(-80).map((r) => r.at + ' ' + r.method + ' ' + r.path).join('\n'));
+    /* Without its harmless D-Bus complaints. */
+    print('---- chromium:\n' + browserLog.filter((l) => !/ERROR:dbus\//.test(l)).slice(-60).join('\n'));
+    print('==== end of ' + this.name);
+  }
+
+  async close(failed) {
+    let error = null;
+    if (this.browser) {
+      await this.browser.close().catch(() => {});
+    }
+    if (this.daemon) {
+      try {
+        await this.daemon.stop();
+      } catch (e) {
+        error = e;
+      }
+      this.daemon.cleanup(failed || error);
+    }
+    if (error && !failed) throw error;
+  }
+}
+
+/* A test with its own daemon (options.config: groups of keys merged into
+ * the test defaults) and its own browser. */
+function hgTest(name, opts, fn) {
+  if (typeof opts === 'function') {
+    fn = opts;
+    opts = {};
+  }
+  test(name, { timeout: opts.timeout || 90000, skip: opts.skip }, async () => {
+    const env = new Env(name);
+    let failed = false;
+    browserLog.length = 0;
+    try {
+      await env.start(opts);
+      await fn(env);
+      env.assertClean();
+    } catch (e) {
+      failed = true;
+      env.dump(e);
+      throw e;
+    } finally {
+      await env.close(failed);
+    }
+  });
+}
+
+module.exports = { hgTest, waitFor, sleep, note };

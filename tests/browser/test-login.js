@@ -1,0 +1,175 @@
+'use strict';
+/* Signing in and out through the pages; the pages pass axe-core. */
+const assert = require('assert/strict');
+const { hgTest, waitFor } = require('./lib/harness');
+
+hgTest('sign in with a password shows the session page', {
+  config: { Timeouts: { WarnAfterSec: '30', ExpireAfterSec: '60' } },
+}, async (env) => {
+  const page = await env.newPage();
+  await env.signIn(page);
+  await page.locator('#hg-signed-in strong').filter({ hasText: 'alice' }).waitFor();
+  assert.equal(await page.locator('#hg-signed-in').textContent(), 'Signed in as alice');
+  assert.equal(await page.locator('#hg-idle-limit').textContent(),
+    'You are signed out after 1 minute without activity.');
+  const state = await page.evaluate(() => window.hourglass.state);
+  assert.equal(state.user, 'alice');
+  assert.equal(state.state, 'active');
+  assert.equal(await env.dialogOpen(page), false);
+});
+
+hgTest('a wrong password gives the generic failure and no session', {}, async (env) => {
+  const page = await env.newPage();
+  await page.goto(env.daemon.url('/'));
+  await page.fill('#hg-user', 'alice');
+  await page.fill('#hg-password', 'wrong');
+  await page.click('#hg-submit');
+  await page.locator('#hg-alert p').waitFor();
+  assert.match(await page.locator('#hg-alert').textContent(), /Sign-in failed/);
+  assert.equal(await page.inputValue('#hg-password'), '');
+  assert.equal(await env.cookie(), null);
+  assert.equal(await page.locator('#hg-logout').count(), 0);
+});
+
+hgTest('sign out returns to the login page, which says so', {
+  config: { Timeouts: { WarnAfterSec: '30', ExpireAfterSec: '60' } },
+}, async (env) => {
+  const page = await env.newPage();
+  await env.signIn(page);
+  const cookie = await env.cookie();
+  await page.click('#hg-logout');
+  await page.locator('#hg-notice').waitFor();
+  assert.equal(await page.locator('#hg-notice').textContent(), 'You have signed out.');
+  assert.equal(new URL(page.url()).search, '', 'the notice query is taken out of the address');
+  const r = await env.daemon.request('GET', '/api/session', { cookie });
+  assert.equal(r.status, 401);
+  assert.deepEqual(r.data, { error: 'session-ended', reason: 'logout' });
+});
+
+hgTest('the login and session pages have no axe-core violations', {
+  config: { Timeouts: { WarnAfterSec: '30', ExpireAfterSec: '60' } },
+}, async (env) => {
+  const page = await env.newPage();
+  await page.goto(env.daemon.url('/'));
+  await env.axe(page, 'the login page');
+  await page.goto(env.daemon.url('/?ended=idle-timeout&after=600'));
+  assert.equal(await page.locator('#hg-notice').textContent(),
+    'You were signed out after 10 minutes without activity.');
+  await env.axe(page, 'the login page with a notice');
+  await env.signIn(page);
+  await env.axe(page, 'the session page');
+  /* Small screens too. */
+  await page.setViewportSize({ width: 360, height: 640 });
+  await env.axe(page, 'the session page on a small screen');
+});
+
+hgTest('the login page explains every way a session ends', {}, async (env) => {
+  const page = await env.newPage();
+  const expect = {
+    'idle-timeout&after=90': 'You were signed out after 90 seconds without activity.',
+    'idle-timeout&after=600': 'You were signed out after 10 minutes without activity.',
+    'idle-timeout&after=45': 'You were signed out after 45 seconds without activity.',
+    'idle-timeout&after=60': 'You were signed out after 1 minute without activity.',
+    'idle-timeout': 'You were signed out after a period without activity.',
+    'max-age': 'You were signed out: the session time limit was reached.',
+    'terminated': 'You were signed out by an administrator.',
+    'replaced': 'You were signed out because you signed in elsewhere in this browser.',
+    'browser-closed': 'You were signed out because the browser window was closed.',
+    'logout': 'You have signed out.',
+    'shutdown': 'You were signed out because the sign-in service was stopped.',
+    'something-else': 'Your previous session has ended.',
+  };
+  for (const [query, text] of Object.entries(expect)) {
+    await page.goto(env.daemon.url('/?ended=' + query));
+    assert.equal(await page.locator('#hg-notice').textContent(), text, query);
+  }
+});
+
+/* Further PAM steps, with the test module pam_hgtest (tests/pam). */
+const LONG = { Timeouts: { WarnAfterSec: '30', ExpireAfterSec: '60' } };
+
+hgTest('sign in with a one-time code (a further PAM step)', {
+  config: LONG,
+  prepare: (d) => d.useHgtestService('mode=otp', 'code=424242'),
+}, async (env) => {
+  const page = await env.newPage();
+  await page.goto(env.daemon.url('/'));
+  await page.fill('#hg-user', 'alice');
+  await page.fill('#hg-password', 'secret');
+  await page.click('#hg-submit');
+  /* The step: PAM's message, a visible field labelled by PAM's prompt. */
+  const code = page.getByLabel('One-time code');
+  await code.waitFor();
+  assert.equal(await page.locator('#hg-messages').textContent(), 'A code was sent to you.');
+  assert.equal(await code.getAttribute('type'), 'text');
+  assert.equal(await code.getAttribute('autocomplete'), 'one-time-code');
+  assert.equal(await page.evaluate(() => document.activeElement.id), await code.getAttribute('id'));
+  assert.equal((await page.locator('#hg-submit').textContent()).trim(), 'Continue');
+  assert.equal(await page.locator('#hg-step-credentials').isHidden(), true);
+  await env.axe(page, 'the one-time code step');
+  await code.fill('424242');
+  await page.click('#hg-submit');
+  await env.ready(page);
+  assert.equal(await page.locator('#hg-signed-in').textContent(), 'Signed in as alice');
+});
+
+hgTest('a wrong one-time code fails like a wrong password', {
+  config: LONG,
+  prepare: (d) => d.useHgtestService('mode=otp', 'code=424242'),
+}, async (env) => {
+  const page = await env.newPage();
+  await page.goto(env.daemon.url('/'));
+  await page.fill('#hg-user', 'alice');
+  await page.fill('#hg-password', 'secret');
+  await page.click('#hg-submit');
+  await page.getByLabel('One-time code').fill('000000');
+  await page.click('#hg-submit');
+  await page.locator('#hg-alert p').waitFor();
+  assert.match(await page.locator('#hg-alert').textContent(), /Sign-in failed/);
+  /* Back at the first step, the name kept, the password not. */
+  assert.equal(await page.locator('#hg-step-credentials').isVisible(), true);
+  assert.equal(await page.inputValue('#hg-user'), 'alice');
+  assert.equal(await page.inputValue('#hg-password'), '');
+  assert.equal(await env.cookie(), null);
+});
+
+hgTest('sign in with an expired password: a new one, twice', {
+  config: LONG,
+  prepare: (d) => d.useHgtestService('expired', 'new=fresh-one'),
+}, async (env) => {
+  const page = await env.newPage();
+  await page.goto(env.daemon.url('/'));
+  await page.fill('#hg-user', 'alice');
+  await page.fill('#hg-password', 'secret');
+  await page.click('#hg-submit');
+  const first = page.getByLabel('New password', { exact: true });
+  await first.waitFor();
+  assert.equal(await first.getAttribute('type'), 'password');
+  await env.axe(page, 'the new password step');
+  await first.fill('fresh-one');
+  await page.click('#hg-submit');
+  const second = page.getByLabel('Retype new password');
+  await second.waitFor();
+  assert.equal(await second.getAttribute('type'), 'password');
+  await second.fill('fresh-one');
+  await page.click('#hg-submit');
+  await env.ready(page);
+  assert.equal(await page.locator('#hg-signed-in').textContent(), 'Signed in as alice');
+  assert.doesNotMatch(env.daemon.log(), /fresh-one/);
+});
+
+hgTest('"Start over" leaves a PAM step for the first one', {
+  config: LONG,
+  prepare: (d) => d.useHgtestService('mode=otp', 'code=424242'),
+}, async (env) => {
+  const page = await env.newPage();
+  await page.goto(env.daemon.url('/'));
+  await page.fill('#hg-user', 'alice');
+  await page.fill('#hg-password', 'secret');
+  await page.click('#hg-submit');
+  await page.getByLabel('One-time code').waitFor();
+  await page.click('#hg-restart');
+  assert.equal(await page.locator('#hg-step-credentials').isVisible(), true);
+  assert.equal(await page.locator('#hg-restart').isHidden(), true);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'hg-password');
+});

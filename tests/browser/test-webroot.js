@@ -1,0 +1,85 @@
+'use strict';
+/* client.js in an operator's own pages (WebRoot): one script tag brings the
+ * warning, the strings and the styles; window.hourglass is the API. */
+const assert = require('assert/strict');
+const fs = require('fs');
+const path = require('path');
+const { hgTest, waitFor } = require('./lib/harness');
+
+const KIOSK_HTML = `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Library catalogue</title>
+  <script src="/assets/client.js" defer></script>
+  <script src="/assets/kiosk.js" defer></script>
+</head>
+<body>
+  <main>
+    <h1>Library catalogue</h1>
+    <p>Session: <span id="state">unknown</span></p>
+    <button id="out" type="button">Done</button>
+  </main>
+</body>
+</html>
+`;
+
+const KIOSK_JS = `'use strict';
+window.kioskEvents = [];
+hourglass.on('state', function (s) {
+  document.getElementById('state').textContent = s.state;
+  window.kioskEvents.push(s.state);
+});
+hourglass.on('ended', function (e) { window.kioskEvents.push('ended:' + e.reason); });
+document.getElementById('out').addEventListener('click', function () { hourglass.signOut(); });
+`;
+
+function prepare(daemon) {
+  const root = daemon.webRoot();
+  fs.writeFileSync(path.join(root, 'assets', 'kiosk.html'), KIOSK_HTML);
+  fs.writeFileSync(path.join(root, 'assets', 'kiosk.js'), KIOSK_JS);
+  /* The operator's session page: the built-in one with other content. */
+  const builtIn = fs.readFileSync(path.join(__dirname, '..', '..', 'web', 'assets', 'session.html'), 'utf8');
+  const custom = builtIn.replace(/<main id="hg-home"[\s\S]*<\/main>/,
+    '<main id="hg-home" class="hg-home"><h1 class="hg-title">Welcome to the library</h1></main>');
+  assert.notEqual(custom, builtIn);
+  fs.writeFileSync(path.join(root, 'session.html'), custom);
+  daemon.config.Http.WebRoot = root;
+}
+
+hgTest('an operator\'s page with only client.js gets the warning and the API', {
+  prepare,
+  config: { Timeouts: { WarnAfterSec: '2', ExpireAfterSec: '12', CloseAfterSec: '2' } },
+}, async (env) => {
+  const page = await env.newPage();
+  await env.signIn(page);
+  assert.equal(await page.locator('h1').textContent(), 'Welcome to the library');
+
+  await page.goto(env.daemon.url('/assets/kiosk.html'));
+  await env.ready(page);
+  await waitFor(() => env.dialogOpen(page), 5000, 'the warning on the operator\'s page');
+  assert.equal(await page.locator('#state').textContent(), 'warning');
+  /* Strings and styles came with client.js; the page's language stays. */
+  assert.equal(await page.locator('#hg-dialog-title').textContent(), 'Are you still there?');
+  assert.equal(await page.evaluate(() => getComputedStyle(document.querySelector('.hg-dialog')).borderTopLeftRadius), '16px');
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+  await env.axe(page, 'an operator page with the warning dialog');
+
+  await page.click('text=Stay signed in');
+  await waitFor(async () => (await page.locator('#state').textContent()) === 'active', 1000, 'state active');
+  assert.equal(await env.dialogOpen(page), false);
+  assert.equal(env.count('/api/events'), 2, 'one stream for the session page, one for this page');
+
+  await page.click('#out');
+  await page.locator('#hg-notice').waitFor();
+  assert.equal(await page.locator('#hg-notice').textContent(), 'You have signed out.');
+});
+
+hgTest('an operator\'s page without a session goes to the login page', { prepare }, async (env) => {
+  const page = await env.newPage();
+  await page.goto(env.daemon.url('/assets/kiosk.html'));
+  await page.locator('#hg-user').waitFor();
+  assert.equal(new URL(page.url()).pathname, '/');
+  assert.equal(await page.locator('#hg-notice').isHidden(), true);
+});

@@ -1,0 +1,642 @@
+/*
+ * hourglass page script. Any page hourglassd serves to a signed-in person
+ * loads it with <script src="/assets/client.js" defer></script>; it needs
+ * nothing else (it fetches /assets/strings.js and /assets/client.css when
+ * the page has not loaded them). No inline script or style: it runs under
+ * the strict CSP.
+ *
+ * - Activity (pointer, keys, wheel, scroll, touch, window focus) is
+ *   reported with POST /api/ping {"idle": N}: at once while a warning is
+ *   up, otherwise at most every PING_EVERY_MS, early enough that the server
+ *   never warns a person who is busy, and never without new activity.
+ * - One GET /api/events stream per browser: the tab holding the Web Lock
+ *   (or, without navigator.locks, the tab that won a BroadcastChannel
+ *   election) opens it and shares what it hears with the other tabs over
+ *   BroadcastChannel. While the stream is down that tab polls
+ *   GET /api/session instead. The other tabs make no request of their own
+ *   but pings, so they never make the session look closed or open.
+ * - On "warning", an accessible modal dialog counts down the server's
+ *   expire_in_sec; on "ended" (or a 401), every tab goes to /?ended=REASON.
+ * - After a gap in its timers (sleep), on becoming visible, and on coming
+ *   back from the back/forward cache, it asks the server before showing
+ *   anything.
+ *
+ * API for operators' pages (see the README): window.hourglass.state,
+ * .on("state"|"ended"|"connection", fn) -> unsubscribe, .signOut(),
+ * .activity().
+ */
+(function () {
+  'use strict';
+
+  if (window.hourglass) return;
+
+  const PING_EVERY_MS = 12000; /* activity pings while active, at most */
+  const PING_GAP_MS = 1000;    /* never two pings closer than this */
+  const PING_LEAD_MS = 1000;   /* report activity this long before the server would warn */
+  const POLL_MS = 2000;        /* GET /api/session while the stream is down */
+  const TICK_MS = 1000;
+  const WAKE_GAP_MS = 8000;    /* a tick this late: the machine slept */
+  const ELECT_MS = 250;        /* BroadcastChannel election steps */
+  const REQUEST_TIMEOUT_MS = 15000;
+  const ANNOUNCE_AT = [60, 30, 10];
+  const NAV_KEYS = ['Tab', 'Shift', 'Enter', ' ', 'Escape', 'Control', 'Alt', 'AltGraph', 'Meta'];
+
+  const PAGE = randomId();
+  /* Set by the login page at each sign-in: tabs of an older session of this
+   * browser never talk to those of a newer one. */
+  const TAG = storageGet('hourglass.login');
+  const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel('hourglass:' + TAG) : null;
+  /* Without a channel to share the stream on, every tab has its own. */
+  const LOCKS = !!(channel && navigator.locks && navigator.locks.request);
+  const handlers = { state: [], ended: [], connection: [] };
+
+  let state = null;            /* the server's last word: session state JSON */
+  let stateAt = 0;             /* Date.now() when it was heard */
+  let ended = false;
+  let verifying = true;        /* asking the server: show nothing new meanwhile */
+  let online = true;
+  let lastActivity = 0, reported = 0, lastPing = 0, pingBusy = false, pingTimer = 0;
+  let lastMove = '', lastTick = Date.now();
+  let leader = false, releaseLock = null, lockAbort = null, electTimer = 0;
+  let leadSeen = 0, blocked = false, probing = false;
+  let es = null, streamFails = 0, reopenTimer = 0, pollTimer = 0, safetyTimer = 0;
+  let dlg = null, ui = null, wantOpen = false, dismissed = false, returnFocus = null;
+  let countTimer = 0, announced = 0;
+
+  /* ---- small things ---- */
+
+  function randomId() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  function storageGet(key) {
+    try { return localStorage.getItem(key) || ''; } catch (e) { return ''; }
+  }
+
+  function t(key, vars) {
+    const table = window.HG_STRINGS || {};
+    const text = typeof table[key] === 'string' ? table[key] : key;
+    return vars ? text.replace(/\{(\w+)\}/g, (all, name) => (name in vars ? String(vars[name]) : all)) : text;
+  }
+
+  function tn(key, count, vars) {
+    const table = window.HG_STRINGS || {};
+    let form = 'other';
+    try { form = new Intl.PluralRules(table['meta.lang'] || 'en').select(count); } catch (e) { /* "other" */ }
+    return t(typeof table[key + '.' + form] === 'string' ? key + '.' + form : key + '.other', vars);
+  }
+
+  function emit(name, arg) {
+    handlers[name].slice().forEach((fn) => {
+      try { fn(arg); } catch (e) { setTimeout(() => { throw e; }); }
+    });
+  }
+
+  function post(message) {
+    if (channel) channel.postMessage(message);
+  }
+
+  function setOnline(value) {
+    if (value === online) return;
+    online = value;
+    emit('connection', { online: value });
+  }
+
+  /* ---- server ---- */
+
+  async function api(method, path, body) {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), REQUEST_TIMEOUT_MS);
+    const init = { method: method, credentials: 'same-origin', cache: 'no-store', signal: abort.signal };
+    if (body !== undefined) {
+      init.headers = { 'Content-Type': 'application/json' };
+      init.body = JSON.stringify(body);
+    }
+    try {
+      const response = await fetch(path, init);
+      let data = null;
+      try { data = await response.json(); } catch (e) { /* judged by status */ }
+      setOnline(true);
+      return { status: response.status, data: data };
+    } catch (e) {
+      setOnline(false);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /* 200: the state; 401: the end, and why; anything else is passing. */
+  function answer(r) {
+    if (r.status === 200) apply(r.data, Date.now(), true);
+    else if (r.status === 401) {
+      end(r.data && r.data.error === 'session-ended' ? r.data.reason : 'no-session');
+    }
+    return r;
+  }
+
+  function check() {
+    return api('GET', '/api/session').then(answer, () => null);
+  }
+
+  function apply(s, at, share) {
+    if (ended || !s || (s.state !== 'active' && s.state !== 'warning')) return;
+    if (typeof at !== 'number' || at < stateAt) return;   /* older news */
+    state = Object.assign({}, s);
+    stateAt = at;
+    if (share) post({ k: 'state', s: s, at: at });
+    if (s.state === 'active') dismissed = false;
+    if (pingTimer) schedulePing();
+    armSafety();
+    render();
+    emit('state', Object.assign({}, state));
+  }
+
+  /* A warning the person can still push back; not the MaxSessionSec one
+   * (idle + expire_in adds up to expire_after exactly for an idle warning). */
+  function extendable() {
+    return !state || state.idle_sec + state.expire_in_sec >= state.expire_after_sec;
+  }
+
+  function secondsLeft() {
+    return state ? Math.max(0, Math.ceil((stateAt + state.expire_in_sec * 1000 - Date.now()) / 1000)) : 0;
+  }
+
+  function end(reason, after, fromPeer) {
+    if (ended) return;
+    ended = true;
+    reason = typeof reason === 'string' && /^[a-z-]{1,32}$/.test(reason) ? reason : 'unknown';
+    if (after === undefined && state) after = state.expire_after_sec;
+    if (!fromPeer) post({ k: 'ended', r: reason, e: after });
+    closeStream();
+    [pingTimer, safetyTimer, countTimer].forEach(clearTimeout);
+    clearInterval(electTimer);
+    if (releaseLock) releaseLock();
+    closeDialog();
+    emit('ended', { reason: reason });
+    let url = '/';
+    if (reason !== 'no-session') {
+      url += '?ended=' + reason;
+      if (reason === 'idle-timeout' && after > 0) url += '&after=' + Math.round(after);
+    }
+    location.replace(url);
+  }
+
+  async function signOut() {
+    if (ended) return;
+    const r = await api('POST', '/api/logout', {});
+    if (r.status === 200) end('logout');
+    else if (r.status === 401) answer(r);
+    else throw new Error('sign-out failed: HTTP ' + r.status);
+  }
+
+  /* ---- activity ---- */
+
+  function schedulePing() {
+    clearTimeout(pingTimer);
+    pingTimer = 0;
+    if (ended || pingBusy || lastActivity <= reported) return;
+    const now = Date.now();
+    let due = lastPing + PING_EVERY_MS;
+    if (state && state.state === 'warning' && extendable()) due = now;
+    else if (state && state.state === 'active' && state.warn_in_sec >= 0) {
+      /* warn_in_sec is rounded up: the server may warn a second sooner. */
+      due = Math.min(due, stateAt + (state.warn_in_sec - 1) * 1000 - PING_LEAD_MS);
+    }
+    due = Math.max(due, lastPing + PING_GAP_MS, now);
+    pingTimer = setTimeout(ping, due - now);
+  }
+
+  async function ping() {
+    clearTimeout(pingTimer);
+    pingTimer = 0;
+    if (ended || pingBusy) return;
+    const now = Date.now();
+    const before = reported;
+    reported = lastActivity;
+    lastPing = now;
+    pingBusy = true;
+    try {
+      answer(await api('POST', '/api/ping', { idle: Math.max(0, Math.floor((now - lastActivity) / 1000)) }));
+    } catch (e) {
+      reported = before;
+    }
+    pingBusy = false;
+    if (!ended) {
+      schedulePing();
+      render();
+    }
+  }
+
+  function activity() {
+    lastActivity = Date.now();
+    if (!pingTimer && !pingBusy) schedulePing();
+  }
+
+  /* While the dialog is up, moving the pointer to its buttons or moving
+   * between them with the keyboard is not "activity": the buttons decide. */
+  function countsInDialog(e) {
+    if (e.type === 'keydown') return NAV_KEYS.indexOf(e.key) < 0;
+    if (e.type === 'pointerdown' || e.type === 'touchstart') {
+      return !(e.target instanceof Element && e.target.closest('button') && dlg.contains(e.target));
+    }
+    return false;
+  }
+
+  function onInput(e) {
+    if (!e.isTrusted || ended) return;
+    if (e.type === 'focus' && e.target !== window) return;
+    if (e.type === 'pointermove') {
+      const at = e.screenX + ',' + e.screenY;
+      if (at === lastMove) return;   /* layout moved under a still pointer */
+      lastMove = at;
+    }
+    if (dlg && dlg.open && !countsInDialog(e)) return;
+    activity();
+  }
+
+  /* ---- one event stream per browser ---- */
+
+  function openStream() {
+    clearTimeout(reopenTimer);
+    reopenTimer = 0;
+    if (!leader || ended || es) return;
+    if (typeof EventSource !== 'function') {
+      startPolling();
+      return;
+    }
+    const source = es = new EventSource('/api/events?page=' + PAGE);
+    const onState = (e) => {
+      try { apply(JSON.parse(e.data), Date.now(), true); } catch (err) { /* not JSON */ }
+    };
+    source.addEventListener('active', onState);
+    source.addEventListener('warning', onState);
+    source.addEventListener('ended', (e) => {
+      let data = {};
+      try { data = JSON.parse(e.data); } catch (err) { /* no reason */ }
+      end(data.reason);
+    });
+    source.onopen = () => {
+      streamFails = 0;
+      stopPolling();
+      setOnline(true);
+    };
+    source.onerror = () => {
+      if (es !== source) return;
+      if (source.readyState === EventSource.CLOSED) {
+        es = null;
+        reopenTimer = setTimeout(openStream, Math.min(30000, 2000 * Math.pow(2, streamFails++)));
+      }
+      startPolling();
+      check();
+    };
+  }
+
+  function closeStream() {
+    clearTimeout(reopenTimer);
+    stopPolling();
+    if (es) es.close();
+    es = null;
+  }
+
+  function startPolling() {
+    if (!pollTimer && leader && !ended) pollTimer = setInterval(check, POLL_MS);
+  }
+
+  function stopPolling() {
+    clearInterval(pollTimer);
+    pollTimer = 0;
+  }
+
+  /* The leader asks again when the server should have changed its mind:
+   * a missed event (or a ping answer overtaking one) cannot stick. */
+  function armSafety() {
+    clearTimeout(safetyTimer);
+    safetyTimer = 0;
+    if (!leader || ended || !state) return;
+    const sec = state.state === 'warning' ? state.expire_in_sec : state.warn_in_sec;
+    if (sec >= 0) safetyTimer = setTimeout(check, stateAt + sec * 1000 + 1500 - Date.now());
+  }
+
+  function lead() {
+    if (leader || ended) return;
+    leader = true;
+    openStream();
+    armSafety();
+  }
+
+  function resign() {
+    if (!leader) return;
+    leader = false;
+    closeStream();
+    clearTimeout(safetyTimer);
+    if (releaseLock) releaseLock();
+    releaseLock = null;
+    post({ k: 'resign' });
+  }
+
+  function elect() {
+    if (ended || leader) return;
+    if (LOCKS) {
+      if (lockAbort) return;   /* already waiting */
+      const abort = lockAbort = new AbortController();
+      navigator.locks.request('hourglass-events:' + TAG, { signal: abort.signal }, () => {
+        if (abort.signal.aborted || ended) return null;
+        return new Promise((resolve) => {
+          releaseLock = () => { lockAbort = null; resolve(); };
+          lead();
+        });
+      }).catch(() => { if (lockAbort === abort) lockAbort = null; });
+    } else if (channel) {
+      clearInterval(electTimer);
+      electTimer = setInterval(probe, TICK_MS);
+      probe();
+    } else {
+      lead();
+    }
+  }
+
+  /* Without Web Locks: ask who leads; with no answer, claim; the lowest
+   * page id among simultaneous claims wins. The leader answers at once. */
+  function probe() {
+    if (leader || ended || probing) return;
+    probing = true;
+    const seen = leadSeen;
+    post({ k: 'who' });
+    setTimeout(() => {
+      if (leadSeen !== seen || leader || ended) {
+        probing = false;
+        return;
+      }
+      blocked = false;
+      post({ k: 'claim', id: PAGE });
+      setTimeout(() => {
+        probing = false;
+        if (!blocked && leadSeen === seen && !leader && !ended) {
+          lead();
+          post({ k: 'lead', id: PAGE });
+        }
+      }, ELECT_MS);
+    }, ELECT_MS);
+  }
+
+  function onMessage(e) {
+    const m = e.data || {};
+    switch (m.k) {
+      case 'state': apply(m.s, m.at, false); break;
+      case 'ended': end(m.r, m.e, true); break;
+      case 'who':
+        if (leader && !LOCKS) post({ k: 'lead', id: PAGE });
+        break;
+      case 'claim':
+        if (leader && !LOCKS) post({ k: 'lead', id: PAGE });
+        else if (typeof m.id === 'string' && m.id < PAGE) blocked = true;
+        break;
+      case 'lead':
+        leadSeen++;
+        if (leader && !LOCKS) {
+          if (m.id < PAGE) resign();   /* two leaders: the lower id keeps it */
+          else post({ k: 'lead', id: PAGE });
+        }
+        break;
+      case 'resign':
+        if (!leader && !LOCKS) setTimeout(probe, 0);
+        break;
+    }
+  }
+
+  /* ---- sleep, tab switches, back/forward cache ---- */
+
+  function verify(hide) {
+    if (ended) return;
+    verifying = true;
+    if (hide) closeDialog();
+    if (leader && !es) openStream();
+    check().then(() => {
+      verifying = false;
+      render();
+    });
+  }
+
+  function onTick() {
+    const now = Date.now();
+    if (now - lastTick > WAKE_GAP_MS) verify(true);
+    lastTick = now;
+  }
+
+  function onPageHide() {
+    if (es && !ended && navigator.sendBeacon) {
+      try {
+        navigator.sendBeacon('/api/close', new Blob([JSON.stringify({ page: PAGE })], { type: 'application/json' }));
+      } catch (e) { /* the hang-up tells the server too */ }
+    }
+    resign();
+    if (lockAbort) lockAbort.abort();
+    lockAbort = null;
+    clearInterval(electTimer);
+  }
+
+  function onPageShow(e) {
+    if (!e.persisted || ended) return;
+    lastTick = Date.now();
+    elect();
+    verify(true);
+  }
+
+  /* ---- the warning dialog ---- */
+
+  function build() {
+    dlg = document.createElement('dialog');
+    dlg.className = 'hg-dialog';
+    dlg.setAttribute('role', 'alertdialog');
+    dlg.setAttribute('aria-modal', 'true');
+    dlg.setAttribute('aria-labelledby', 'hg-dialog-title');
+    dlg.setAttribute('aria-describedby', 'hg-dialog-text');
+    dlg.innerHTML =
+      '<h2 class="hg-dialog__title" id="hg-dialog-title"></h2>' +
+      '<p class="hg-dialog__text" id="hg-dialog-text"></p>' +
+      '<p class="hg-dialog__time" role="timer"><span></span> <strong class="hg-dialog__clock"></strong></p>' +
+      '<p class="hg-dialog__live" aria-live="polite" aria-atomic="true"></p>' +
+      '<div class="hg-dialog__actions">' +
+      '<button type="button" class="hg-dialog__button hg-dialog__button--primary"></button>' +
+      '<button type="button" class="hg-dialog__button"></button></div>';
+    const q = (sel) => dlg.querySelector(sel);
+    const buttons = dlg.querySelectorAll('button');
+    ui = {
+      title: q('.hg-dialog__title'), text: q('.hg-dialog__text'), label: q('.hg-dialog__time span'),
+      clock: q('.hg-dialog__clock'), live: q('.hg-dialog__live'), stay: buttons[0], out: buttons[1]
+    };
+    ui.stay.addEventListener('click', stay);
+    ui.out.addEventListener('click', () => {
+      ui.out.disabled = true;
+      signOut().catch(() => { ui.out.disabled = false; ui.out.focus(); });
+    });
+    dlg.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        stay();
+      } else if (e.key === 'Tab') {
+        const list = [ui.stay, ui.out].filter((b) => !b.disabled);
+        const i = list.indexOf(document.activeElement);
+        e.preventDefault();
+        if (list.length) list[(i + (e.shiftKey ? -1 : 1) + list.length) % list.length].focus();
+      }
+    });
+    dlg.addEventListener('cancel', (e) => e.preventDefault());
+    /* Closed by the browser (Escape, whatever we said): that means "stay". */
+    dlg.addEventListener('close', () => {
+      if (wantOpen) {
+        wantOpen = false;
+        stay();
+      }
+    });
+    document.body.append(dlg);
+  }
+
+  function clockText(sec) {
+    return Math.floor(sec / 60) + ':' + String(sec % 60).padStart(2, '0');
+  }
+
+  function leftText(sec) {
+    if (sec >= 60 && (sec % 60 === 0 || sec >= 120)) {
+      const minutes = Math.round(sec / 60);
+      return tn('warning.left_minutes', minutes, { minutes: minutes });
+    }
+    return tn('warning.left_seconds', sec, { seconds: sec });
+  }
+
+  function announce(text) {
+    ui.live.textContent = text;
+  }
+
+  function countdown() {
+    if (!ui) return;
+    const sec = secondsLeft();
+    ui.clock.textContent = clockText(sec);
+    ui.clock.setAttribute('data-seconds', String(sec));
+    /* Polite, and only at a few marks, not every second. */
+    const mark = ANNOUNCE_AT.filter((m) => sec <= m && m < announced).pop();
+    if (mark !== undefined && sec > 0) {
+      announced = mark;
+      announce(leftText(sec));
+    }
+  }
+
+  function texts() {
+    const canStay = extendable();
+    ui.title.textContent = t('warning.title');
+    ui.text.textContent = t(canStay ? 'warning.text' : 'warning.text_max_age');
+    ui.label.textContent = t('warning.time_left');
+    ui.stay.textContent = t(canStay ? 'warning.stay' : 'warning.ok');
+    ui.out.textContent = t('warning.sign_out');
+    dlg.setAttribute('data-extendable', String(canStay));
+  }
+
+  function openDialog() {
+    if (!dlg) build();
+    texts();
+    countdown();
+    if (dlg.open) return;
+    wantOpen = true;
+    ui.stay.disabled = ui.out.disabled = false;
+    returnFocus = document.activeElement;
+    dlg.showModal();
+    ui.stay.focus();
+    clearInterval(countTimer);
+    countTimer = setInterval(countdown, 250);
+    /* After the dialog itself has been announced. */
+    const sec = secondsLeft();
+    announced = ANNOUNCE_AT.filter((m) => sec <= m).pop() || Infinity;
+    announce('');
+    setTimeout(() => { if (dlg.open && sec > 0) announce(leftText(secondsLeft())); }, 700);
+  }
+
+  function closeDialog() {
+    wantOpen = false;
+    clearInterval(countTimer);
+    countTimer = 0;
+    if (!dlg || !dlg.open) return;
+    dlg.close();
+    if (returnFocus && returnFocus.isConnected && returnFocus !== document.body) {
+      returnFocus.focus({ preventScroll: true });
+    }
+    returnFocus = null;
+  }
+
+  function stay() {
+    activity();
+    if (!extendable()) {
+      dismissed = true;
+      closeDialog();
+    }
+    if (!pingBusy) ping();
+  }
+
+  function render() {
+    if (ended || !state) return;
+    if (state.state !== 'warning') {
+      closeDialog();
+      return;
+    }
+    if (verifying) return;
+    if (extendable() && lastActivity > reported) {
+      /* The person was busy just before: tell the server first. */
+      if (pingBusy) return;
+      if (Date.now() - lastPing >= PING_GAP_MS) {
+        ping();
+        return;
+      }
+    }
+    if (!dismissed) openDialog();
+    else if (dlg && dlg.open) countdown();
+  }
+
+  /* ---- start ---- */
+
+  function loadAssets() {
+    if (!window.HG_STRINGS && !document.querySelector('script[src="/assets/strings.js"]')) {
+      const s = document.createElement('script');
+      s.src = '/assets/strings.js';
+      document.head.append(s);
+    }
+    if (!document.querySelector('link[href="/assets/client.css"]')) {
+      const l = document.createElement('link');
+      l.rel = 'stylesheet';
+      l.href = '/assets/client.css';
+      document.head.append(l);
+    }
+  }
+
+  window.hourglass = Object.freeze({
+    get state() { return state ? Object.assign({}, state) : null; },
+    on(name, fn) {
+      const list = handlers[name];
+      if (!list || typeof fn !== 'function') throw new TypeError('hourglass.on: unknown event or not a function');
+      list.push(fn);
+      return () => {
+        const i = list.indexOf(fn);
+        if (i >= 0) list.splice(i, 1);
+      };
+    },
+    signOut: signOut,
+    activity: activity
+  });
+
+  loadAssets();
+  if (channel) channel.onmessage = onMessage;
+  ['pointerdown', 'pointermove', 'keydown', 'wheel', 'touchstart'].forEach((type) => {
+    window.addEventListener(type, onInput, { capture: true, passive: true });
+  });
+  document.addEventListener('scroll', onInput, { capture: true, passive: true });
+  window.addEventListener('focus', onInput);
+  window.addEventListener('pagehide', onPageHide);
+  window.addEventListener('pageshow', onPageShow);
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') verify(false);
+  });
+  setInterval(onTick, TICK_MS);
+  verify(false);
+  elect();
+})();
