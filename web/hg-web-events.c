@@ -220,7 +220,9 @@ void hg_web_events_open(HgWebEvents *events, HgHttpRequest *req, HgSession *s,
   st->server = hg_http_request_server(req);
   st->conn = hg_http_request_connection(req);
   st->event = sd_event_ref(events->web->event);
-  st->out = g_string_new("retry: 2000\n\n");
+  /* A broken stream comes back within a second: well inside any
+   * CloseAfterSec but 0, so a network hiccup is not a browser close. */
+  st->out = g_string_new("retry: 1000\n\n");
   st->last_sent = hg_now(CLOCK_MONOTONIC);
   if (g_hash_table_size(events->streams) == 0 && events->keepalive) {
     (void)sd_event_source_set_time_relative(events->keepalive,

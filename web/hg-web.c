@@ -64,6 +64,8 @@ JsonNode *hg_web_session_state(HgWeb *web, HgSession *s) {
   json_builder_add_int_value(b, (int64_t)web->config->warn_after_sec);
   json_builder_set_member_name(b, "expire_after_sec");
   json_builder_add_int_value(b, (int64_t)web->config->expire_after_sec);
+  json_builder_set_member_name(b, "close_after_sec");
+  json_builder_add_int_value(b, (int64_t)web->config->close_after_sec);
   json_builder_end_object(b);
   return json_builder_get_root(b);
 }
