@@ -1,0 +1,550 @@
+/* The session followed in hourglassd, on the system bus: found by its
+ * logind session id, followed through the daemon's signals and restarts,
+ * told of the user's input, extended on request. */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "hg-agent-bus.h"
+#include "hg-agent-log.h"
+#include "hg-agent.h"
+#include "hg-macros.h"
+
+#define LOCAL_NAME "org.freedesktop.DBus.Local"
+#define LOCAL_PATH "/org/freedesktop/DBus/Local"
+#define ERROR_NO_SUCH_SESSION "org.hourglass1.Error.NoSuchSession"
+
+/* Only our session's State changes: not every session's times, which
+ * all invalidate once a second while they are busy. */
+#define MATCH_STATE                                                            \
+  "type='signal',sender='" HG_BUS_NAME "',path='%s',"                          \
+  "interface='" PROPERTIES_IFACE "',member='PropertiesChanged',"               \
+  "arg0='" HG_SESSION_IFACE "'"
+#define MATCH_OWNER                                                            \
+  "type='signal',sender='" DBUS_NAME "',path='" DBUS_PATH "',"                 \
+  "interface='" DBUS_NAME "',member='NameOwnerChanged',"                       \
+  "arg0='" HG_BUS_NAME "'"
+
+/* A session that may be ours: its LogindSession is being read. */
+typedef struct {
+  Agent *a;
+  char *id;
+  char *path;
+  sd_bus_slot *slot;
+} Probe;
+
+static void probe_free(gpointer p) {
+  Probe *q = p;
+
+  sd_bus_slot_unref(q->slot);
+  g_free(q->id);
+  g_free(q->path);
+  g_free(q);
+}
+
+static bool is_gone(const sd_bus_error *e) {
+  return sd_bus_error_has_names(e, ERROR_NO_SUCH_SESSION,
+                                SD_BUS_ERROR_UNKNOWN_OBJECT,
+                                SD_BUS_ERROR_UNKNOWN_INTERFACE) > 0;
+}
+
+static void set_daemon(Agent *a, const char *unique) {
+  g_free(a->daemon);
+  a->daemon = unique && *unique ? g_strdup(unique) : NULL;
+}
+
+/* Signals count only from the daemon's own connection: any peer on the
+ * system bus may send us a unicast signal with any name in it. */
+static bool from_daemon(Agent *a, sd_bus_message *m) {
+  return agent_bus_message_from(m, a->daemon);
+}
+
+static bool is_ours(Agent *a, const char *id) {
+  return a->id && strcmp(a->id, id) == 0;
+}
+
+static void drop(Agent *a, const char *why) {
+  if (!a->id)
+    return;
+  agent_warning_clear(a);
+  agent_info("No longer following session %s: %s", a->id, why);
+  g_clear_pointer(&a->id, g_free);
+  g_clear_pointer(&a->path, g_free);
+  a->created = 0;
+  agent_slot_clear(&a->state_match);
+  agent_slot_clear(&a->adopt_slot);
+  agent_slot_clear(&a->expires_slot);
+  agent_slot_clear(&a->report_slot);
+  agent_slot_clear(&a->extend_slot);
+  idle_watch_set_enabled(a->idle, false);
+}
+
+/* --- the state of the session followed --- */
+
+static int on_expires_at(sd_bus_message *reply, void *userdata,
+                         sd_bus_error *ret_error) {
+  Agent *a = userdata;
+  uint64_t expires_at = 0;
+
+  agent_slot_clear(&a->expires_slot);
+  if (agent_bus_reply_error(reply) ||
+      sd_bus_message_read(reply, "v", "t", &expires_at) < 0 || !expires_at)
+    return 0; /* gone meanwhile: SessionRemoved says so */
+  if (!a->warning)
+    agent_warning_show(a, hg_usec_sub(expires_at, hg_now(CLOCK_REALTIME)));
+  return 0;
+}
+
+/* expires_at: CLOCK_REALTIME µs, 0 when not known (then it is read). */
+static void apply_state(Agent *a, const char *state, uint64_t expires_at) {
+  int r;
+
+  if (strcmp(state, "warning") != 0) {
+    agent_slot_clear(&a->expires_slot);
+    agent_warning_clear(a);
+    return;
+  }
+  if (a->warning) /* SessionWarning said when already */
+    return;
+  if (expires_at) {
+    agent_warning_show(a, hg_usec_sub(expires_at, hg_now(CLOCK_REALTIME)));
+    return;
+  }
+  agent_slot_clear(&a->expires_slot);
+  r = agent_bus_call(a->system, &a->expires_slot, HG_BUS_NAME, a->path,
+                     PROPERTIES_IFACE, "Get", on_expires_at, a, "ss",
+                     HG_SESSION_IFACE, "ExpiresAt");
+  if (r < 0)
+    agent_log_errno(LOG_WARNING, r, "Cannot read ExpiresAt");
+}
+
+typedef struct {
+  const char *state;
+  uint64_t created;
+  uint64_t expires_at;
+} SessionProps;
+
+static int read_prop(sd_bus_message *m, SessionProps *p) {
+  const char *name;
+  int r;
+
+  r = sd_bus_message_read(m, "s", &name);
+  if (r < 0)
+    return r;
+  if (strcmp(name, "State") == 0)
+    return sd_bus_message_read(m, "v", "s", &p->state);
+  if (strcmp(name, "Created") == 0)
+    return sd_bus_message_read(m, "v", "t", &p->created);
+  if (strcmp(name, "ExpiresAt") == 0)
+    return sd_bus_message_read(m, "v", "t", &p->expires_at);
+  return sd_bus_message_skip(m, "v");
+}
+
+/* The properties this agent uses out of an a{sv}; others are skipped. */
+static int read_props(sd_bus_message *m, SessionProps *p) {
+  int r;
+
+  r = sd_bus_message_enter_container(m, 'a', "{sv}");
+  if (r < 0)
+    return r;
+  while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+    r = read_prop(m, p);
+    if (r >= 0)
+      r = sd_bus_message_exit_container(m);
+    if (r < 0)
+      return r;
+  }
+  if (r < 0)
+    return r;
+  return sd_bus_message_exit_container(m);
+}
+
+static int on_session_props(sd_bus_message *reply, void *userdata,
+                            sd_bus_error *ret_error) {
+  Agent *a = userdata;
+  SessionProps p = {0};
+
+  agent_slot_clear(&a->adopt_slot);
+  if (agent_bus_reply_error(reply) || read_props(reply, &p) < 0 || !p.state)
+    return 0; /* gone meanwhile: SessionRemoved says so */
+  a->created = p.created;
+  apply_state(a, p.state, p.expires_at);
+  return 0;
+}
+
+static void read_session(Agent *a) {
+  int r;
+
+  agent_slot_clear(&a->adopt_slot);
+  r = agent_bus_call(a->system, &a->adopt_slot, HG_BUS_NAME, a->path,
+                     PROPERTIES_IFACE, "GetAll", on_session_props, a, "s",
+                     HG_SESSION_IFACE);
+  if (r < 0)
+    agent_log_errno(LOG_WARNING, r, "Cannot read session %s", a->id);
+}
+
+/* The absolute limit first: the warning's words depend on it. */
+static int on_max_session(sd_bus_message *reply, void *userdata,
+                          sd_bus_error *ret_error) {
+  Agent *a = userdata;
+  uint32_t max = 0;
+
+  if (!agent_bus_reply_error(reply))
+    (void)sd_bus_message_read(reply, "v", "u", &max);
+  a->max_session_sec = max;
+  read_session(a);
+  return 0;
+}
+
+static int on_properties_changed(sd_bus_message *m, void *userdata,
+                                 sd_bus_error *ret_error);
+
+static int on_state_match(sd_bus_message *reply, void *userdata,
+                          sd_bus_error *ret_error) {
+  const sd_bus_error *e = agent_bus_reply_error(reply);
+
+  if (e)
+    agent_warning("Cannot follow the state of the session: %s",
+                  agent_bus_error_text(e));
+  return 0;
+}
+
+/* Asynchronous, and sent before the session is read: the bus installs it
+ * before hourglassd sees the read, so no change falls in between. */
+static int follow_state(Agent *a) {
+  g_autofree char *rule = g_strdup_printf(MATCH_STATE, a->path);
+
+  return sd_bus_add_match_async(a->system, &a->state_match, rule,
+                                on_properties_changed, on_state_match, a);
+}
+
+static void adopt(Agent *a, const char *id, const char *path) {
+  int r;
+
+  a->id = g_strdup(id);
+  a->path = g_strdup(path);
+  g_ptr_array_set_size(a->probes, 0);
+  agent_info("Following session %s of hourglassd (logind session %s)", id,
+             a->logind_id);
+  idle_watch_set_enabled(a->idle, true);
+  r = follow_state(a);
+  if (r < 0)
+    agent_log_errno(LOG_WARNING, r, "Cannot follow the state of %s", id);
+  r = agent_bus_call(a->system, &a->adopt_slot, HG_BUS_NAME, HG_MANAGER_PATH,
+                     PROPERTIES_IFACE, "Get", on_max_session, a, "ss",
+                     HG_MANAGER_IFACE, "MaxSessionSec");
+  if (r < 0)
+    agent_log_errno(LOG_WARNING, r, "Cannot read MaxSessionSec");
+}
+
+/* --- finding the session: the one whose LogindSession is ours --- */
+
+static void log_waiting(Agent *a) {
+  if (!a->id && a->probes->len == 0)
+    agent_info("hourglassd has no session for logind session %s (yet): "
+               "waiting for one",
+               a->logind_id);
+}
+
+static int on_probe(sd_bus_message *reply, void *userdata,
+                    sd_bus_error *ret_error) {
+  Probe *q = userdata;
+  Agent *a = q->a;
+  g_autofree char *id = g_steal_pointer(&q->id);
+  g_autofree char *path = g_steal_pointer(&q->path);
+  const char *logind_id = NULL;
+
+  if (!agent_bus_reply_error(reply))
+    (void)sd_bus_message_read(reply, "v", "s", &logind_id);
+  g_ptr_array_remove_fast(a->probes, q);
+  if (!a->id && logind_id && strcmp(logind_id, a->logind_id) == 0)
+    adopt(a, id, path);
+  else
+    log_waiting(a);
+  return 0;
+}
+
+static void probe(Agent *a, const char *id, const char *path) {
+  Probe *q = g_new0(Probe, 1);
+  int r;
+
+  q->a = a;
+  q->id = g_strdup(id);
+  q->path = g_strdup(path);
+  r = agent_bus_call(a->system, &q->slot, HG_BUS_NAME, path, PROPERTIES_IFACE,
+                     "Get", on_probe, q, "ss", HG_SESSION_IFACE,
+                     "LogindSession");
+  if (r < 0) {
+    agent_log_errno(LOG_WARNING, r, "Cannot read session %s", id);
+    probe_free(q);
+    return;
+  }
+  g_ptr_array_add(a->probes, q);
+}
+
+/* Desktop sessions of our user are the candidates; web sessions and
+ * other users' sessions are not ours whatever they say. */
+static int probe_listed(Agent *a, sd_bus_message *reply) {
+  const char *id, *user, *source, *state, *path;
+  int r;
+
+  r = sd_bus_message_enter_container(reply, 'a', "(sssso)");
+  if (r < 0)
+    return r;
+  while ((r = sd_bus_message_read(reply, "(sssso)", &id, &user, &source, &state,
+                                  &path)) > 0)
+    if (strcmp(source, "desktop") == 0 &&
+        (!a->user_name || strcmp(user, a->user_name) == 0))
+      probe(a, id, path);
+  return r;
+}
+
+static int on_list(sd_bus_message *reply, void *userdata,
+                   sd_bus_error *ret_error) {
+  Agent *a = userdata;
+  const sd_bus_error *e = agent_bus_reply_error(reply);
+
+  agent_slot_clear(&a->list_slot);
+  if (agent_bus_error_is_absent(e)) {
+    agent_info("hourglassd is not on the system bus: waiting for it");
+    return 0;
+  }
+  if (e) {
+    agent_warning("Cannot list the sessions of hourglassd: %s",
+                  agent_bus_error_text(e));
+    return 0;
+  }
+  set_daemon(a, sd_bus_message_get_sender(reply));
+  if (probe_listed(a, reply) < 0)
+    agent_warning("hourglassd sent a malformed session list");
+  log_waiting(a);
+  return 0;
+}
+
+static void resolve(Agent *a) {
+  int r;
+
+  g_ptr_array_set_size(a->probes, 0);
+  agent_slot_clear(&a->list_slot);
+  r = agent_bus_call(a->system, &a->list_slot, HG_BUS_NAME, HG_MANAGER_PATH,
+                     HG_MANAGER_IFACE, "ListSessions", on_list, a, NULL);
+  if (r < 0)
+    agent_log_errno(LOG_WARNING, r, "Cannot list the sessions of hourglassd");
+}
+
+/* --- the daemon's signals --- */
+
+/* A session registered after the agent started, or re-armed with a new
+ * id after an unlock. */
+static int on_session_new(sd_bus_message *m, void *userdata,
+                          sd_bus_error *ret_error) {
+  Agent *a = userdata;
+  const char *id, *path;
+
+  if (!a->id && from_daemon(a, m) &&
+      sd_bus_message_read(m, "so", &id, &path) >= 0)
+    probe(a, id, path);
+  return 0;
+}
+
+static int on_session_warning(sd_bus_message *m, void *userdata,
+                              sd_bus_error *ret_error) {
+  Agent *a = userdata;
+  const char *id, *path;
+  uint64_t left;
+
+  if (from_daemon(a, m) &&
+      sd_bus_message_read(m, "sot", &id, &path, &left) >= 0 && is_ours(a, id))
+    agent_warning_show(a, hg_sec_to_usec(left));
+  return 0;
+}
+
+static int on_session_removed(sd_bus_message *m, void *userdata,
+                              sd_bus_error *ret_error) {
+  Agent *a = userdata;
+  g_autofree char *why = NULL;
+  const char *id, *path, *reason;
+
+  if (!from_daemon(a, m) ||
+      sd_bus_message_read(m, "sos", &id, &path, &reason) < 0 || !is_ours(a, id))
+    return 0;
+  why = g_strdup_printf("it ended (%s)", reason);
+  drop(a, why);
+  return 0;
+}
+
+/* 1 when the invalidated properties (as) name State. */
+static int invalidates_state(sd_bus_message *m) {
+  const char *name;
+  bool found = false;
+  int r;
+
+  r = sd_bus_message_enter_container(m, 'a', "s");
+  while (r >= 0 && (r = sd_bus_message_read(m, "s", &name)) > 0)
+    found = found || strcmp(name, "State") == 0;
+  if (r >= 0)
+    r = sd_bus_message_exit_container(m);
+  return r < 0 ? r : found;
+}
+
+/* State comes with its value; a daemon that only invalidated it would be
+ * asked. */
+static int on_properties_changed(sd_bus_message *m, void *userdata,
+                                 sd_bus_error *ret_error) {
+  Agent *a = userdata;
+  SessionProps p = {0};
+  const char *iface;
+
+  if (!a->path || !from_daemon(a, m) ||
+      g_strcmp0(sd_bus_message_get_path(m), a->path) != 0 ||
+      sd_bus_message_read(m, "s", &iface) < 0 ||
+      strcmp(iface, HG_SESSION_IFACE) != 0 || read_props(m, &p) < 0)
+    return 0;
+  if (p.state)
+    apply_state(a, p.state, 0);
+  else if (invalidates_state(m) > 0)
+    read_session(a);
+  return 0;
+}
+
+/* hourglassd restarted (or started late): its sessions are new ones. */
+static int on_owner_changed(sd_bus_message *m, void *userdata,
+                            sd_bus_error *ret_error) {
+  Agent *a = userdata;
+  const char *name, *old_owner, *new_owner;
+
+  if (!agent_bus_message_from(m, DBUS_NAME) ||
+      sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 ||
+      strcmp(name, HG_BUS_NAME) != 0)
+    return 0;
+  drop(a, "hourglassd left the system bus");
+  set_daemon(a, new_owner);
+  if (!a->daemon)
+    return 0;
+  agent_info("hourglassd is on the system bus (%s)", new_owner);
+  resolve(a);
+  return 0;
+}
+
+static int on_disconnected(sd_bus_message *m, void *userdata,
+                           sd_bus_error *ret_error) {
+  Agent *a = userdata;
+
+  agent_log(LOG_ERR, "Lost the connection to the system bus");
+  return sd_event_exit(a->event, EXIT_FAILURE);
+}
+
+/* --- what the agent tells the daemon --- */
+
+static int on_reported(sd_bus_message *reply, void *userdata,
+                       sd_bus_error *ret_error) {
+  Agent *a = userdata;
+  const sd_bus_error *e = agent_bus_reply_error(reply);
+
+  agent_slot_clear(&a->report_slot);
+  if (!e) {
+    a->report_failure_logged = false;
+    return 0;
+  }
+  if (is_gone(e))
+    return 0; /* ended meanwhile: SessionRemoved says so */
+  /* Once until a report gets through: input comes every few seconds. */
+  agent_log(a->report_failure_logged ? LOG_DEBUG : LOG_WARNING,
+            "hourglassd did not take the input report for session %s: %s",
+            a->id, agent_bus_error_text(e));
+  a->report_failure_logged = true;
+  return 0;
+}
+
+void agent_report_activity(Agent *a, uint32_t idle_sec) {
+  hg_usec_t now = hg_now(CLOCK_MONOTONIC);
+  int r;
+
+  if (!a->id || a->report_slot)
+    return; /* nobody to tell, or the report on its way says as much */
+  if (!a->warning && a->last_report &&
+      now < hg_usec_add(a->last_report, AGENT_REPORT_INTERVAL_USEC))
+    return;
+  r = agent_bus_call(a->system, &a->report_slot, HG_BUS_NAME, HG_MANAGER_PATH,
+                     HG_MANAGER_IFACE, "ReportActivity", on_reported, a, "su",
+                     a->id, idle_sec);
+  if (r < 0) {
+    agent_log_errno(LOG_WARNING, r, "Cannot report input");
+    return;
+  }
+  a->last_report = now;
+  agent_debug("Reported input %" PRIu32 " s ago for session %s", idle_sec,
+              a->id);
+}
+
+static int on_extended(sd_bus_message *reply, void *userdata,
+                       sd_bus_error *ret_error) {
+  Agent *a = userdata;
+  const sd_bus_error *e = agent_bus_reply_error(reply);
+
+  agent_slot_clear(&a->extend_slot);
+  if (e && !is_gone(e))
+    agent_warning("Cannot extend session %s: %s", a->id,
+                  agent_bus_error_text(e));
+  return 0;
+}
+
+void agent_extend(Agent *a) {
+  int r;
+
+  if (!a->id)
+    return;
+  agent_info("Extending session %s, as asked in the notification", a->id);
+  agent_slot_clear(&a->extend_slot);
+  r = agent_bus_call(a->system, &a->extend_slot, HG_BUS_NAME, HG_MANAGER_PATH,
+                     HG_MANAGER_IFACE, "ExtendSession", on_extended, a, "s",
+                     a->id);
+  if (r < 0)
+    agent_log_errno(LOG_WARNING, r, "Cannot extend session %s", a->id);
+}
+
+/* --- life --- */
+
+static int match_manager(Agent *a, sd_bus_slot **slot, const char *member,
+                         sd_bus_message_handler_t handler) {
+  return sd_bus_match_signal(a->system, slot, HG_BUS_NAME, HG_MANAGER_PATH,
+                             HG_MANAGER_IFACE, member, handler, a);
+}
+
+/* The matches are in place before the first ListSessions: whatever
+ * happens after the list was made is heard. */
+int agent_session_start(Agent *a) {
+  sd_bus_slot **s = a->matches;
+  int r;
+
+  a->probes = g_ptr_array_new_with_free_func(probe_free);
+  r = sd_bus_match_signal(a->system, &s[0], LOCAL_NAME, LOCAL_PATH, LOCAL_NAME,
+                          "Disconnected", on_disconnected, a);
+  if (r >= 0)
+    r = sd_bus_add_match(a->system, &s[1], MATCH_OWNER, on_owner_changed, a);
+  if (r >= 0)
+    r = match_manager(a, &s[2], "SessionNew", on_session_new);
+  if (r >= 0)
+    r = match_manager(a, &s[3], "SessionWarning", on_session_warning);
+  if (r >= 0)
+    r = match_manager(a, &s[4], "SessionRemoved", on_session_removed);
+  if (r < 0)
+    return r;
+  resolve(a);
+  return 0;
+}
+
+void agent_session_stop(Agent *a) {
+  for (size_t i = 0; i < HG_ELEMENTSOF(a->matches); i++)
+    a->matches[i] = sd_bus_slot_unref(a->matches[i]);
+  agent_slot_clear(&a->list_slot);
+  agent_slot_clear(&a->state_match);
+  agent_slot_clear(&a->adopt_slot);
+  agent_slot_clear(&a->expires_slot);
+  agent_slot_clear(&a->report_slot);
+  agent_slot_clear(&a->extend_slot);
+  g_clear_pointer(&a->probes, g_ptr_array_unref);
+  g_clear_pointer(&a->id, g_free);
+  g_clear_pointer(&a->path, g_free);
+  g_clear_pointer(&a->daemon, g_free);
+}

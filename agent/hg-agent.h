@@ -1,0 +1,83 @@
+/* hourglass-agent: follows its own desktop session in hourglassd (system
+ * bus) and, on the user's session bus, shows its warning and reports the
+ * user's input. One Agent ties the pieces together in one sd-event loop:
+ * the session (hg-agent-session.c), the warning on screen
+ * (hg-agent-warning.c through hg-agent-notify.c) and the idle sources
+ * (hg-agent-idle.c). */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "hg-agent-idle.h"
+#include "hg-agent-notify.h"
+#include "hg-time.h"
+
+#define HG_BUS_NAME "org.hourglass1"
+#define HG_MANAGER_PATH "/org/hourglass1"
+#define HG_MANAGER_IFACE "org.hourglass1.Manager"
+#define HG_SESSION_IFACE "org.hourglass1.Session"
+#define HG_SESSION_PATH_PREFIX "/org/hourglass1/session"
+#define AGENT_BUS_NAME "org.hourglass1.Agent"
+
+/* Reports of input: at most one per interval, unless a warning is shown. */
+#define AGENT_REPORT_INTERVAL_USEC IDLE_REPORT_INTERVAL_USEC
+
+typedef struct {
+  sd_event *event;
+  sd_bus *system; /* hourglassd */
+  sd_bus *user;   /* the session bus: notifications, idle monitors */
+  sd_bus_slot *user_gone;
+  char *logind_id; /* $XDG_SESSION_ID, or logind's answer */
+  char *user_name; /* ours, or NULL when NSS cannot tell */
+
+  /* hourglassd and the session followed in it (id NULL while none). */
+  char *daemon; /* unique name of org.hourglass1's owner */
+  char *id;
+  char *path;
+  hg_usec_t created;        /* CLOCK_REALTIME µs, 0 unknown */
+  uint32_t max_session_sec; /* the daemon's absolute limit, 0 none */
+  sd_bus_slot *matches[5];
+  sd_bus_slot *state_match;  /* PropertiesChanged of the session followed */
+  sd_bus_slot *list_slot;    /* ListSessions */
+  sd_bus_slot *adopt_slot;   /* reading the session followed */
+  sd_bus_slot *expires_slot; /* its ExpiresAt, when a warning begins */
+  GPtrArray *probes;         /* LogindSession of candidate sessions */
+  sd_bus_slot *report_slot;
+  sd_bus_slot *extend_slot;
+  hg_usec_t last_report; /* CLOCK_MONOTONIC */
+  bool report_failure_logged;
+
+  /* The warning on screen. */
+  bool warning;
+  bool hard_limit;
+  hg_usec_t deadline; /* CLOCK_BOOTTIME: counts on in suspend, as hourglassd */
+  sd_event_source *countdown;
+
+  Notifier *notifier;
+  IdleWatch *idle;
+} Agent;
+
+/* hg-agent-session.c */
+
+/* Subscribes to hourglassd's signals and looks for the session. */
+int agent_session_start(Agent *a);
+/* Drops every match and call in flight; may be called again. */
+void agent_session_stop(Agent *a);
+/* Input idle_sec ago, for the session followed (if any): sent at most
+ * once per AGENT_REPORT_INTERVAL_USEC, unless a warning is shown. */
+void agent_report_activity(Agent *a, uint32_t idle_sec);
+/* The person chose "Stay signed in". */
+void agent_extend(Agent *a);
+
+/* hg-agent-warning.c */
+
+/* The session ends in left_usec unless there is activity: shows the
+ * warning, or moves its countdown. */
+void agent_warning_show(Agent *a, hg_usec_t left_usec);
+/* The warning is over (active again, or the session gone). */
+void agent_warning_clear(Agent *a);
+void agent_warning_stop(Agent *a);
