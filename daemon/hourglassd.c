@@ -1,6 +1,7 @@
 /* hourglassd: ends forgotten sessions on kiosks and shared desktops. */
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "hg-config.h"
@@ -82,6 +83,18 @@ static int check_config(const char *path) {
   return EXIT_SUCCESS;
 }
 
+/* Each web session holds a socket and a pidfd to its PAM helper: the
+ * default soft limit (1024) would cap a kiosk fleet's server near 500
+ * sessions. The hard limit is safe to take: nothing here uses select(). */
+static void raise_fd_limit(void) {
+  struct rlimit rl;
+
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 static int run(int argc, char **argv) {
   g_autoptr(GPtrArray) errors = NULL;
   g_autoptr(HgDaemon) daemon = NULL;
@@ -96,6 +109,7 @@ static int run(int argc, char **argv) {
     return check_config(o.config_path);
 
   hg_log_open_from_environment();
+  raise_fd_limit();
   if (hg_config_load(o.config_path, &config, &errors) < 0) {
     for (guint i = 0; i < errors->len; i++)
       hg_err("%s", (const char *)errors->pdata[i]);

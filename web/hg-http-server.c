@@ -10,7 +10,9 @@
 
 #define CONNECTION_LIMIT 128u
 #define CONNECTION_TIMEOUT_SEC 30u
-#define CONNECTION_MEMORY_LIMIT ((size_t)32 * 1024)
+/* Headers and MHD's own buffers (bodies are ours and capped at 4 KiB);
+ * MHD zeroes this much after every request. */
+#define CONNECTION_MEMORY_LIMIT ((size_t)16 * 1024)
 /* How long an over-long body of unknown length is swallowed (to answer it
  * with 413 once it ends) before the connection is cut instead. */
 #define OVERFLOW_GRACE_USEC (1 * HG_USEC_PER_SEC)
@@ -241,14 +243,25 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
   hg_debug("HTTP %s: %s", l->name, g_strchomp(msg));
 }
 
+/* MHD's timeout moves by the connection timeout at every request: a timer
+ * already set to go off earlier is left alone (it runs MHD, which finds
+ * nothing due, and is armed again), which saves a timerfd update per
+ * request. */
 static void arm_timer(Listener *l) {
   MHD_UNSIGNED_LONG_LONG ms;
-  int r;
+  uint64_t now, armed;
+  int enabled, r;
 
   if (MHD_get_timeout(l->mhd, &ms) != MHD_YES) {
     (void)sd_event_source_set_enabled(l->timer, SD_EVENT_OFF);
     return;
   }
+  r = sd_event_now(l->server->event, CLOCK_MONOTONIC, &now);
+  if (r >= 0 && sd_event_source_get_enabled(l->timer, &enabled) >= 0 &&
+      enabled != SD_EVENT_OFF &&
+      sd_event_source_get_time(l->timer, &armed) >= 0 &&
+      armed <= hg_usec_add(now, ms * 1000))
+    return;
   r = sd_event_source_set_time_relative(l->timer, ms * 1000);
   if (r >= 0)
     r = sd_event_source_set_enabled(l->timer, SD_EVENT_ONESHOT);
