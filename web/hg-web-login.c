@@ -298,7 +298,7 @@ static void on_auth_event(HgAuth *a, const HgAuthEvent *ev, void *ud) {
     /* The PAM session is gone with its helper; the web session goes on,
      * there is just nothing left to close. */
     hg_warning("PAM helper of session %s exited early", l->session_id);
-    l->auth = NULL;
+    l->auth = hg_auth_close(l->auth);
     break;
   }
 }
