@@ -207,6 +207,17 @@ class LiveTest(hgtest.TestCase):
         self.assertEqual(self.c.session(hgtest.random_token()).json(),
                          {"error": "no-session"})
 
+    def test_helper_gone_after_login(self):
+        # The PAM session's keeper dies (an admin killed it): the web
+        # session goes on, with nothing left to close at its end.
+        self.start()
+        token = self.c.login()
+        [helper] = self.d.wait_for_helpers(1)
+        hgtest.kill_pid(helper, signal.SIGTERM)
+        self.d.wait_for_log(r"PAM helper of session \w+ exited early")
+        self.assertEqual(self.c.session(token).status, 200)
+        self.assertEqual(self.c.logout(token).status, 200)
+
     def test_shutdown_with_streams_open(self):
         d = self.start()
         token = self.c.login()
