@@ -1,7 +1,7 @@
 'use strict';
 /* Signing in and out through the pages; the pages pass axe-core. */
 const assert = require('assert/strict');
-const { hgTest, waitFor } = require('./lib/harness');
+const { hgTest, waitFor, sleep } = require('./lib/harness');
 
 hgTest('sign in with a password shows the session page', {
   config: { Timeouts: { WarnAfterSec: '30', ExpireAfterSec: '60' } },
@@ -44,6 +44,31 @@ hgTest('sign out returns to the login page, which says so', {
   const r = await env.daemon.request('GET', '/api/session', { cookie });
   assert.equal(r.status, 401);
   assert.deepEqual(r.data, { error: 'session-ended', reason: 'logout' });
+});
+
+hgTest('a request racing the sign-out does not lose "You have signed out."', {
+  config: { Timeouts: { WarnAfterSec: '30', ExpireAfterSec: '60' } },
+}, async (env) => {
+  /* No stream: the page polls GET /api/session every 2 s instead. */
+  await env.context.route('**/api/events*', (route) => route.abort());
+  const page = await env.newPage();
+  await env.signIn(page);
+  const hold = await env.holdLogout();
+  const polls = [];
+  page.on('response', (r) => {
+    /* Without the cookie: 401 "no-session" (the cookie went before the
+     * sign-out was sent on, so no poll meets the ended session). */
+    if (new URL(r.url()).pathname === '/api/session' && r.status() === 401) polls.push(r);
+  });
+  /* Through the API, the button's own path: a click would also ping. */
+  await page.evaluate(() => { window.hourglass.signOut().catch(() => {}); });
+  await waitFor(() => hold.held, 3000, 'the sign-out, its answer held');
+  /* A poll while the answer is held: no cookie any more, 401 "no-session". */
+  await waitFor(() => polls.length, 4000, 'a GET /api/session answered 401 while the answer is held');
+  await sleep(300);
+  hold.release();
+  await page.locator('#hg-notice').waitFor();
+  assert.equal(await page.locator('#hg-notice').textContent(), 'You have signed out.');
 });
 
 hgTest('the login and session pages have no axe-core violations', {

@@ -4,7 +4,7 @@
  * holds the stream, and without them (BroadcastChannel election, as in a
  * page served under a host name that is not a secure context). */
 const assert = require('assert/strict');
-const { hgTest, waitFor, sleep } = require('./lib/harness');
+const { hgTest, waitFor, sleep, note } = require('./lib/harness');
 
 const NO_LOCKS = () => {
   Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined, configurable: true });
@@ -22,6 +22,19 @@ async function twoTabs(env) {
   await b.goto(env.daemon.url('/'));
   await env.ready(b);
   return [a, b];
+}
+
+/* /api/events requests open at once, and the most ever open together. */
+function trackStreams(ctx) {
+  const t = { open: 0, max: 0 };
+  const isEvents = (r) => new URL(r.url()).pathname === '/api/events';
+  ctx.on('request', (r) => {
+    if (isEvents(r)) t.max = Math.max(t.max, ++t.open);
+  });
+  const done = (r) => { if (isEvents(r)) t.open--; };
+  ctx.on('requestfinished', done);
+  ctx.on('requestfailed', done);
+  return t;
 }
 
 function openStreams(env) {
@@ -77,6 +90,91 @@ for (const [mode, initScript] of MODES) {
     }
     assert.equal(await a.locator('#hg-notice').textContent(), 'You have signed out.');
     assert.equal(await b.locator('#hg-notice').textContent(), 'You have signed out.');
+  });
+
+  hgTest('[' + mode + '] a request from another tab racing the sign-out does not lose its reason', {
+    initScript,
+    config: { Timeouts: { WarnAfterSec: '30', ExpireAfterSec: '60', CloseAfterSec: '5' } },
+  }, async (env) => {
+    /* No stream (it would bring "ended: logout" first): the tab that would
+     * hold it polls GET /api/session every 2 s instead. */
+    await env.context.route('**/api/events*', (route) => route.abort());
+    const [a, b] = await twoTabs(env);
+    await sleep(300);
+    const polling = env.requests.find((r) => r.path === '/api/events').page;
+    const other = polling === a ? b : a;
+    const hold = await env.holdLogout();
+    const polls = [];
+    polling.on('response', (r) => {
+      /* Without the cookie: 401 "no-session" (the cookie went before the
+       * sign-out was sent on, so no poll meets the ended session). */
+      if (new URL(r.url()).pathname === '/api/session' && r.status() === 401) polls.push(r);
+    });
+    /* Through the API, the button's own path: a click would also ping. */
+    await other.evaluate(() => { window.hourglass.signOut().catch(() => {}); });
+    await waitFor(() => hold.held, 3000, 'the sign-out, its answer held');
+    /* The poll of the other tab: no cookie any more, 401 "no-session". */
+    await waitFor(() => polls.length, 4000, 'a GET /api/session answered 401 while the answer is held');
+    await sleep(300);
+    hold.release();
+    await Promise.all([a, b].map((p) => p.locator('#hg-notice').waitFor({ timeout: 3000 })));
+    assert.equal(await a.locator('#hg-notice').textContent(), 'You have signed out.');
+    assert.equal(await b.locator('#hg-notice').textContent(), 'You have signed out.');
+  });
+
+  hgTest('[' + mode + '] seven tabs (more than Chromium\'s 6 connections per host) still work', {
+    initScript,
+    config: { Timeouts: { WarnAfterSec: '4', ExpireAfterSec: '30', CloseAfterSec: '2' } },
+  }, async (env) => {
+    const streams = trackStreams(env.context);
+    const tabs = [await env.newPage()];
+    await env.signIn(tabs[0]);
+    while (tabs.length < 7) {
+      const p = await env.newPage();
+      await p.goto(env.daemon.url('/'));
+      await env.ready(p);
+      tabs.push(p);
+    }
+    const seventh = tabs[6];
+    const allOpen = async () => (await Promise.all(tabs.map((p) => env.dialogOpen(p)))).every(Boolean);
+    const noneOpen = async () => (await Promise.all(tabs.map((p) => env.dialogOpen(p)))).every((o) => !o);
+
+    /* The warning, in all seven. */
+    await waitFor(allOpen, 8000, 'the warning in all seven tabs');
+    assert.equal(openStreams(env), 1, 'one /api/events request for seven tabs');
+    assert.equal(streams.max, 1, 'never two /api/events requests at once');
+    /* The seventh tab's own requests get through at once. */
+    const asked = Date.now();
+    assert.equal((await env.serverState(seventh)).data.state, 'warning');
+    assert.ok(Date.now() - asked < 1000, 'GET /api/session from the seventh tab took ' + (Date.now() - asked) + ' ms');
+
+    /* A key in the seventh tab clears the warning in all. */
+    const t0 = Date.now();
+    await seventh.keyboard.press('KeyA');
+    await waitFor(noneOpen, 1000, 'the warning to close in all seven tabs');
+    const cleared = Date.now() - t0;
+    assert.equal((await env.serverState(tabs[0])).data.state, 'active');
+
+    /* Sign-out from the seventh signs out all within a second. */
+    await sleep(300);
+    const t1 = Date.now();
+    await seventh.click('#hg-logout');
+    /* From the sign-out request (the click itself may take a while). */
+    const signOutAt = (await waitFor(() => env.requests.find((r) => r.path === '/api/logout' && r.at >= t1),
+      2000, 'the sign-out request')).at;
+    /* A deadline for seven page loads on a busy machine; the bound is
+     * on when each tab left (its navigation start), below. */
+    await Promise.all(tabs.map((p) => p.locator('#hg-notice').waitFor({ timeout: 8000 })));
+    let slowest = 0;
+    for (const p of tabs) {
+      slowest = Math.max(slowest, Math.round(await p.evaluate(() => performance.timeOrigin)) - signOutAt);
+      assert.equal(await p.locator('#hg-notice').textContent(), 'You have signed out.');
+    }
+    note('[' + mode + '] seven tabs: warning cleared in all ' + cleared + ' ms after a key; ' +
+      'the last tab left the session ' + slowest + ' ms after the sign-out request');
+    assert.ok(slowest <= 1000, 'a tab left the session ' + slowest + ' ms after the sign-out request');
+    assert.equal(openStreams(env), 1, 'still one /api/events request');
+    assert.equal(streams.max, 1);
   });
 
   hgTest('[' + mode + '] when the tab holding the stream closes, another takes over', {

@@ -2,7 +2,7 @@
 /* The warning dialog: when it comes, what it counts, how it is answered,
  * and that it is an accessible modal. */
 const assert = require('assert/strict');
-const { hgTest, waitFor, sleep } = require('./lib/harness');
+const { hgTest, waitFor, sleep, note } = require('./lib/harness');
 
 /* Warned 2 s after the last activity, ended 12 s after it. */
 const LONG_WARNING = { Timeouts: { WarnAfterSec: '2', ExpireAfterSec: '12', CloseAfterSec: '3' } };
@@ -71,6 +71,38 @@ hgTest('"Stay signed in" keeps the session', { config: LONG_WARNING }, async (en
   await waitDialog(env, page, 4000);
 });
 
+hgTest('moving the mouse while the warning is shown keeps the session', { config: LONG_WARNING }, async (env) => {
+  const page = await env.newPage();
+  await env.signIn(page);
+  await waitDialog(env, page);
+  /* Left alone, it stays: opening it is no movement. */
+  await sleep(1200);
+  assert.equal(await env.dialogOpen(page), true, 'the dialog stays without input');
+  const before = (await env.serverState(page)).data;
+  assert.equal(before.state, 'warning');
+  assert.ok(before.expire_in_sec <= 12 - 2, 'expire_in_sec ' + before.expire_in_sec);
+
+  /* A few plain moves over the dialog (no button pressed). */
+  const t0 = Date.now();
+  for (let i = 0; i < 4; i++) await page.mouse.move(300 + i * 40, 250 + i * 15);
+  const gone = await waitNoDialog(env, page, 1000);
+  note('dialog gone ' + (gone - t0) + ' ms after the mouse moved');
+  const after = (await env.serverState(page)).data;
+  assert.equal(after.state, 'active');
+  assert.ok(after.idle_sec <= 1, 'idle_sec ' + after.idle_sec);
+  /* Expiry pushed back to ExpireAfterSec from now. */
+  assert.ok(after.expire_in_sec >= 12 - 1, 'expire_in_sec ' + after.expire_in_sec + ', ExpireAfterSec=12');
+  assert.equal(env.count('/api/ping', t0) >= 1, true, 'a ping was sent');
+
+  /* The page's own "Sign out" still signs out (the mouse is there). */
+  await waitDialog(env, page, 4000);
+  await page.mouse.move(10, 10);
+  await waitNoDialog(env, page, 1000);
+  await page.click('#hg-logout');
+  await page.locator('#hg-notice').waitFor();
+  assert.equal(await page.locator('#hg-notice').textContent(), 'You have signed out.');
+});
+
 hgTest('Escape and Enter answer the dialog; Tab stays inside it', { config: LONG_WARNING }, async (env) => {
   const page = await env.newPage();
   await env.signIn(page);
@@ -106,12 +138,16 @@ hgTest('Escape and Enter answer the dialog; Tab stays inside it', { config: LONG
   assert.notEqual(await focused(page), 'dialog:Stay signed in');
 });
 
-hgTest('the dialog\'s "Sign out" signs out', { config: LONG_WARNING }, async (env) => {
+hgTest('keyboard only: the dialog\'s "Sign out" is reached with Tab and pressed with Enter', { config: LONG_WARNING }, async (env) => {
   const page = await env.newPage();
   await env.signIn(page);
   const cookie = await env.cookie();
   await waitDialog(env, page);
   await page.keyboard.press('Tab');
+  assert.equal(await focused(page), 'dialog:Sign out');
+  /* Reaching it took no activity: the dialog is still up. */
+  await sleep(300);
+  assert.equal(await env.dialogOpen(page), true);
   await page.keyboard.press('Enter');
   await page.locator('#hg-notice').waitFor();
   assert.equal(await page.locator('#hg-notice').textContent(), 'You have signed out.');

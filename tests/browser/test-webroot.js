@@ -4,7 +4,7 @@
 const assert = require('assert/strict');
 const fs = require('fs');
 const path = require('path');
-const { hgTest, waitFor } = require('./lib/harness');
+const { hgTest, waitFor, sleep } = require('./lib/harness');
 
 const KIOSK_HTML = `<!DOCTYPE html>
 <html lang="en">
@@ -35,14 +35,31 @@ hourglass.on('ended', function (e) { window.kioskEvents.push('ended:' + e.reason
 document.getElementById('out').addEventListener('click', function () { hourglass.signOut(); });
 `;
 
+/* A second page of the operator's, with client.js alone. */
+const OTHER_HTML = `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Opening hours</title>
+  <script src="/assets/client.js" defer></script>
+</head>
+<body>
+  <main><h1>Opening hours</h1><p><a href="/">Back</a></p></main>
+</body>
+</html>
+`;
+
 function prepare(daemon) {
   const root = daemon.webRoot();
   fs.writeFileSync(path.join(root, 'assets', 'kiosk.html'), KIOSK_HTML);
+  fs.writeFileSync(path.join(root, 'assets', 'other.html'), OTHER_HTML);
   fs.writeFileSync(path.join(root, 'assets', 'kiosk.js'), KIOSK_JS);
   /* The operator's session page: the built-in one with other content. */
   const builtIn = fs.readFileSync(path.join(__dirname, '..', '..', 'web', 'assets', 'session.html'), 'utf8');
   const custom = builtIn.replace(/<main id="hg-home"[\s\S]*<\/main>/,
-    '<main id="hg-home" class="hg-home"><h1 class="hg-title">Welcome to the library</h1></main>');
+    '<main id="hg-home" class="hg-home"><h1 class="hg-title">Welcome to the library</h1>' +
+    '<p><a href="/assets/other.html">Opening hours</a></p></main>');
   assert.notEqual(custom, builtIn);
   fs.writeFileSync(path.join(root, 'session.html'), custom);
   daemon.config.Http.WebRoot = root;
@@ -74,6 +91,38 @@ hgTest('an operator\'s page with only client.js gets the warning and the API', {
   await page.click('#out');
   await page.locator('#hg-notice').waitFor();
   assert.equal(await page.locator('#hg-notice').textContent(), 'You have signed out.');
+});
+
+hgTest('moving between the session page and an operator\'s page is not a close', {
+  prepare,
+  config: { Timeouts: { WarnAfterSec: '30', ExpireAfterSec: '60', CloseAfterSec: '2' } },
+}, async (env) => {
+  const page = await env.newPage();
+  await env.signIn(page);
+  const cookie = await env.cookie();
+  const start = Date.now();
+  /* There and back four times, by link, by address and by history, each
+   * page kept for less than CloseAfterSec. */
+  for (let i = 0; i < 4; i++) {
+    if (i % 2) await page.goto(env.daemon.url('/assets/other.html'));
+    else await Promise.all([page.waitForURL('**/assets/other.html'), page.click('text=Opening hours')]);
+    await env.ready(page);
+    assert.equal(await page.locator('h1').textContent(), 'Opening hours');
+    await sleep(1200);
+    if (i % 2) await page.goBack();
+    else await Promise.all([page.waitForURL(env.daemon.url('/')), page.click('text=Back')]);
+    await env.ready(page);
+    assert.equal(await page.locator('#hg-logout').count(), 1, 'back on the session page');
+    await sleep(1200);
+  }
+  /* Every page left said so (a beacon, its stream closed) and the next one
+   * opened its own stream; the session lives on past CloseAfterSec. */
+  assert.ok(env.count('/api/events', start) >= 8, env.count('/api/events', start) + ' streams opened');
+  await sleep(3000);
+  assert.doesNotMatch(env.daemon.log(), /ended: browser-closed/);
+  const r = await env.daemon.request('GET', '/api/session', { cookie });
+  assert.equal(r.status, 200, JSON.stringify(r.data));
+  assert.equal(await page.locator('#hg-logout').count(), 1);
 });
 
 hgTest('an operator\'s page without a session goes to the login page', { prepare }, async (env) => {

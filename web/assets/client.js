@@ -7,7 +7,8 @@
  *
  * - Activity (pointer, keys, wheel, scroll, touch, window focus) is
  *   reported with POST /api/ping {"idle": N}: at once while a warning is
- *   up, otherwise at most every PING_EVERY_MS, early enough that the server
+ *   up (where a moving mouse counts and moving the focus does not),
+ *   otherwise at most every PING_EVERY_MS, early enough that the server
  *   never warns a person who is busy, and never without new activity.
  * - One GET /api/events stream per browser: the tab holding the Web Lock
  *   (or, without navigator.locks, the tab that won a BroadcastChannel
@@ -38,6 +39,8 @@
   const WAKE_GAP_MS = 8000;    /* a tick this late: the machine slept */
   const ELECT_MS = 250;        /* BroadcastChannel election steps */
   const REQUEST_TIMEOUT_MS = 15000;
+  const NO_SESSION_WAIT_MS = 1000; /* a reason may follow a plain "no session" */
+  const MOVE_EVERY_MS = 250;   /* pointer movement counts at most this often */
   const ANNOUNCE_AT = [60, 30, 10];
   const NAV_KEYS = ['Tab', 'Shift', 'Enter', ' ', 'Escape', 'Control', 'Alt', 'AltGraph', 'Meta'];
 
@@ -53,10 +56,11 @@
   let state = null;            /* the server's last word: session state JSON */
   let stateAt = 0;             /* Date.now() when it was heard */
   let ended = false;
+  let signingOut = false, noSessionTimer = 0;
   let verifying = true;        /* asking the server: show nothing new meanwhile */
   let online = true;
   let lastActivity = 0, reported = 0, lastPing = 0, pingBusy = false, pingTimer = 0;
-  let lastMove = '', lastTick = Date.now();
+  let lastMove = '', lastMoveAt = 0, lastTick = Date.now();
   let leader = false, releaseLock = null, lockAbort = null, electTimer = 0;
   let leadSeen = 0, blocked = false, probing = false;
   let es = null, streamFails = 0, reopenTimer = 0, pollTimer = 0, safetyTimer = 0;
@@ -132,9 +136,21 @@
   function answer(r) {
     if (r.status === 200) apply(r.data, Date.now(), true);
     else if (r.status === 401) {
-      end(r.data && r.data.error === 'session-ended' ? r.data.reason : 'no-session');
+      if (r.data && r.data.error === 'session-ended') end(r.data.reason);
+      else noSession();
     }
     return r;
+  }
+
+  /* A 401 without a reason: the cookie is gone. A sign-out clears it, in
+   * this tab (whose own answer says "logout" at once) or in another (whose
+   * news, with the reason, is on its way): wait for the reason a little,
+   * so a request racing a sign-out does not lose "You have signed out".
+   * A page that never had a session leaves at once. */
+  function noSession() {
+    if (ended || signingOut || noSessionTimer) return;
+    if (!state) end('no-session');
+    else noSessionTimer = setTimeout(() => end('no-session'), NO_SESSION_WAIT_MS);
   }
 
   function check() {
@@ -171,7 +187,7 @@
     if (after === undefined && state) after = state.expire_after_sec;
     if (!fromPeer) post({ k: 'ended', r: reason, e: after });
     closeStream();
-    [pingTimer, safetyTimer, countTimer].forEach(clearTimeout);
+    [pingTimer, safetyTimer, countTimer, noSessionTimer].forEach(clearTimeout);
     clearInterval(electTimer);
     if (releaseLock) releaseLock();
     closeDialog();
@@ -186,7 +202,13 @@
 
   async function signOut() {
     if (ended) return;
-    const r = await api('POST', '/api/logout', {});
+    let r;
+    signingOut = true;
+    try {
+      r = await api('POST', '/api/logout', {});
+    } finally {
+      signingOut = false;
+    }
     if (r.status === 200) end('logout');
     else if (r.status === 401) answer(r);
     else throw new Error('sign-out failed: HTTP ' + r.status);
@@ -235,24 +257,43 @@
     if (!pingTimer && !pingBusy) schedulePing();
   }
 
-  /* While the dialog is up, moving the pointer to its buttons or moving
-   * between them with the keyboard is not "activity": the buttons decide. */
+  /* While the dialog is up, a mouse moving is activity (the person is
+   * there), and so is any key or a touch or click outside its buttons; but
+   * the buttons themselves decide, and moving between them with the
+   * keyboard (Tab, Shift+Tab) is not activity: a keyboard user must be
+   * able to reach "Sign out". A finger or a pen on its way to a button, or
+   * a mouse held down on one, is not "moving the mouse". */
   function countsInDialog(e) {
     if (e.type === 'keydown') return NAV_KEYS.indexOf(e.key) < 0;
     if (e.type === 'pointerdown' || e.type === 'touchstart') {
       return !(e.target instanceof Element && e.target.closest('button') && dlg.contains(e.target));
     }
+    if (e.type === 'pointermove' || e.type === 'mousemove') {
+      return (e.pointerType || 'mouse') === 'mouse' && !e.buttons;
+    }
     return false;
+  }
+
+  /* A real movement, at most every MOVE_EVERY_MS: the pointer is somewhere
+   * new on the screen. Chromium also sends moves when the layout changes
+   * under a still pointer (a page loading under it, the dialog opening):
+   * those are at the last known place, and the first one a page sees has
+   * no place to compare with, so it only sets it. */
+  function moved(e) {
+    const at = e.screenX + ',' + e.screenY;
+    const known = lastMove;
+    lastMove = at;
+    if (!known || at === known) return false;
+    const now = Date.now();
+    if (now - lastMoveAt < MOVE_EVERY_MS) return false;
+    lastMoveAt = now;
+    return true;
   }
 
   function onInput(e) {
     if (!e.isTrusted || ended) return;
     if (e.type === 'focus' && e.target !== window) return;
-    if (e.type === 'pointermove') {
-      const at = e.screenX + ',' + e.screenY;
-      if (at === lastMove) return;   /* layout moved under a still pointer */
-      lastMove = at;
-    }
+    if ((e.type === 'pointermove' || e.type === 'mousemove') && !moved(e)) return;
     if (dlg && dlg.open && !countsInDialog(e)) return;
     activity();
   }
@@ -386,7 +427,10 @@
     const m = e.data || {};
     switch (m.k) {
       case 'state': apply(m.s, m.at, false); break;
-      case 'ended': end(m.r, m.e, true); break;
+      case 'ended':
+        /* That tab waited for a reason already; this one's sign-out has its own. */
+        if (!(m.r === 'no-session' && signingOut)) end(m.r, m.e, true);
+        break;
       case 'who':
         if (leader && !LOCKS) post({ k: 'lead', id: PAGE });
         break;
@@ -626,7 +670,8 @@
 
   loadAssets();
   if (channel) channel.onmessage = onMessage;
-  ['pointerdown', 'pointermove', 'keydown', 'wheel', 'touchstart'].forEach((type) => {
+  const MOVE = typeof PointerEvent === 'function' ? 'pointermove' : 'mousemove';
+  ['pointerdown', MOVE, 'keydown', 'wheel', 'touchstart'].forEach((type) => {
     window.addEventListener(type, onInput, { capture: true, passive: true });
   });
   document.addEventListener('scroll', onInput, { capture: true, passive: true });

@@ -159,6 +159,30 @@ class Env {
     return c ? c.value : null;
   }
 
+  /* Holds the answer to POST /api/logout until release() is called, the
+   * session ended by then and the browser without its cookie (as the
+   * answer's Set-Cookie would leave it; cleared before the sign-out is sent
+   * on, which carries the cookie itself): from then on every request of
+   * the pages is answered 401 "no-session", racing the sign-out. */
+  async holdLogout(ctx) {
+    ctx = ctx || this.context;
+    const hold = { held: false };
+    const gate = new Promise((resolve) => { hold.release = resolve; });
+    await ctx.route('**/api/logout', async (route) => {
+      try {
+        const cookie = (await ctx.cookies()).find((c) => c.name === 'hourglass_session');
+        await ctx.clearCookies();
+        const headers = Object.assign({}, route.request().headers());
+        if (cookie) headers.cookie = cookie.name + '=' + cookie.value;
+        const response = await route.fetch({ headers });
+        hold.held = true;
+        await gate;
+        await route.fulfill({ response });
+      } catch (e) { /* the page went away meanwhile */ }
+    });
+    return hold;
+  }
+
   /* GET /api/session from inside the page: a sign of life, not activity. */
   async serverState(page) {
     return page.evaluate(async () => {
