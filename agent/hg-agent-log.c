@@ -1,31 +1,18 @@
 /* stderr logging with journal priorities; see hg-agent-log.h. */
 #include "hg-agent-log.h"
 
+#include "hg-journal.h"
+
 #include <glib.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <sys/stat.h>
 
 static bool to_journal;
 static int max_priority = LOG_INFO;
 
-/* systemd sets JOURNAL_STREAM to the device:inode of the stream it gave
- * us: while stderr is still that stream, journald reads "<N>" prefixes as
- * the priority and names the program itself. */
-static bool stderr_is_journal(void) {
-  const char *e = getenv("JOURNAL_STREAM");
-  unsigned long long dev, ino;
-  struct stat st;
-
-  if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
-    return false;
-  if (fstat(STDERR_FILENO, &st) < 0)
-    return false;
-  return st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
-}
-
 void agent_log_open(bool verbose) {
-  to_journal = stderr_is_journal();
+  /* Under systemd, journald reads "<N>" prefixes as the priority. */
+  to_journal = hg_stderr_is_journal();
   max_priority = verbose ? LOG_DEBUG : LOG_INFO;
 }
 

@@ -1,33 +1,20 @@
 /* Journal or stderr logging; see hg-log.h. */
 #include "hg-log.h"
 
+#include "hg-journal.h"
+
 #include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <systemd/sd-journal.h>
 
 static HgLogTarget log_target = HG_LOG_TARGET_STDERR;
 static int max_priority = LOG_INFO;
 
-/* systemd sets JOURNAL_STREAM to the device:inode of the stream it gave us;
- * if stderr is still that stream, the journal is where our lines go anyway,
- * and sending them natively keeps their fields. */
-static bool stderr_is_journal(void) {
-  const char *e = getenv("JOURNAL_STREAM");
-  unsigned long long dev, ino;
-  struct stat st;
-
-  if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
-    return false;
-  if (fstat(STDERR_FILENO, &st) < 0)
-    return false;
-  return st.st_dev == (dev_t)dev && st.st_ino == (ino_t)ino;
-}
-
 void hg_log_open(HgLogTarget target) {
   if (target == HG_LOG_TARGET_AUTO)
-    target = stderr_is_journal() ? HG_LOG_TARGET_JOURNAL : HG_LOG_TARGET_STDERR;
+    target =
+        hg_stderr_is_journal() ? HG_LOG_TARGET_JOURNAL : HG_LOG_TARGET_STDERR;
   log_target = target;
 }
 

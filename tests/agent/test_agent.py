@@ -95,17 +95,6 @@ class SessionBus(hgbus.SystemBus):
         return proc
 
 
-class BusDaemon(hgtest.Daemon):
-    def __init__(self, bus, **kw):
-        self.bus = bus
-        super().__init__(**kw)
-
-    def environment(self):
-        env = super().environment()
-        env.update(self.bus.env())
-        return env
-
-
 class Agent:
     """hourglass-agent as alice, its stderr in a file."""
 
@@ -212,7 +201,7 @@ class AgentTest(hgtest.TestCase):
         config = {"Timeouts": {"WarnAfterSec": warn, "ExpireAfterSec": expire,
                                "MaxSessionSec": max_session},
                   "Desktop": {"Action": "terminate"}}
-        d = BusDaemon(self.bus, config=config, name=self._testMethodName)
+        d = hgbus.BusDaemon(self.bus, config=config, name=self._testMethodName)
         self.addCleanup(self._finish_daemon, d)
         d.start()
         self.bus.wait_for_name(NAME)
