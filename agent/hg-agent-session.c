@@ -12,14 +12,13 @@
 
 #define LOCAL_NAME "org.freedesktop.DBus.Local"
 #define LOCAL_PATH "/org/freedesktop/DBus/Local"
-#define ERROR_NO_SUCH_SESSION "org.hourglass1.Error.NoSuchSession"
 
 /* Only our session's State changes: not every session's times, which
  * all invalidate once a second while they are busy. */
 #define MATCH_STATE                                                            \
   "type='signal',sender='" HG_BUS_NAME "',path='%s',"                          \
   "interface='" PROPERTIES_IFACE "',member='PropertiesChanged',"               \
-  "arg0='" HG_SESSION_IFACE "'"
+  "arg0='" HG_BUS_SESSION_IFACE "'"
 #define MATCH_OWNER                                                            \
   "type='signal',sender='" DBUS_NAME "',path='" DBUS_PATH "',"                 \
   "interface='" DBUS_NAME "',member='NameOwnerChanged',"                       \
@@ -43,7 +42,7 @@ static void probe_free(gpointer p) {
 }
 
 static bool is_gone(const sd_bus_error *e) {
-  return sd_bus_error_has_names(e, ERROR_NO_SUCH_SESSION,
+  return sd_bus_error_has_names(e, HG_BUS_ERROR_NO_SUCH_SESSION,
                                 SD_BUS_ERROR_UNKNOWN_OBJECT,
                                 SD_BUS_ERROR_UNKNOWN_INTERFACE) > 0;
 }
@@ -113,7 +112,7 @@ static void apply_state(Agent *a, const char *state, uint64_t expires_at) {
   agent_slot_clear(&a->expires_slot);
   r = agent_bus_call(a->system, &a->expires_slot, HG_BUS_NAME, a->path,
                      PROPERTIES_IFACE, "Get", on_expires_at, a, "ss",
-                     HG_SESSION_IFACE, "ExpiresAt");
+                     HG_BUS_SESSION_IFACE, "ExpiresAt");
   if (r < 0)
     agent_log_errno(LOG_WARNING, r, "Cannot read ExpiresAt");
 }
@@ -178,7 +177,7 @@ static void read_session(Agent *a) {
   agent_slot_clear(&a->adopt_slot);
   r = agent_bus_call(a->system, &a->adopt_slot, HG_BUS_NAME, a->path,
                      PROPERTIES_IFACE, "GetAll", on_session_props, a, "s",
-                     HG_SESSION_IFACE);
+                     HG_BUS_SESSION_IFACE);
   if (r < 0)
     agent_log_errno(LOG_WARNING, r, "Cannot read session %s", a->id);
 }
@@ -230,9 +229,9 @@ static void adopt(Agent *a, const char *id, const char *path) {
   r = follow_state(a);
   if (r < 0)
     agent_log_errno(LOG_WARNING, r, "Cannot follow the state of %s", id);
-  r = agent_bus_call(a->system, &a->adopt_slot, HG_BUS_NAME, HG_MANAGER_PATH,
+  r = agent_bus_call(a->system, &a->adopt_slot, HG_BUS_NAME, HG_BUS_PATH,
                      PROPERTIES_IFACE, "Get", on_max_session, a, "ss",
-                     HG_MANAGER_IFACE, "MaxSessionSec");
+                     HG_BUS_MANAGER_IFACE, "MaxSessionSec");
   if (r < 0)
     agent_log_errno(LOG_WARNING, r, "Cannot read MaxSessionSec");
 }
@@ -272,7 +271,7 @@ static void probe(Agent *a, const char *id, const char *path) {
   q->id = g_strdup(id);
   q->path = g_strdup(path);
   r = agent_bus_call(a->system, &q->slot, HG_BUS_NAME, path, PROPERTIES_IFACE,
-                     "Get", on_probe, q, "ss", HG_SESSION_IFACE,
+                     "Get", on_probe, q, "ss", HG_BUS_SESSION_IFACE,
                      "LogindSession");
   if (r < 0) {
     agent_log_errno(LOG_WARNING, r, "Cannot read session %s", id);
@@ -326,8 +325,8 @@ static void resolve(Agent *a) {
 
   g_ptr_array_set_size(a->probes, 0);
   agent_slot_clear(&a->list_slot);
-  r = agent_bus_call(a->system, &a->list_slot, HG_BUS_NAME, HG_MANAGER_PATH,
-                     HG_MANAGER_IFACE, "ListSessions", on_list, a, NULL);
+  r = agent_bus_call(a->system, &a->list_slot, HG_BUS_NAME, HG_BUS_PATH,
+                     HG_BUS_MANAGER_IFACE, "ListSessions", on_list, a, NULL);
   if (r < 0)
     agent_log_errno(LOG_WARNING, r, "Cannot list the sessions of hourglassd");
 }
@@ -398,7 +397,7 @@ static int on_properties_changed(sd_bus_message *m, void *userdata,
   if (!a->path || !from_daemon(a, m) ||
       g_strcmp0(sd_bus_message_get_path(m), a->path) != 0 ||
       sd_bus_message_read(m, "s", &iface) < 0 ||
-      strcmp(iface, HG_SESSION_IFACE) != 0 || read_props(m, &p) < 0)
+      strcmp(iface, HG_BUS_SESSION_IFACE) != 0 || read_props(m, &p) < 0)
     return 0;
   if (p.state)
     apply_state(a, p.state, 0);
@@ -465,9 +464,9 @@ void agent_report_activity(Agent *a, uint32_t idle_sec) {
   if (!a->warning && a->last_report &&
       now < hg_usec_add(a->last_report, AGENT_REPORT_INTERVAL_USEC))
     return;
-  r = agent_bus_call(a->system, &a->report_slot, HG_BUS_NAME, HG_MANAGER_PATH,
-                     HG_MANAGER_IFACE, "ReportActivity", on_reported, a, "su",
-                     a->id, idle_sec);
+  r = agent_bus_call(a->system, &a->report_slot, HG_BUS_NAME, HG_BUS_PATH,
+                     HG_BUS_MANAGER_IFACE, "ReportActivity", on_reported, a,
+                     "su", a->id, idle_sec);
   if (r < 0) {
     agent_log_errno(LOG_WARNING, r, "Cannot report input");
     return;
@@ -496,8 +495,8 @@ void agent_extend(Agent *a) {
     return;
   agent_info("Extending session %s, as asked in the notification", a->id);
   agent_slot_clear(&a->extend_slot);
-  r = agent_bus_call(a->system, &a->extend_slot, HG_BUS_NAME, HG_MANAGER_PATH,
-                     HG_MANAGER_IFACE, "ExtendSession", on_extended, a, "s",
+  r = agent_bus_call(a->system, &a->extend_slot, HG_BUS_NAME, HG_BUS_PATH,
+                     HG_BUS_MANAGER_IFACE, "ExtendSession", on_extended, a, "s",
                      a->id);
   if (r < 0)
     agent_log_errno(LOG_WARNING, r, "Cannot extend session %s", a->id);
@@ -507,8 +506,8 @@ void agent_extend(Agent *a) {
 
 static int match_manager(Agent *a, sd_bus_slot **slot, const char *member,
                          sd_bus_message_handler_t handler) {
-  return sd_bus_match_signal(a->system, slot, HG_BUS_NAME, HG_MANAGER_PATH,
-                             HG_MANAGER_IFACE, member, handler, a);
+  return sd_bus_match_signal(a->system, slot, HG_BUS_NAME, HG_BUS_PATH,
+                             HG_BUS_MANAGER_IFACE, member, handler, a);
 }
 
 /* The matches are in place before the first ListSessions: whatever

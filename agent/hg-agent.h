@@ -14,14 +14,8 @@
 
 #include "hg-agent-idle.h"
 #include "hg-agent-notify.h"
+#include "hg-bus-names.h"
 #include "hg-time.h"
-
-#define HG_BUS_NAME "org.hourglass1"
-#define HG_MANAGER_PATH "/org/hourglass1"
-#define HG_MANAGER_IFACE "org.hourglass1.Manager"
-#define HG_SESSION_IFACE "org.hourglass1.Session"
-#define HG_SESSION_PATH_PREFIX "/org/hourglass1/session"
-#define AGENT_BUS_NAME "org.hourglass1.Agent"
 
 /* Reports of input: at most one per interval, unless a warning is shown. */
 #define AGENT_REPORT_INTERVAL_USEC IDLE_REPORT_INTERVAL_USEC

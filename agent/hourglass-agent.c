@@ -185,14 +185,14 @@ static int open_session_bus(Agent *a) {
   r = agent_bus_open(false, &a->user);
   if (r < 0)
     return agent_log_errno(LOG_ERR, r, "Cannot connect to the session bus");
-  r = sd_bus_request_name(a->user, AGENT_BUS_NAME, 0);
+  r = sd_bus_request_name(a->user, HG_AGENT_BUS_NAME, 0);
   if (r == -EEXIST) {
-    agent_debug("%s is taken: an agent runs already", AGENT_BUS_NAME);
+    agent_debug("%s is taken: an agent runs already", HG_AGENT_BUS_NAME);
     return ALREADY_RUNNING;
   }
   if (r < 0)
     return agent_log_errno(LOG_ERR, r, "Cannot own %s on the session bus",
-                           AGENT_BUS_NAME);
+                           HG_AGENT_BUS_NAME);
   r = sd_bus_match_signal(a->user, &a->user_gone, LOCAL_NAME, LOCAL_PATH,
                           LOCAL_NAME, "Disconnected", on_session_bus_gone, a);
   if (r >= 0)

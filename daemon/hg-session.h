@@ -9,9 +9,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "hg-bus-names.h"
 #include "hg-policy.h"
 
-#define HG_SESSION_ID_LEN 32 /* 128 random bits in lower-case hex */
 #define HG_TOKEN_HASH_LEN 32 /* SHA-256 */
 
 typedef enum {

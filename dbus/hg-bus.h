@@ -8,15 +8,9 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "hg-bus-names.h"
 #include "hg-config.h"
 #include "hg-registry.h"
-
-#define HG_BUS_NAME "org.hourglass1"
-#define HG_BUS_PATH "/org/hourglass1"
-#define HG_BUS_SESSION_PREFIX "/org/hourglass1/session"
-#define HG_BUS_MANAGER_IFACE "org.hourglass1.Manager"
-#define HG_BUS_SESSION_IFACE "org.hourglass1.Session"
-#define HG_BUS_ERROR_NO_SUCH_SESSION "org.hourglass1.Error.NoSuchSession"
 
 typedef struct HgBus HgBus;
 

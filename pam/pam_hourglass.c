@@ -14,12 +14,10 @@
 #include <syslog.h>
 #include <systemd/sd-bus.h>
 
+#include "hg-bus-names.h"
 #include "hg-macros.h"
 #include "hg-time.h"
 
-#define HG_BUS_NAME "org.hourglass1"
-#define HG_BUS_PATH "/org/hourglass1"
-#define HG_BUS_MANAGER "org.hourglass1.Manager"
 #define DEFAULT_TIMEOUT_MSEC 2000
 #define MAX_TIMEOUT_MSEC 2000
 
@@ -74,7 +72,7 @@ static int call(pam_handle_t *pamh, const Options *o, const char *method,
     r = sd_bus_set_method_call_timeout(bus, timeout);
   if (r >= 0)
     r = sd_bus_message_new_method_call(bus, &m, HG_BUS_NAME, HG_BUS_PATH,
-                                       HG_BUS_MANAGER, method);
+                                       HG_BUS_MANAGER_IFACE, method);
   if (r >= 0)
     r = sd_bus_message_set_auto_start(m, false);
   if (r >= 0)

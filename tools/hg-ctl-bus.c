@@ -110,7 +110,7 @@ static char *error_message(const CtlOptions *o, CtlOp op, const char *id,
   if (has_name(e, SD_BUS_ERROR_ACCESS_DENIED))
     return g_strdup_printf("permission denied: %s",
                            denied ? denied : error_detail(e, r));
-  if (has_name(e, HG_ERROR_NO_SUCH_SESSION))
+  if (has_name(e, HG_BUS_ERROR_NO_SUCH_SESSION))
     return g_strdup_printf("no session %s", id ? id : "");
   if (has_name(e, SD_BUS_ERROR_INVALID_ARGS))
     return g_strdup_printf("hourglassd refused the request: %s",
@@ -157,7 +157,7 @@ static int call(sd_bus *bus, const char *path, const char *iface,
 
 int ctl_call_manager(sd_bus *bus, const char *method, const char *id,
                      sd_bus_error *error, sd_bus_message **ret_reply) {
-  return call(bus, HG_MANAGER_PATH, HG_MANAGER_IFACE, method, id, error,
+  return call(bus, HG_BUS_PATH, HG_BUS_MANAGER_IFACE, method, id, error,
               ret_reply);
 }
 
@@ -242,7 +242,7 @@ static int read_properties(sd_bus_message *m, CtlSession *s) {
 }
 
 static bool error_is_gone(const sd_bus_error *error) {
-  return has_name(error, HG_ERROR_NO_SUCH_SESSION) ||
+  return has_name(error, HG_BUS_ERROR_NO_SUCH_SESSION) ||
          has_name(error, SD_BUS_ERROR_UNKNOWN_OBJECT) ||
          has_name(error, SD_BUS_ERROR_UNKNOWN_INTERFACE) ||
          has_name(error, SD_BUS_ERROR_UNKNOWN_METHOD);
@@ -256,10 +256,10 @@ int ctl_session_read(sd_bus *bus, const char *path, CtlSession *s,
   int r;
 
   r = call(bus, path, "org.freedesktop.DBus.Properties", "GetAll",
-           HG_SESSION_IFACE, error, &reply);
+           HG_BUS_SESSION_IFACE, error, &reply);
   if (r < 0 && error_is_gone(error)) {
     sd_bus_error_free(error);
-    return sd_bus_error_set(error, HG_ERROR_NO_SUCH_SESSION, path);
+    return sd_bus_error_set(error, HG_BUS_ERROR_NO_SUCH_SESSION, path);
   }
   if (r < 0)
     return r;

@@ -18,8 +18,8 @@
 #define STATE_MATCH                                                            \
   "type='signal',sender='" HG_BUS_NAME "',"                                    \
   "interface='" PROPERTIES_IFACE "',member='PropertiesChanged',"               \
-  "path_namespace='" HG_SESSION_PATH_PREFIX "',"                               \
-  "arg0='" HG_SESSION_IFACE "'"
+  "path_namespace='" HG_BUS_SESSION_PREFIX "',"                                \
+  "arg0='" HG_BUS_SESSION_IFACE "'"
 
 typedef struct {
   sd_bus *bus;
@@ -210,7 +210,7 @@ static int read_state(const Monitor *m, sd_bus_message *msg, char **ret_state) {
 static char *path_to_id(const char *path) {
   char *id = NULL;
 
-  if (sd_bus_path_decode(path, HG_SESSION_PATH_PREFIX, &id) > 0)
+  if (sd_bus_path_decode(path, HG_BUS_SESSION_PREFIX, &id) > 0)
     return id;
   return strdup(path);
 }
@@ -227,7 +227,7 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata,
   r = sd_bus_message_read(msg, "s", &iface);
   if (r < 0)
     return ignore_malformed(msg, r);
-  if (strcmp(iface, HG_SESSION_IFACE) != 0)
+  if (strcmp(iface, HG_BUS_SESSION_IFACE) != 0)
     return 0;
   r = read_state(m, msg, &state);
   if (r < 0)
@@ -277,8 +277,8 @@ static int add_exit_signals(Monitor *m) {
 
 static int match_manager(Monitor *m, const char *member,
                          sd_bus_message_handler_t handler) {
-  return sd_bus_match_signal(m->bus, NULL, HG_BUS_NAME, HG_MANAGER_PATH,
-                             HG_MANAGER_IFACE, member, handler, m);
+  return sd_bus_match_signal(m->bus, NULL, HG_BUS_NAME, HG_BUS_PATH,
+                             HG_BUS_MANAGER_IFACE, member, handler, m);
 }
 
 /* The matches are installed synchronously: once this returns, no signal

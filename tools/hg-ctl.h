@@ -7,15 +7,8 @@
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 
+#include "hg-bus-names.h"
 #include "hg-time.h"
-
-#define HG_BUS_NAME "org.hourglass1"
-#define HG_MANAGER_PATH "/org/hourglass1"
-#define HG_MANAGER_IFACE "org.hourglass1.Manager"
-#define HG_SESSION_IFACE "org.hourglass1.Session"
-#define HG_SESSION_PATH_PREFIX "/org/hourglass1/session"
-#define HG_ERROR_NO_SUCH_SESSION "org.hourglass1.Error.NoSuchSession"
-#define HG_SESSION_ID_LEN 32
 
 /* The exit statuses hourglassctl(1) documents. */
 enum {

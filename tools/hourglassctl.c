@@ -140,7 +140,7 @@ static int read_sessions(sd_bus *bus, sd_bus_message *reply, GArray *sessions,
     g_auto(CtlSession) s = {0};
 
     r = ctl_session_read(bus, path, &s, error);
-    if (r < 0 && sd_bus_error_has_name(error, HG_ERROR_NO_SUCH_SESSION)) {
+    if (r < 0 && sd_bus_error_has_name(error, HG_BUS_ERROR_NO_SUCH_SESSION)) {
       sd_bus_error_free(error);
       r = 0;
       continue;
