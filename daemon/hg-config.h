@@ -72,7 +72,8 @@ extern const char hg_config_strict_csp[];
  * order. A missing file is an error only when named explicitly. On failure
  * returns -EINVAL and, in ret_errors, one line per problem found. */
 int hg_config_load(const char *path, HgConfig **ret, GPtrArray **ret_errors);
-/* The defaults alone, as if no file existed. */
+/* The defaults alone, as if no file existed; NULL if the built-in table
+ * itself is wrong. */
 HgConfig *hg_config_new_default(void);
 HgConfig *hg_config_free(HgConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HgConfig, hg_config_free)

@@ -116,8 +116,10 @@ static int run(int argc, char **argv) {
     hg_err("Configuration refused, not starting");
     return EXIT_FAILURE;
   }
-  if (hg_daemon_new(config, o.config_path, &daemon) < 0)
+  if (hg_daemon_new(config, o.config_path, &daemon) < 0) {
+    hg_err("Start-up failed, not starting");
     return EXIT_FAILURE;
+  }
   return hg_daemon_run(daemon);
 }
 

@@ -334,16 +334,16 @@ static int add_listener(HgHttpServer *server, const HgListenAddress *a) {
                         "Cannot listen on %s", a->text);
   info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD);
   if (!info)
-    return -EIO;
+    return hg_log_errno(LOG_ERR, -EIO, "No epoll fd for %s", a->text);
   r = sd_event_add_io(server->event, &l->io, info->epoll_fd, EPOLLIN, on_io, l);
   if (r < 0)
-    return r;
+    return hg_log_errno(LOG_ERR, r, "Cannot watch %s", a->text);
   /* Accuracy 1 µs: MHD asks for "now" when it has buffered work, and the
    * default accuracy would let each such run wait up to 250 ms. */
   r = sd_event_add_time_relative(server->event, &l->timer, CLOCK_MONOTONIC, 0,
                                  1, on_timer, l);
   if (r < 0)
-    return r;
+    return hg_log_errno(LOG_ERR, r, "Cannot add the timer of %s", a->text);
   arm_timer(l);
   hg_info("Listening on http://%s/", a->text);
   return 0;
@@ -406,8 +406,12 @@ void hg_http_server_resume(HgHttpServer *server, struct MHD_Connection *conn) {
 }
 
 void hg_http_server_flush(HgHttpServer *server) {
-  for (guint i = 0; i < server->listeners->len; i++)
-    MHD_run(((Listener *)server->listeners->pdata[i])->mhd);
+  for (guint i = 0; i < server->listeners->len; i++) {
+    Listener *l = server->listeners->pdata[i];
+    /* A listener that failed to start has no MHD daemon. */
+    if (l->mhd)
+      MHD_run(l->mhd);
+  }
 }
 
 const char *hg_http_request_method(const HgHttpRequest *req) {

@@ -474,20 +474,26 @@ static void settings_of(const HgConfig *c, HgAuthSettings *ret) {
   };
 }
 
-HgWebLogin *hg_web_login_new(HgWeb *web) {
-  HgWebLogin *owner = g_new0(HgWebLogin, 1);
+int hg_web_login_new(HgWeb *web, HgWebLogin **ret) {
+  HgWebLogin *owner;
   HgAuthSettings settings;
+  HgAuthManager *auth;
+  int r;
 
-  owner->web = web;
   settings_of(web->config, &settings);
-  if (hg_auth_manager_new(web->event, &settings, &owner->auth) < 0)
-    g_error("Cannot create the PAM helper manager");
+  r = hg_auth_manager_new(web->event, &settings, &auth);
+  if (r < 0)
+    return hg_log_errno(LOG_ERR, r, "Cannot set up PAM logins");
+  owner = g_new0(HgWebLogin, 1);
+  owner->web = web;
+  owner->auth = auth;
   owner->conversations = g_hash_table_new(g_str_hash, g_str_equal);
   owner->sessions = g_hash_table_new(g_str_hash, g_str_equal);
   owner->all = g_hash_table_new(NULL, NULL);
   owner->throttle = hg_throttle_new(web->config->login_rate_per_sec);
   owner->listener = hg_registry_subscribe(web->reg, on_session_event, owner);
-  return owner;
+  *ret = owner;
+  return 0;
 }
 
 void hg_web_login_reload(HgWebLogin *owner) {

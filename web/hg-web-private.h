@@ -34,7 +34,7 @@ const char *hg_web_session_id_of(HgWeb *web, HgHttpRequest *req);
 JsonNode *hg_web_session_state(HgWeb *web, HgSession *s);
 
 /* hg-web-login.c: POST /api/login and the PAM sessions of web logins. */
-HgWebLogin *hg_web_login_new(HgWeb *web);
+int hg_web_login_new(HgWeb *web, HgWebLogin **ret);
 HgWebLogin *hg_web_login_free(HgWebLogin *login);
 /* After web->config changed. */
 void hg_web_login_reload(HgWebLogin *login);

@@ -376,11 +376,13 @@ int hg_web_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
   r = hg_web_assets_new(config->web_root, config->web_root_csp, &web->assets);
   if (r < 0)
     return hg_log_errno(LOG_ERR, r, "Cannot open WebRoot %s", config->web_root);
-  web->login = hg_web_login_new(web);
+  r = hg_web_login_new(web, &web->login);
+  if (r < 0)
+    return r;
   web->events = hg_web_events_new(web);
   r = hg_http_server_new(event, config->listen, on_request, web, &web->server);
   if (r < 0)
-    return r;
+    return r; /* logged where it failed */
   *ret = g_steal_pointer(&web);
   return 0;
 }
