@@ -190,7 +190,3 @@ int hg_daemon_run(HgDaemon *d) {
   }
   return EXIT_SUCCESS;
 }
-
-sd_event *hg_daemon_get_event(HgDaemon *d) { return d->event; }
-HgRegistry *hg_daemon_get_registry(HgDaemon *d) { return d->registry; }
-const HgConfig *hg_daemon_get_config(HgDaemon *d) { return d->config; }

@@ -20,7 +20,3 @@ int hg_daemon_run(HgDaemon *d);
 /* Re-reads the configuration; a bad one is logged and the old one kept.
  * 0 or -EINVAL. */
 int hg_daemon_reload(HgDaemon *d);
-
-sd_event *hg_daemon_get_event(HgDaemon *d);
-HgRegistry *hg_daemon_get_registry(HgDaemon *d);
-const HgConfig *hg_daemon_get_config(HgDaemon *d);

@@ -188,10 +188,6 @@ const HgClock *hg_registry_get_clock(const HgRegistry *reg) {
   return reg->clock;
 }
 
-const HgLimits *hg_registry_get_limits(const HgRegistry *reg) {
-  return &reg->limits;
-}
-
 void hg_registry_set_limits(HgRegistry *reg, const HgLimits *limits) {
   g_autoptr(GPtrArray) all = hg_registry_list(reg);
   hg_usec_t now = hg_clock_boottime(reg->clock);

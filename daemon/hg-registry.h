@@ -47,7 +47,6 @@ void hg_registry_set_deadline_callback(HgRegistry *reg, HgDeadlineChanged cb,
                                        void *userdata);
 
 const HgClock *hg_registry_get_clock(const HgRegistry *reg);
-const HgLimits *hg_registry_get_limits(const HgRegistry *reg);
 /* New limits apply at once to every session's next deadline; sessions
  * already past the new limits end now. */
 void hg_registry_set_limits(HgRegistry *reg, const HgLimits *limits);

@@ -167,5 +167,3 @@ void hg_bus_reload(HgBus *bus, const HgConfig *config) {
       bus->bus, HG_BUS_PATH, HG_BUS_MANAGER_IFACE, "WarnAfterSec",
       "ExpireAfterSec", "MaxSessionSec", "CloseAfterSec", NULL);
 }
-
-sd_bus *hg_bus_get(HgBus *bus) { return bus->bus; }

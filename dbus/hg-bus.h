@@ -23,4 +23,3 @@ HgBus *hg_bus_free(HgBus *bus);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HgBus, hg_bus_free)
 
 void hg_bus_reload(HgBus *bus, const HgConfig *config);
-sd_bus *hg_bus_get(HgBus *bus);

@@ -94,7 +94,3 @@ HgEndReason hg_ended_tokens_lookup(HgEndedTokens *t,
     return HG_END_REASON_NONE;
   return e->reason;
 }
-
-unsigned hg_ended_tokens_count(const HgEndedTokens *t) {
-  return g_queue_get_length((GQueue *)&t->order);
-}

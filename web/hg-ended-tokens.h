@@ -21,4 +21,3 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(HgEndedTokens, hg_ended_tokens_free)
 /* The reason the session of this token ended, or HG_END_REASON_NONE. */
 HgEndReason hg_ended_tokens_lookup(HgEndedTokens *t,
                                    const uint8_t hash[HG_TOKEN_HASH_LEN]);
-unsigned hg_ended_tokens_count(const HgEndedTokens *t);

@@ -54,7 +54,6 @@ struct HgHttpRequest {
 
   HgHttpGone gone;
   void *gone_userdata;
-  void *data;
 };
 
 static void request_free(HgHttpRequest *req) {
@@ -431,10 +430,6 @@ const char *hg_http_request_peer(const HgHttpRequest *req) { return req->peer; }
 struct MHD_Connection *hg_http_request_connection(const HgHttpRequest *req) {
   return req->conn;
 }
-void hg_http_request_set_data(HgHttpRequest *req, void *data) {
-  req->data = data;
-}
-void *hg_http_request_get_data(const HgHttpRequest *req) { return req->data; }
 
 const char *hg_http_request_body(const HgHttpRequest *req, size_t *ret_len) {
   *ret_len = req->body_len;

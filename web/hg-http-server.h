@@ -44,10 +44,6 @@ const char *hg_http_request_body(const HgHttpRequest *req, size_t *ret_len);
 const char *hg_http_request_peer(const HgHttpRequest *req);
 struct MHD_Connection *hg_http_request_connection(const HgHttpRequest *req);
 
-/* Per-request slot for the handler's own state. */
-void hg_http_request_set_data(HgHttpRequest *req, void *data);
-void *hg_http_request_get_data(const HgHttpRequest *req);
-
 /* The handler will answer later; gone is called if the client leaves
  * first (then the request is freed right after and must not be used). */
 void hg_http_request_suspend(HgHttpRequest *req, HgHttpGone gone,

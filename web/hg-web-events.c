@@ -256,10 +256,6 @@ unsigned hg_web_events_close_page(HgWebEvents *events, HgSession *s,
   return n;
 }
 
-unsigned hg_web_events_count(const HgWebEvents *events) {
-  return g_hash_table_size(events->streams);
-}
-
 HgWebEvents *hg_web_events_new(HgWeb *web) {
   HgWebEvents *events = g_new0(HgWebEvents, 1);
 

@@ -30,4 +30,3 @@ void hg_web_events_open(HgWebEvents *events, HgHttpRequest *req, HgSession *s,
 /* Ends the streams of that page of session s; returns how many. */
 unsigned hg_web_events_close_page(HgWebEvents *events, HgSession *s,
                                   const char *page);
-unsigned hg_web_events_count(const HgWebEvents *events);

@@ -335,6 +335,19 @@ static unsigned run_timer_until(HgRegistry *reg, TestClock *clock,
   return fired;
 }
 
+static void test_source_strings(void **state) {
+  for (int i = 0; i < _HG_SESSION_SOURCE_MAX; i++)
+    assert_int_equal(
+        hg_session_source_from_string(hg_session_source_to_string(i)), i);
+  assert_string_equal(hg_session_source_to_string(HG_SESSION_SOURCE_DESKTOP),
+                      "desktop");
+  assert_int_equal(hg_session_source_from_string("kiosk"),
+                   _HG_SESSION_SOURCE_INVALID);
+  assert_int_equal(hg_session_source_from_string(NULL),
+                   _HG_SESSION_SOURCE_INVALID);
+  assert_null(hg_session_source_to_string(_HG_SESSION_SOURCE_MAX));
+}
+
 static void test_ten_thousand_sessions(void **state) {
   enum { N = 10000 };
   static const HgLimits limits = {S(60), S(120), S(300), 0};
@@ -405,6 +418,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_reload_limits, setup, teardown),
       cmocka_unit_test_setup_teardown(test_busy_desktop, setup, teardown),
       cmocka_unit_test_setup_teardown(test_end_all, setup, teardown),
+      cmocka_unit_test(test_source_strings),
       cmocka_unit_test(test_ten_thousand_sessions),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
