@@ -1,4 +1,5 @@
-/* The timeout policy: see hg-policy.h and the session rules of DESIGN.md. */
+/* The timeout policy: see hg-policy.h and the session rules in
+ * docs/ARCHITECTURE.md. */
 #include "hg-policy.h"
 
 #include <string.h>

@@ -1,4 +1,5 @@
-/* Request gate; see hg-http-gate.h and the HTTP part of DESIGN.md. */
+/* Request gate; see hg-http-gate.h and "The HTTP front" in
+ * docs/ARCHITECTURE.md. */
 #include "hg-http-gate.h"
 
 #include <string.h>

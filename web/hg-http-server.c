@@ -1,5 +1,5 @@
 /* libmicrohttpd driven by sd-event; see hg-http-server.h and the
- * libmicrohttpd part of PITFALLS.md for the rules this file keeps. */
+ * libmicrohttpd traps in docs/HACKING.md for the rules this file keeps. */
 #include "hg-http-server.h"
 
 #include <arpa/inet.h>

@@ -1,5 +1,5 @@
-/* The web front: the HTTP server, its gate, the pages and the JSON API of
- * DESIGN.md, on top of the session registry. */
+/* The web front: the HTTP server, its gate, the pages and the JSON API the
+ * README documents, on top of the session registry. */
 #pragma once
 
 #include <glib.h>

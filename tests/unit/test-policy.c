@@ -1,4 +1,5 @@
-/* The timeout policy, case by case: every rule of DESIGN.md and its edges. */
+/* The timeout policy, case by case: every session rule of
+ * docs/ARCHITECTURE.md and its edges. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
