@@ -26,39 +26,38 @@ int hg_bus_find_session(HgBus *bus, const char *id, HgSession **ret,
   return 0;
 }
 
-static void log_control(sd_bus_message *m, HgSession *s, const char *what) {
+static void log_control(const HgBusCaller *caller, HgSession *s,
+                        const char *what) {
   g_autofree char *f_session =
       g_strconcat("HG_SESSION=", hg_session_get_id(s), NULL);
   g_autofree char *f_user =
       g_strconcat("HG_USER=", hg_session_get_user(s), NULL);
   const char *fields[] = {f_session, f_user, NULL};
-  g_autoptr(sd_bus_creds) creds = NULL;
-  uid_t uid = (uid_t)-1;
 
-  if (sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds) >= 0)
-    (void)sd_bus_creds_get_euid(creds, &uid);
-  hg_log_fields(LOG_NOTICE, fields, "Session %s of %s %s over D-Bus by uid %d",
-                hg_session_get_id(s), hg_session_get_user(s), what, (int)uid);
+  hg_log_fields(LOG_NOTICE, fields, "Session %s of %s %s over D-Bus by uid %u",
+                hg_session_get_id(s), hg_session_get_user(s), what,
+                (unsigned)caller->uid);
 }
 
-int hg_bus_terminate(HgBus *bus, sd_bus_message *m, HgSession *s,
-                     sd_bus_error *error) {
-  int r = hg_bus_check_caller(bus, m, HG_BUS_ALLOW_ADMIN, s, error);
+int hg_bus_terminate(HgBus *bus, sd_bus_message *m, const HgBusCaller *caller,
+                     HgSession *s, sd_bus_error *error) {
+  int r = hg_bus_check_caller(bus, m, caller, HG_BUS_ALLOW_ADMIN, s, error);
 
   if (r < 0)
     return r;
-  log_control(m, s, "terminated");
+  log_control(caller, s, "terminated");
   hg_registry_end(bus->reg, s, HG_END_REASON_TERMINATED);
   return sd_bus_reply_method_return(m, NULL);
 }
 
-int hg_bus_extend(HgBus *bus, sd_bus_message *m, HgSession *s,
-                  sd_bus_error *error) {
-  int r = hg_bus_check_caller(bus, m, HG_BUS_ALLOW_ADMIN_OR_OWNER, s, error);
+int hg_bus_extend(HgBus *bus, sd_bus_message *m, const HgBusCaller *caller,
+                  HgSession *s, sd_bus_error *error) {
+  int r = hg_bus_check_caller(bus, m, caller, HG_BUS_ALLOW_ADMIN_OR_OWNER, s,
+                              error);
 
   if (r < 0)
     return r;
-  log_control(m, s, "extended");
+  log_control(caller, s, "extended");
   /* Activity now; the policy keeps the absolute limit where it is. */
   if (hg_registry_touch(bus->reg, s, HG_TOUCH_ACTIVITY, 0) < 0)
     return sd_bus_error_setf(error, HG_BUS_ERROR_NO_SUCH_SESSION,
@@ -90,54 +89,54 @@ static int method_list(sd_bus_message *m, void *userdata, sd_bus_error *error) {
   return sd_bus_send(NULL, reply, NULL);
 }
 
-/* GetSession, Terminate and Extend by id: find, then act on it. */
-static int by_id(sd_bus_message *m, HgBus *bus, sd_bus_error *error,
-                 int (*action)(HgBus *, sd_bus_message *, HgSession *,
-                               sd_bus_error *)) {
+/* The session named by the call's first argument. */
+static int session_arg(HgBus *bus, sd_bus_message *m, HgSession **ret,
+                       sd_bus_error *error) {
   const char *id;
-  HgSession *s;
   int r;
 
   r = sd_bus_message_read(m, "s", &id);
   if (r < 0)
     return r;
-  r = hg_bus_find_session(bus, id, &s, error);
-  if (r < 0)
-    return r;
-  return action(bus, m, s, error);
-}
-
-static int reply_path(HgBus *bus, sd_bus_message *m, HgSession *s,
-                      sd_bus_error *error) {
-  g_autofree char *path = hg_bus_session_path(hg_session_get_id(s));
-  return sd_bus_reply_method_return(m, "o", path);
+  return hg_bus_find_session(bus, id, ret, error);
 }
 
 static int method_get(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-  return by_id(m, userdata, error, reply_path);
+  g_autofree char *path = NULL;
+  HgSession *s;
+  int r;
+
+  r = session_arg(userdata, m, &s, error);
+  if (r < 0)
+    return r;
+  path = hg_bus_session_path(hg_session_get_id(s));
+  return sd_bus_reply_method_return(m, "o", path);
 }
 
-static int method_terminate(sd_bus_message *m, void *userdata,
-                            sd_bus_error *error) {
-  return by_id(m, userdata, error, hg_bus_terminate);
+static int terminate_as(HgBus *bus, sd_bus_message *m,
+                        const HgBusCaller *caller, sd_bus_error *error) {
+  HgSession *s;
+  int r = session_arg(bus, m, &s, error);
+
+  return r < 0 ? r : hg_bus_terminate(bus, m, caller, s, error);
 }
 
-static int method_extend(sd_bus_message *m, void *userdata,
-                         sd_bus_error *error) {
-  return by_id(m, userdata, error, hg_bus_extend);
+static int extend_as(HgBus *bus, sd_bus_message *m, const HgBusCaller *caller,
+                     sd_bus_error *error) {
+  HgSession *s;
+  int r = session_arg(bus, m, &s, error);
+
+  return r < 0 ? r : hg_bus_extend(bus, m, caller, s, error);
 }
 
 /* Input seen by a user's own agent on their session bus: accepted for
  * sessions of the caller's uid only (not even root's: an agent speaks for
  * its user). */
-static int method_report_activity(sd_bus_message *m, void *userdata,
-                                  sd_bus_error *error) {
-  HgBus *bus = userdata;
-  g_autoptr(sd_bus_creds) creds = NULL;
+static int report_activity_as(HgBus *bus, sd_bus_message *m,
+                              const HgBusCaller *caller, sd_bus_error *error) {
   const char *id;
   uint32_t idle_sec;
   HgSession *s;
-  uid_t euid;
   int r;
 
   r = sd_bus_message_read(m, "su", &id, &idle_sec);
@@ -146,9 +145,7 @@ static int method_report_activity(sd_bus_message *m, void *userdata,
   r = hg_bus_find_session(bus, id, &s, error);
   if (r < 0)
     return r;
-  r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
-  if (r < 0 || sd_bus_creds_get_euid(creds, &euid) < 0 ||
-      euid != hg_session_get_uid(s))
+  if (caller->uid != hg_session_get_uid(s))
     return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
                              "Only the session's own user reports its "
                              "activity");
@@ -160,10 +157,11 @@ static int method_report_activity(sd_bus_message *m, void *userdata,
 
 /* Desktop logins: root and the admin group (pam_hourglass.so runs as
  * root in the login's session stack). */
-static int desktop_call(sd_bus_message *m, HgBus *bus, sd_bus_error *error,
+static int desktop_call(HgBus *bus, sd_bus_message *m,
+                        const HgBusCaller *caller, sd_bus_error *error,
                         int (*action)(HgDesktop *, sd_bus_message *,
                                       sd_bus_error *)) {
-  int r = hg_bus_check_caller(bus, m, HG_BUS_ALLOW_ADMIN, NULL, error);
+  int r = hg_bus_check_caller(bus, m, caller, HG_BUS_ALLOW_ADMIN, NULL, error);
 
   if (r < 0)
     return r;
@@ -174,14 +172,39 @@ static int desktop_call(sd_bus_message *m, HgBus *bus, sd_bus_error *error,
   return action(bus->desktop, m, error);
 }
 
+static int register_as(HgBus *bus, sd_bus_message *m, const HgBusCaller *caller,
+                       sd_bus_error *error) {
+  return desktop_call(bus, m, caller, error, hg_desktop_register);
+}
+
+static int unregister_as(HgBus *bus, sd_bus_message *m,
+                         const HgBusCaller *caller, sd_bus_error *error) {
+  return desktop_call(bus, m, caller, error, hg_desktop_unregister);
+}
+
+static int method_terminate(sd_bus_message *m, void *userdata,
+                            sd_bus_error *error) {
+  return hg_bus_with_caller(userdata, m, terminate_as);
+}
+
+static int method_extend(sd_bus_message *m, void *userdata,
+                         sd_bus_error *error) {
+  return hg_bus_with_caller(userdata, m, extend_as);
+}
+
+static int method_report_activity(sd_bus_message *m, void *userdata,
+                                  sd_bus_error *error) {
+  return hg_bus_with_caller(userdata, m, report_activity_as);
+}
+
 static int method_register(sd_bus_message *m, void *userdata,
                            sd_bus_error *error) {
-  return desktop_call(m, userdata, error, hg_desktop_register);
+  return hg_bus_with_caller(userdata, m, register_as);
 }
 
 static int method_unregister(sd_bus_message *m, void *userdata,
                              sd_bus_error *error) {
-  return desktop_call(m, userdata, error, hg_desktop_unregister);
+  return hg_bus_with_caller(userdata, m, unregister_as);
 }
 
 static int get_limit(sd_bus *sdbus, const char *path, const char *iface,

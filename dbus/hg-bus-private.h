@@ -8,6 +8,8 @@
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_creds, sd_bus_creds_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_message, sd_bus_message_unref)
 
+typedef struct HgBusPending HgBusPending;
+
 struct HgBus {
   sd_event *event;
   sd_bus *bus;
@@ -22,6 +24,7 @@ struct HgBus {
   sd_bus_slot *enumerator_slot;
   HgDesktop *desktop; /* NULL if logind cannot be followed */
   HgKioskReset *kiosk_reset;
+  GHashTable *pending; /* HgBusPending: calls waiting for their caller */
 };
 
 extern const sd_bus_vtable hg_bus_manager_vtable[];
@@ -35,15 +38,37 @@ void hg_bus_forget_object(HgBus *bus, HgSession *s);
 /* The object path of a session id (escaped). */
 char *hg_bus_session_path(const char *id);
 
-/* Authorization, on the caller's credentials. */
+/* Authorization (hg-bus-auth.c), on the credentials the bus took when the
+ * caller connected: never from /proc, whose pid may be another process's
+ * by now. */
+typedef struct {
+  uid_t uid;
+  bool has_gids; /* false: the bus did not tell, no group counts */
+  const uint32_t *gids;
+  size_t n_gids;
+} HgBusCaller;
+
 typedef enum {
   HG_BUS_ALLOW_ADMIN,          /* root and [DBus] AdminGroup */
   HG_BUS_ALLOW_ADMIN_OR_OWNER, /* and the session's own user */
 } HgBusAllow;
 
+/* Continues a method call once the caller is known; caller is valid during
+ * the call only. Its result answers m, as a method handler's would: >= 0
+ * when it replied (or will), else an error set in error or an -errno. */
+typedef int (*HgBusCallerThen)(HgBus *bus, sd_bus_message *m,
+                               const HgBusCaller *caller, sd_bus_error *error);
+
+/* Asks the bus who sent m, then calls then() with m rewound. Returns 1
+ * (the answer comes later) or -errno. Pending questions belong to
+ * bus->pending and die with it. */
+int hg_bus_with_caller(HgBus *bus, sd_bus_message *m, HgBusCallerThen then);
+void hg_bus_pending_free(HgBusPending *p);
+
 /* 0, or a negative errno with AccessDenied set in error. s may be NULL for
  * HG_BUS_ALLOW_ADMIN. */
-int hg_bus_check_caller(HgBus *bus, sd_bus_message *m, HgBusAllow allow,
+int hg_bus_check_caller(HgBus *bus, sd_bus_message *m,
+                        const HgBusCaller *caller, HgBusAllow allow,
                         HgSession *s, sd_bus_error *error);
 
 /* The session an id names, or NoSuchSession / InvalidArgs in error. */
@@ -51,7 +76,7 @@ int hg_bus_find_session(HgBus *bus, const char *id, HgSession **ret,
                         sd_bus_error *error);
 
 /* What Terminate and Extend do, shared by both interfaces. */
-int hg_bus_terminate(HgBus *bus, sd_bus_message *m, HgSession *s,
-                     sd_bus_error *error);
-int hg_bus_extend(HgBus *bus, sd_bus_message *m, HgSession *s,
-                  sd_bus_error *error);
+int hg_bus_terminate(HgBus *bus, sd_bus_message *m, const HgBusCaller *caller,
+                     HgSession *s, sd_bus_error *error);
+int hg_bus_extend(HgBus *bus, sd_bus_message *m, const HgBusCaller *caller,
+                  HgSession *s, sd_bus_error *error);

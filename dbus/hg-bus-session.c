@@ -133,16 +133,42 @@ static int get_time(sd_bus *sdbus, const char *path, const char *iface,
   return sd_bus_message_append(reply, "t", realtime_of(o->bus, t));
 }
 
+/* The session of the object a call went to: looked up again once the
+ * caller is known, since it may have ended meanwhile. */
+static int session_of_call(HgBus *bus, sd_bus_message *m, HgSession **ret,
+                           sd_bus_error *error) {
+  g_autofree char *id = NULL;
+
+  if (sd_bus_path_decode(sd_bus_message_get_path(m), HG_BUS_SESSION_PREFIX,
+                         &id) <= 0)
+    return -EINVAL;
+  return hg_bus_find_session(bus, id, ret, error);
+}
+
+static int terminate_as(HgBus *bus, sd_bus_message *m,
+                        const HgBusCaller *caller, sd_bus_error *error) {
+  HgSession *s;
+  int r = session_of_call(bus, m, &s, error);
+
+  return r < 0 ? r : hg_bus_terminate(bus, m, caller, s, error);
+}
+
+static int extend_as(HgBus *bus, sd_bus_message *m, const HgBusCaller *caller,
+                     sd_bus_error *error) {
+  HgSession *s;
+  int r = session_of_call(bus, m, &s, error);
+
+  return r < 0 ? r : hg_bus_extend(bus, m, caller, s, error);
+}
+
 static int method_terminate(sd_bus_message *m, void *userdata,
                             sd_bus_error *error) {
-  BusObject *o = userdata;
-  return hg_bus_terminate(o->bus, m, o->session, error);
+  return hg_bus_with_caller(((BusObject *)userdata)->bus, m, terminate_as);
 }
 
 static int method_extend(sd_bus_message *m, void *userdata,
                          sd_bus_error *error) {
-  BusObject *o = userdata;
-  return hg_bus_extend(o->bus, m, o->session, error);
+  return hg_bus_with_caller(((BusObject *)userdata)->bus, m, extend_as);
 }
 
 const sd_bus_vtable hg_bus_session_vtable[] = {

@@ -122,6 +122,8 @@ int hg_bus_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
   bus->config = config;
   bus->objects = g_hash_table_new_full(NULL, NULL, NULL, g_free);
   bus->dirty = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  bus->pending = g_hash_table_new_full(
+      NULL, NULL, (GDestroyNotify)hg_bus_pending_free, NULL);
   r = sd_bus_open_system(&bus->bus);
   if (r < 0)
     return r;
@@ -146,6 +148,8 @@ HgBus *hg_bus_free(HgBus *bus) {
   hg_kiosk_reset_free(bus->kiosk_reset);
   if (bus->listener)
     hg_registry_unsubscribe(bus->reg, bus->listener);
+  /* Before the connection goes: their slots are on it. */
+  g_hash_table_destroy(bus->pending);
   sd_event_source_disable_unref(bus->flush_timer);
   sd_bus_slot_unref(bus->manager_slot);
   sd_bus_slot_unref(bus->session_slot);
