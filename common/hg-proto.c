@@ -35,6 +35,7 @@ static const TypeInfo type_table[] = {
     [HG_PROTO_RESULT_OK] = {"result-ok", PAYLOAD_UID_TEXT, true, true},
     [HG_PROTO_RESULT_FAIL] = {"result-fail", PAYLOAD_FAILURE, true},
     [HG_PROTO_CLOSED] = {"closed", PAYLOAD_NONE, true},
+    [HG_PROTO_ACCOUNT] = {"account", PAYLOAD_TEXT, true, true},
 };
 
 static const char *const failure_table[_HG_AUTH_FAILURE_MAX] = {

@@ -29,6 +29,10 @@
  *   WAIT             u32: the helper now reads that many ANSWERs (1..32)
  *   FAIL_DELAY       u64: µs the daemon should wait before telling a failure
  *   RESULT_OK        u32 uid, then text: the user name, not empty
+ *   ACCOUNT          text: the account name NSS gives the user PAM settled
+ *                    on, not empty; sent before RESULT_FAIL when known, so
+ *                    that "ALICE", "alice@realm" and "alice" are throttled
+ *                    as the one account they are
  *   RESULT_FAIL      u8: an HgAuthFailure
  *   CLOSED           empty: pam_close_session has run
  */
@@ -44,6 +48,7 @@ typedef enum {
   HG_PROTO_RESULT_OK = 22,
   HG_PROTO_RESULT_FAIL = 23,
   HG_PROTO_CLOSED = 24,
+  HG_PROTO_ACCOUNT = 25,
 } HgProtoType;
 
 /* Why a login failed; for the logs only (every failure looks alike to the
@@ -71,7 +76,8 @@ bool hg_proto_type_from_helper(HgProtoType t);
  * string (text_len is ignored). */
 typedef struct {
   HgProtoType type;
-  const char *text; /* START, ANSWER, PROMPT_*, INFO, ERROR, RESULT_OK */
+  const char *text; /* START, ANSWER, PROMPT_*, INFO, ERROR, RESULT_OK,
+                       ACCOUNT */
   size_t text_len;
   uint32_t count;        /* WAIT */
   uint64_t usec;         /* FAIL_DELAY */

@@ -50,6 +50,7 @@ struct HgAuth {
   uint32_t n_wait;  /* answers the helper waits for */
   GArray *prompts;  /* HgAuthPrompt, texts owned */
   GArray *messages; /* HgAuthMessage, texts owned */
+  char *account;    /* what the helper said the user resolved to */
 };
 
 struct HgAuthManager {
@@ -77,6 +78,7 @@ static void auth_free(HgAuth *a) {
   sd_event_source_disable_unref(a->child);
   g_array_unref(a->prompts);
   g_array_unref(a->messages);
+  g_free(a->account);
   g_free(a);
 }
 
@@ -159,6 +161,7 @@ static void finish(HgAuth *a, HgAuthFailure failure) {
     ev.type = HG_AUTH_FAILURE;
     ev.failure = failure;
     ev.fail_delay = a->fail_delay;
+    ev.account = a->account;
   }
   emit(a, &ev);
 }
@@ -247,6 +250,10 @@ static int handle_message(HgAuth *a, const HgProtoMsg *m) {
     return on_wait(a, m->count);
   case HG_PROTO_FAIL_DELAY:
     a->fail_delay = HG_MAX(a->fail_delay, m->usec);
+    return 0;
+  case HG_PROTO_ACCOUNT:
+    g_free(a->account);
+    a->account = g_strndup(m->text, m->text_len);
     return 0;
   case HG_PROTO_RESULT_OK:
     return on_result_ok(a, m);
@@ -457,7 +464,7 @@ int hg_auth_start(HgAuthManager *m, const char *user, const char *rhost,
 int hg_auth_answer(HgAuth *a, char *const *answers, size_t n) {
   int r;
 
-  if (a->closed || a->state != STATE_USER)
+  if (!a || a->closed || a->state != STATE_USER)
     return -EBUSY;
   if (n != a->n_wait)
     return -EINVAL;

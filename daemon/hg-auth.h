@@ -57,6 +57,9 @@ typedef struct {
   /* FAILURE: the reason, for the logs, and the delay PAM asked for before
    * the failure is told (0 if none). */
   HgAuthFailure failure;
+  /* FAILURE: the account NSS resolved the user to, NULL if none (for the
+   * throttle; never shown to the person). */
+  const char *account;
   hg_usec_t fail_delay;
 } HgAuthEvent;
 

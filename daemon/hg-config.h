@@ -42,11 +42,16 @@ typedef struct {
   GStrv allowed_hosts;
   char *web_root; /* NULL: built-in pages only */
   char *web_root_csp;
+  uint64_t request_timeout_sec;
+  uint64_t idle_timeout_sec;
   /* [Limits] */
   uint64_t max_sessions;
   uint64_t max_sessions_per_user;
   uint64_t max_logins_in_progress;
+  uint64_t max_logins_in_progress_per_peer;
   uint64_t login_rate_per_sec;
+  uint64_t max_connections;
+  uint64_t max_connections_per_peer;
   /* [Pam] */
   char *pam_service;
   uint64_t min_uid;

@@ -111,3 +111,16 @@ int hg_log_errno(int priority, int err, const char *fmt, ...) {
   hg_log_fields(priority, NULL, "%s: %s", message, g_strerror(-err));
   return err;
 }
+
+bool hg_log_limit_pass(HgLogLimit *l, unsigned *ret_quiet) {
+  hg_usec_t now = hg_now(CLOCK_MONOTONIC);
+
+  if (l->last != 0 && now - l->last < l->interval) {
+    l->quiet++;
+    return false;
+  }
+  *ret_quiet = l->quiet;
+  l->quiet = 0;
+  l->last = now;
+  return true;
+}

@@ -9,6 +9,7 @@
 #include <syslog.h>
 
 #include "hg-macros.h"
+#include "hg-time.h"
 
 typedef enum {
   HG_LOG_TARGET_AUTO, /* journal if stderr is connected to it */
@@ -34,6 +35,19 @@ void hg_logv_fields(int priority, const char *const *fields, const char *fmt,
 #define hg_notice(...) hg_log(LOG_NOTICE, __VA_ARGS__)
 #define hg_warning(...) hg_log(LOG_WARNING, __VA_ARGS__)
 #define hg_err(...) hg_log(LOG_ERR, __VA_ARGS__)
+
+/* A line that a peer can provoke at will: at most one per interval. */
+typedef struct {
+  hg_usec_t interval;
+  hg_usec_t last; /* CLOCK_MONOTONIC; 0: never */
+  unsigned quiet; /* lines held back since the last one */
+} HgLogLimit;
+
+#define HG_LOG_LIMIT_INIT(usec) ((HgLogLimit){.interval = (usec)})
+
+/* true when a line may go out now; *ret_quiet then tells how many were
+ * held back before it. */
+bool hg_log_limit_pass(HgLogLimit *l, unsigned *ret_quiet);
 
 /* Logs err (a negative errno) with the message and returns it unchanged. */
 int hg_log_errno(int priority, int err, const char *fmt, ...) _printf_(3, 4);

@@ -194,41 +194,79 @@ static int check_account(Helper *h, HgAuthFailure *ret_failure) {
   return PAM_SUCCESS;
 }
 
-/* Looks up the user PAM settled on (modules may rename it) and keeps the
- * NSS spelling of the name, which is the one sessions are counted by. */
-static int lookup_user(Helper *h, uid_t min_uid, HgAuthFailure *ret_failure) {
-  const void *item = NULL;
-  struct passwd pw, *found = NULL;
-  _cleanup_free_ char *mem = NULL;
+/* getpwnam_r with a buffer that grows as needed: 0 with *pw pointing into
+ * *mem, -ENOENT when there is no such user, else -errno. */
+static int resolve(const char *name, struct passwd *pw, char **mem) {
+  struct passwd *found = NULL;
   size_t size = 1024;
   int r;
 
-  r = pam_get_item(h->pamh, PAM_USER, &item);
-  if (r != PAM_SUCCESS || !item || !*(const char *)item)
-    return fail(h, PAM_SYSTEM_ERR, HG_AUTH_FAILURE_INTERNAL, ret_failure);
   for (;;) {
-    free(mem);
-    mem = malloc(size);
-    if (!mem)
-      return fail(h, PAM_BUF_ERR, HG_AUTH_FAILURE_INTERNAL, ret_failure);
-    r = getpwnam_r(item, &pw, mem, size, &found);
+    free(*mem);
+    *mem = malloc(size);
+    if (!*mem)
+      return -ENOMEM;
+    r = getpwnam_r(name, pw, *mem, size, &found);
     if (r != ERANGE || size >= 1024 * 1024)
       break;
     size *= 2;
   }
   /* Some NSS modules say "no such user" with an error (POSIX allows it). */
   if (r == 0 ? !found : r == ENOENT || r == ESRCH)
-    return fail(h, PAM_USER_UNKNOWN, HG_AUTH_FAILURE_UID, ret_failure);
-  if (r != 0)
+    return -ENOENT;
+  return r == 0 ? 0 : -r;
+}
+
+static bool sendable_name(const char *name) {
+  return strlen(name) <= USER_MAX && hg_proto_text_valid(name, strlen(name));
+}
+
+/* The user PAM settled on (modules may rename it), else the name typed. */
+static const char *pam_user(Helper *h) {
+  const void *item = NULL;
+
+  if (h->pamh && pam_get_item(h->pamh, PAM_USER, &item) == PAM_SUCCESS &&
+      item && *(const char *)item)
+    return item;
+  return h->user;
+}
+
+/* Looks up the user PAM settled on and keeps the NSS spelling of the name,
+ * which is the one sessions are counted by. */
+static int lookup_user(Helper *h, uid_t min_uid, HgAuthFailure *ret_failure) {
+  _cleanup_free_ char *mem = NULL;
+  struct passwd pw;
+  int r;
+
+  if (!h->pamh || pam_user(h) == h->user)
     return fail(h, PAM_SYSTEM_ERR, HG_AUTH_FAILURE_INTERNAL, ret_failure);
+  r = resolve(pam_user(h), &pw, &mem);
+  if (r == -ENOENT)
+    return fail(h, PAM_USER_UNKNOWN, HG_AUTH_FAILURE_UID, ret_failure);
+  if (r < 0)
+    return fail(h, r == -ENOMEM ? PAM_BUF_ERR : PAM_SYSTEM_ERR,
+                HG_AUTH_FAILURE_INTERNAL, ret_failure);
   if (pw.pw_uid < min_uid)
     return fail(h, PAM_PERM_DENIED, HG_AUTH_FAILURE_UID, ret_failure);
-  if (strlen(pw.pw_name) > USER_MAX ||
-      !hg_proto_text_valid(pw.pw_name, strlen(pw.pw_name)))
+  if (!sendable_name(pw.pw_name))
     return fail(h, PAM_SYSTEM_ERR, HG_AUTH_FAILURE_INTERNAL, ret_failure);
   strcpy(h->user, pw.pw_name);
   h->uid = pw.pw_uid;
   return PAM_SUCCESS;
+}
+
+/* After a failure: the account the name stands for, so that the daemon
+ * throttles "ALICE" and "alice@realm" as the alice they are. The daemon
+ * never shows it. Nothing when the name resolves to no one. */
+static void tell_account(Helper *h) {
+  _cleanup_free_ char *mem = NULL;
+  const char *name = pam_user(h);
+  struct passwd pw;
+
+  if (!*name || resolve(name, &pw, &mem) < 0 || !sendable_name(pw.pw_name))
+    return;
+  (void)hg_proto_send(
+      h->conv.fd, &(HgProtoMsg){.type = HG_PROTO_ACCOUNT, .text = pw.pw_name});
 }
 
 /* From here on a SIGTERM or SIGHUP must not kill us before the session is
@@ -324,6 +362,8 @@ static int run(const Args *args) {
   if (r == -ECONNRESET)
     return EXIT_FAILURE;
   if (r < 0 || login(&h, args, &failure) != PAM_SUCCESS) {
+    if (r >= 0)
+      tell_account(&h);
     (void)hg_proto_send(h.conv.fd, &(HgProtoMsg){.type = HG_PROTO_RESULT_FAIL,
                                                  .failure = failure});
     if (h.pamh)

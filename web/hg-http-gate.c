@@ -82,6 +82,9 @@ static bool origin_matches(const char *origin, const char *host) {
 }
 
 HgGateVerdict hg_gate_check(const HgHostList *hosts, const HgGateRequest *req) {
+  /* Two Hosts: a proxy and we might judge by different ones. */
+  if (req->n_hosts > 1)
+    return HG_GATE_DUPLICATE_HOST;
   if (!hg_host_list_allows(hosts, req->host))
     return HG_GATE_BAD_HOST;
   if (req->post && !origin_matches(req->origin, req->host))

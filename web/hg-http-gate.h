@@ -22,16 +22,18 @@ bool hg_host_list_allows(const HgHostList *list, const char *host);
 
 typedef enum {
   HG_GATE_OK,
-  HG_GATE_BAD_HOST,   /* 403 host-not-allowed */
-  HG_GATE_BAD_ORIGIN, /* 403 origin-not-allowed */
-  HG_GATE_CROSS_SITE, /* 403 cross-site */
-  HG_GATE_NOT_JSON,   /* 415 json-required */
+  HG_GATE_DUPLICATE_HOST, /* 400 duplicate-host (RFC 9112, 3.2) */
+  HG_GATE_BAD_HOST,       /* 403 host-not-allowed */
+  HG_GATE_BAD_ORIGIN,     /* 403 origin-not-allowed */
+  HG_GATE_CROSS_SITE,     /* 403 cross-site */
+  HG_GATE_NOT_JSON,       /* 415 json-required */
 } HgGateVerdict;
 
 typedef struct {
   bool post;
   bool api;         /* under /api/ */
-  const char *host; /* each NULL when absent */
+  unsigned n_hosts; /* Host headers: more than one is refused */
+  const char *host; /* each NULL when absent; the first one */
   const char *origin;
   const char *sec_fetch_site;
   const char *content_type;

@@ -6,10 +6,13 @@
 #include <errno.h>
 #include <string.h>
 
+#include "hg-http-private.h"
 #include "hg-log.h"
+#include "hg-peer.h"
 
-#define CONNECTION_LIMIT 128u
-#define CONNECTION_TIMEOUT_SEC 30u
+/* MHD's own limits are only a backstop behind ours (hg-http-conn.c): the
+ * largest our configuration allows, so that a reload can raise ours. */
+#define MHD_CONNECTION_LIMIT 4096u
 /* Headers and MHD's own buffers (bodies are ours and capped at 4 KiB);
  * MHD zeroes this much after every request. */
 #define CONNECTION_MEMORY_LIMIT ((size_t)16 * 1024)
@@ -17,26 +20,10 @@
  * with 413 once it ends) before the connection is cut instead. */
 #define OVERFLOW_GRACE_USEC (1 * HG_USEC_PER_SEC)
 
-typedef struct {
-  HgHttpServer *server;
-  struct MHD_Daemon *mhd;
-  sd_event_source *io;
-  sd_event_source *timer;
-  char *name;
-} Listener;
-
-struct HgHttpServer {
-  sd_event *event;
-  GPtrArray *listeners;
-  sd_event_source *run_later; /* MHD_run after a resume */
-  GHashTable *suspended;      /* HgHttpRequest set */
-  HgHttpHandler handler;
-  void *userdata;
-};
-
 struct HgHttpRequest {
   HgHttpServer *server;
   struct MHD_Connection *conn;
+  HgHttpConn *c; /* borrowed: the connection outlives its requests */
   char *method;
   char *path;
   char *body;
@@ -54,9 +41,11 @@ struct HgHttpRequest {
 
   HgHttpGone gone;
   void *gone_userdata;
+  sd_event_source *hangup; /* while suspended */
 };
 
 static void request_free(HgHttpRequest *req) {
+  sd_event_source_disable_unref(req->hangup);
   if (req->suspended)
     g_hash_table_remove(req->server->suspended, req);
   if (req->pending)
@@ -79,6 +68,7 @@ static HgHttpRequest *request_new(HgHttpServer *server,
 
   req->server = server;
   req->conn = conn;
+  req->c = hg_http_conn_of(conn);
   req->method = g_strdup(method);
   req->path = g_strdup(url);
   if (info && info->client_addr) {
@@ -154,6 +144,7 @@ void hg_http_respond(HgHttpRequest *req, unsigned status,
     return;
   }
   g_return_if_fail(req->suspended);
+  req->hangup = sd_event_source_disable_unref(req->hangup);
   req->pending = response;
   req->pending_status = status;
   req->suspended = false;
@@ -161,6 +152,34 @@ void hg_http_respond(HgHttpRequest *req, unsigned status,
   MHD_resume_connection(req->conn);
   /* Resuming does not wake MHD's epoll fd. */
   schedule_run(req->server);
+}
+
+/* MHD does not poll a suspended connection: a client that left would be
+ * noticed only at the answer. Its owner lets it go at once, and the
+ * request is answered (to nobody) so that MHD closes it. */
+static int on_hangup(sd_event_source *s, int fd, uint32_t revents, void *ud) {
+  HgHttpRequest *req = ud;
+  HgHttpGone gone = req->gone;
+  struct MHD_Response *r = hg_http_response_error("client-gone");
+
+  req->hangup = sd_event_source_disable_unref(req->hangup);
+  req->gone = NULL;
+  if (gone)
+    gone(req, req->gone_userdata);
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+  hg_http_respond(req, MHD_HTTP_BAD_REQUEST, r);
+  return 0;
+}
+
+static void watch_hangup(HgHttpRequest *req) {
+  const union MHD_ConnectionInfo *info =
+      MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+  int r = info ? sd_event_add_io(req->server->event, &req->hangup,
+                                 info->connect_fd, EPOLLRDHUP, on_hangup, req)
+               : -EBADF;
+
+  if (r < 0)
+    hg_log_errno(LOG_WARNING, r, "Cannot watch a suspended request");
 }
 
 void hg_http_request_suspend(HgHttpRequest *req, HgHttpGone gone,
@@ -172,10 +191,13 @@ void hg_http_request_suspend(HgHttpRequest *req, HgHttpGone gone,
   req->gone_userdata = userdata;
   g_hash_table_add(req->server->suspended, req);
   MHD_suspend_connection(req->conn);
+  watch_hangup(req);
 }
 
 static void dispatch(HgHttpRequest *req) {
   req->dispatched = true;
+  if (req->c)
+    hg_http_conn_dispatched(req->c);
   req->in_handler = true;
   if (req->too_large)
     hg_http_respond(req, MHD_HTTP_CONTENT_TOO_LARGE,
@@ -232,6 +254,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   *con_cls = NULL;
   if (!req->answered && !req->pending && req->gone)
     req->gone(req, req->gone_userdata);
+  if (req->c)
+    hg_http_conn_completed(req->c);
   request_free(req);
 }
 
@@ -268,18 +292,18 @@ static void arm_timer(Listener *l) {
     hg_log_errno(LOG_ERR, r, "Cannot arm the HTTP timer");
 }
 
-static void run_listener(Listener *l) {
+void hg_http_run_listener(Listener *l) {
   MHD_run(l->mhd);
   arm_timer(l);
 }
 
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *ud) {
-  run_listener(ud);
+  hg_http_run_listener(ud);
   return 0;
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *ud) {
-  run_listener(ud);
+  hg_http_run_listener(ud);
   return 0;
 }
 
@@ -287,13 +311,14 @@ static int on_run_later(sd_event_source *s, void *ud) {
   HgHttpServer *server = ud;
 
   for (guint i = 0; i < server->listeners->len; i++)
-    run_listener(server->listeners->pdata[i]);
+    hg_http_run_listener(server->listeners->pdata[i]);
   return 0;
 }
 
 static void listener_free(gpointer p) {
   Listener *l = p;
 
+  hg_http_unlisten(l);
   sd_event_source_disable_unref(l->io);
   sd_event_source_disable_unref(l->timer);
   if (l->mhd)
@@ -302,21 +327,29 @@ static void listener_free(gpointer p) {
   g_free(l);
 }
 
+/* MHD's inactivity timeout backs our deadlines up, a little later. */
+static unsigned backstop_timeout_sec(const HgHttpLimits *limits) {
+  hg_usec_t t = MAX(limits->idle_timeout, limits->request_timeout);
+  return (unsigned)MIN(t / HG_USEC_PER_SEC + 5, 86400);
+}
+
 static struct MHD_Daemon *start_mhd(Listener *l, const HgListenAddress *a) {
-  unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+  unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                   MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
 
   if (a->addr.ss_family == AF_INET6)
     flags |= MHD_USE_IPv6;
   /* The logger first, or MHD prints what comes before it to stderr. */
   return MHD_start_daemon(
-      flags, a->port, NULL, NULL, on_access, l, MHD_OPTION_EXTERNAL_LOGGER,
-      on_mhd_log, l, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&a->addr,
-      MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
-      MHD_OPTION_PER_IP_CONNECTION_LIMIT, CONNECTION_LIMIT,
-      MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_SEC,
+      flags, 0, NULL, NULL, on_access, l, MHD_OPTION_EXTERNAL_LOGGER,
+      on_mhd_log, l, MHD_OPTION_CONNECTION_LIMIT, MHD_CONNECTION_LIMIT,
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, MHD_CONNECTION_LIMIT,
+      MHD_OPTION_CONNECTION_TIMEOUT, backstop_timeout_sec(&l->server->limits),
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY_LIMIT,
       MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_NOTIFY_COMPLETED,
-      on_completed, l, MHD_OPTION_END);
+      on_completed, l, MHD_OPTION_NOTIFY_CONNECTION, hg_http_conn_notify, l,
+      MHD_OPTION_URI_LOG_CALLBACK, hg_http_conn_request_line, l,
+      MHD_OPTION_END);
 }
 
 static int add_listener(HgHttpServer *server, const HgListenAddress *a) {
@@ -325,12 +358,16 @@ static int add_listener(HgHttpServer *server, const HgListenAddress *a) {
   int r;
 
   l->server = server;
+  l->fd = -1;
   l->name = g_strdup(a->text);
   g_ptr_array_add(server->listeners, l);
+  r = hg_http_listen(l, a);
+  if (r < 0)
+    return hg_log_errno(LOG_ERR, r, "Cannot listen on %s", a->text);
   l->mhd = start_mhd(l, a);
   if (!l->mhd)
-    return hg_log_errno(LOG_ERR, errno > 0 ? -errno : -EADDRNOTAVAIL,
-                        "Cannot listen on %s", a->text);
+    return hg_log_errno(LOG_ERR, errno > 0 ? -errno : -EIO,
+                        "Cannot start the HTTP server for %s", a->text);
   info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD);
   if (!info)
     return hg_log_errno(LOG_ERR, -EIO, "No epoll fd for %s", a->text);
@@ -349,16 +386,25 @@ static int add_listener(HgHttpServer *server, const HgListenAddress *a) {
 }
 
 int hg_http_server_new(sd_event *event, const GPtrArray *listen,
-                       HgHttpHandler handler, void *userdata,
-                       HgHttpServer **ret) {
+                       const HgHttpLimits *limits, HgHttpHandler handler,
+                       void *userdata, HgHttpServer **ret) {
   g_autoptr(HgHttpServer) server = g_new0(HgHttpServer, 1);
   int r;
 
   server->event = sd_event_ref(event);
   server->handler = handler;
   server->userdata = userdata;
+  server->limits = *limits;
+  server->refused_log = HG_LOG_LIMIT_INIT(10 * HG_USEC_PER_SEC);
   server->listeners = g_ptr_array_new_with_free_func(listener_free);
   server->suspended = g_hash_table_new(NULL, NULL);
+  server->conns = g_hash_table_new(NULL, NULL);
+  server->admission = hg_admission_new();
+  server->peer_nl = hg_peer_open();
+  if (server->peer_nl < 0)
+    hg_log_errno(LOG_WARNING, server->peer_nl,
+                 "Cannot ask the kernel who HTTP peers are: one budget for "
+                 "all");
   r = sd_event_add_defer(event, &server->run_later, on_run_later, server);
   if (r < 0)
     return r;
@@ -388,11 +434,20 @@ HgHttpServer *hg_http_server_free(HgHttpServer *server) {
   for (int round = 0; round < 3; round++)
     hg_http_server_flush(server);
   g_ptr_array_unref(server->listeners);
+  hg_http_conns_clear(server);
+  g_hash_table_destroy(server->conns);
+  hg_admission_free(server->admission);
+  server->peer_nl = hg_close_nointr(server->peer_nl);
   g_hash_table_destroy(server->suspended);
   sd_event_source_disable_unref(server->run_later);
   sd_event_unref(server->event);
   g_free(server);
   return NULL;
+}
+
+void hg_http_server_set_limits(HgHttpServer *server,
+                               const HgHttpLimits *limits) {
+  server->limits = *limits;
 }
 
 HgHttpServer *hg_http_request_server(const HgHttpRequest *req) {
@@ -423,10 +478,38 @@ bool hg_http_request_is_post(const HgHttpRequest *req) {
 const char *hg_http_request_header(const HgHttpRequest *req, const char *name) {
   return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
+typedef struct {
+  const char *name;
+  unsigned n;
+} HeaderCount;
+
+static enum MHD_Result on_header(void *cls, enum MHD_ValueKind kind,
+                                 const char *key, const char *value) {
+  HeaderCount *c = cls;
+
+  if (key && g_ascii_strcasecmp(key, c->name) == 0)
+    c->n++;
+  return MHD_YES;
+}
+
+unsigned hg_http_request_header_count(const HgHttpRequest *req,
+                                      const char *name) {
+  HeaderCount c = {name, 0};
+
+  MHD_get_connection_values(req->conn, MHD_HEADER_KIND, on_header, &c);
+  return c.n;
+}
+
 const char *hg_http_request_query(const HgHttpRequest *req, const char *name) {
   return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 const char *hg_http_request_peer(const HgHttpRequest *req) { return req->peer; }
+uid_t hg_http_request_peer_uid(const HgHttpRequest *req) {
+  return req->c ? hg_http_conn_uid(req->c) : HG_PEER_UID_UNKNOWN;
+}
+bool hg_http_request_in_reserve(const HgHttpRequest *req) {
+  return req->c && hg_http_conn_in_reserve(req->c);
+}
 struct MHD_Connection *hg_http_request_connection(const HgHttpRequest *req) {
   return req->conn;
 }

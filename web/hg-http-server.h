@@ -11,6 +11,7 @@
 #include <systemd/sd-event.h>
 
 #include "hg-config.h"
+#include "hg-peer.h"
 
 #define HG_HTTP_BODY_MAX 4096
 
@@ -21,9 +22,21 @@ typedef void (*HgHttpHandler)(HgHttpRequest *req, void *userdata);
 /* The connection of a suspended request went away before the answer. */
 typedef void (*HgHttpGone)(HgHttpRequest *req, void *userdata);
 
+/* Connection budgets and deadlines (hg-http-conn.c). */
+typedef struct {
+  unsigned max_connections;  /* in all */
+  unsigned max_per_peer;     /* of one local uid */
+  hg_usec_t request_timeout; /* headers and body, from the request line */
+  hg_usec_t idle_timeout;    /* for a request to begin */
+} HgHttpLimits;
+
 int hg_http_server_new(sd_event *event, const GPtrArray *listen,
-                       HgHttpHandler handler, void *userdata,
-                       HgHttpServer **ret);
+                       const HgHttpLimits *limits, HgHttpHandler handler,
+                       void *userdata, HgHttpServer **ret);
+/* Applies to connections accepted afterwards (and to deadlines armed
+ * afterwards). */
+void hg_http_server_set_limits(HgHttpServer *server,
+                               const HgHttpLimits *limits);
 /* Answers every suspended request with 503, lets MHD send it, then stops:
  * MHD aborts the process if stopped with a connection still suspended. */
 HgHttpServer *hg_http_server_free(HgHttpServer *server);
@@ -33,6 +46,9 @@ const char *hg_http_request_method(const HgHttpRequest *req);
 const char *hg_http_request_path(const HgHttpRequest *req);
 bool hg_http_request_is_post(const HgHttpRequest *req);
 const char *hg_http_request_header(const HgHttpRequest *req, const char *name);
+/* How many headers of that name (case-insensitive) the request has. */
+unsigned hg_http_request_header_count(const HgHttpRequest *req,
+                                      const char *name);
 const char *hg_http_request_query(const HgHttpRequest *req, const char *name);
 /* Calls func for every cookie of that name (a page on another port of the
  * same host may have planted one) until it returns true. */
@@ -42,10 +58,16 @@ bool hg_http_request_find_cookie(const HgHttpRequest *req, const char *name,
 /* Body bytes, at most HG_HTTP_BODY_MAX; wiped when the request ends. */
 const char *hg_http_request_body(const HgHttpRequest *req, size_t *ret_len);
 const char *hg_http_request_peer(const HgHttpRequest *req);
+/* The uid owning the client's socket, HG_PEER_UID_UNKNOWN when unknown. */
+uid_t hg_http_request_peer_uid(const HgHttpRequest *req);
+/* The connection is in the reserve kept for live sessions: the handler
+ * must refuse anything else (hg-http-admit.h). */
+bool hg_http_request_in_reserve(const HgHttpRequest *req);
 struct MHD_Connection *hg_http_request_connection(const HgHttpRequest *req);
 
 /* The handler will answer later; gone is called if the client leaves
- * first (then the request is freed right after and must not be used). */
+ * first (the socket is watched for hang-up meanwhile), after which the
+ * request is no longer the handler's and must not be used. */
 void hg_http_request_suspend(HgHttpRequest *req, HgHttpGone gone,
                              void *userdata);
 

@@ -9,6 +9,7 @@
 
 #include "hg-auth.h"
 #include "hg-log.h"
+#include "hg-peer.h"
 #include "hg-secure.h"
 #include "hg-throttle.h"
 #include "hg-token.h"
@@ -36,6 +37,8 @@ struct Login {
   HgWebLogin *owner;
   HgAuth *auth;
   char *user;             /* as typed, for the journal */
+  char *account;          /* what NSS resolved it to, if the helper said */
+  uid_t peer;             /* who asked (hg-peer.h) */
   char *password;         /* until the first hidden prompt takes it */
   HgHttpRequest *req;     /* the suspended request waiting for PAM */
   hg_usec_t asked_at;     /* when req came (CLOCK_MONOTONIC) */
@@ -58,6 +61,7 @@ static void login_free(Login *l) {
   sd_event_source_disable_unref(l->timer);
   hg_erase_and_free(l->password);
   g_free(l->user);
+  g_free(l->account);
   g_free(l->session_id);
   g_free(l->replaces);
   g_clear_pointer(&l->messages, json_array_unref);
@@ -105,7 +109,13 @@ static void fail(Login *l, const char *reason) {
   int r;
 
   journal_login(l->user, LOG_NOTICE, "failed", reason);
-  hg_throttle_failed(l->owner->throttle, l->user, hg_now(CLOCK_MONOTONIC));
+  /* A failed login takes no more answers: its helper is gone. */
+  if (l->conversation[0]) {
+    g_hash_table_remove(l->owner->conversations, l->conversation);
+    l->conversation[0] = '\0';
+  }
+  hg_throttle_failed(l->owner->throttle, l->peer, l->user, l->account,
+                     hg_now(CLOCK_MONOTONIC));
   l->auth = hg_auth_close(l->auth);
   l->timer = sd_event_source_disable_unref(l->timer);
   r = sd_event_add_time(l->owner->web->event, &l->timer, CLOCK_MONOTONIC, at,
@@ -260,7 +270,7 @@ static void on_success(Login *l, const HgAuthEvent *ev) {
     return;
   }
   journal_login(ev->user, LOG_INFO, "succeeded", NULL);
-  hg_throttle_succeeded(owner->throttle, l->user);
+  hg_throttle_succeeded(owner->throttle, l->peer, l->user, ev->user);
   l->session_id = g_strdup(hg_session_get_id(s));
   g_hash_table_insert(owner->sessions, l->session_id, l);
 
@@ -292,6 +302,8 @@ static void on_auth_event(HgAuth *a, const HgAuthEvent *ev, void *ud) {
     on_success(l, ev);
     break;
   case HG_AUTH_FAILURE:
+    if (ev->account)
+      l->account = g_strdup(ev->account);
     fail(l, hg_auth_failure_to_string(ev->failure));
     break;
   case HG_AUTH_ENDED:
@@ -307,6 +319,7 @@ static void on_auth_event(HgAuth *a, const HgAuthEvent *ev, void *ud) {
 static void on_request_gone(HgHttpRequest *req, void *ud) {
   Login *l = ud;
 
+  hg_debug("Web login of %s: the client left before the answer", l->user);
   l->req = NULL;
   if (!l->session_id)
     login_free(l);
@@ -338,11 +351,12 @@ static bool valid_user(const char *user) {
   return true;
 }
 
-/* 429 with Retry-After when this name failed too often lately, or too
- * many logins came at once. */
+/* 429 with Retry-After when this name failed too often lately for this
+ * peer, or too many logins came from it at once. */
 static bool throttled(HgWebLogin *owner, HgHttpRequest *req, const char *user) {
   hg_usec_t wait =
-      hg_throttle_check(owner->throttle, user, hg_now(CLOCK_MONOTONIC));
+      hg_throttle_check(owner->throttle, hg_http_request_peer_uid(req), user,
+                        hg_now(CLOCK_MONOTONIC));
   g_autofree char *seconds = NULL;
   struct MHD_Response *r;
 
@@ -353,6 +367,30 @@ static bool throttled(HgWebLogin *owner, HgHttpRequest *req, const char *user) {
   MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
   hg_http_respond(req, MHD_HTTP_TOO_MANY_REQUESTS, r);
   return true;
+}
+
+/* Logins of one peer not past PAM yet: each may hold a conversation for
+ * ConversationTimeoutSec, so one user must not take them all. */
+static unsigned in_progress_of(HgWebLogin *owner, uid_t peer) {
+  GHashTableIter it;
+  gpointer key;
+  unsigned n = 0;
+
+  g_hash_table_iter_init(&it, owner->all);
+  while (g_hash_table_iter_next(&it, &key, NULL)) {
+    const Login *l = key;
+    n += !l->session_id && l->auth && l->peer == peer;
+  }
+  return n;
+}
+
+static bool too_busy(HgWebLogin *owner, HgHttpRequest *req) {
+  const HgConfig *c = owner->web->config;
+
+  return hg_auth_manager_in_progress(owner->auth) >=
+             c->max_logins_in_progress ||
+         in_progress_of(owner, hg_http_request_peer_uid(req)) >=
+             c->max_logins_in_progress_per_peer;
 }
 
 static void start_login(HgWebLogin *owner, HgHttpRequest *req,
@@ -366,8 +404,7 @@ static void start_login(HgWebLogin *owner, HgHttpRequest *req,
     hg_web_respond_error(req, MHD_HTTP_BAD_REQUEST, "invalid-login");
     return;
   }
-  if (hg_auth_manager_in_progress(owner->auth) >=
-      owner->web->config->max_logins_in_progress) {
+  if (too_busy(owner, req)) {
     hg_web_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "busy");
     return;
   }
@@ -375,6 +412,7 @@ static void start_login(HgWebLogin *owner, HgHttpRequest *req,
     return;
   l = g_new0(Login, 1);
   l->owner = owner;
+  l->peer = hg_http_request_peer_uid(req);
   l->user = g_strdup(user);
   l->password = g_strdup(password);
   l->messages = json_array_new();
@@ -399,8 +437,8 @@ static void continue_login(HgWebLogin *owner, HgHttpRequest *req,
   guint count = a ? json_array_get_length(a) : 0;
   g_autofree char **answers = g_new0(char *, count + 1);
 
-  if (!l) {
-    /* Expired or never issued: the same answer as any failure. */
+  if (!l || !l->auth) {
+    /* Expired, failed or never issued: the same answer as any failure. */
     hg_http_respond(req, MHD_HTTP_UNAUTHORIZED,
                     hg_http_response_json(FAILED_BODY));
     return;
@@ -451,6 +489,11 @@ void hg_web_login_handle(HgWebLogin *owner, HgHttpRequest *req,
     start_login(owner, req, body);
   wipe_strings(json_object_get_member(body, "password"));
   wipe_strings(json_object_get_member(body, "answers"));
+}
+
+uid_t hg_web_login_peer_of(HgWebLogin *owner, const char *session_id) {
+  const Login *l = g_hash_table_lookup(owner->sessions, session_id);
+  return l ? l->peer : HG_PEER_UID_UNKNOWN;
 }
 
 /* A web session ended, whatever the reason: its PAM session closes. */

@@ -6,6 +6,7 @@
 #include "hg-ended-tokens.h"
 #include "hg-http-gate.h"
 #include "hg-http-server.h"
+#include "hg-log.h"
 #include "hg-web-assets.h"
 #include "hg-web-events.h"
 #include "hg-web.h"
@@ -22,6 +23,8 @@ struct HgWeb {
   HgEndedTokens *ended;
   HgWebLogin *login;
   HgWebEvents *events;
+  HgLogLimit unknown_token_log;
+  HgLogLimit foreign_token_log;
 };
 
 /* JSON answers. */
@@ -40,3 +43,6 @@ HgWebLogin *hg_web_login_free(HgWebLogin *login);
 void hg_web_login_reload(HgWebLogin *login);
 void hg_web_login_handle(HgWebLogin *login, HgHttpRequest *req,
                          JsonObject *body);
+/* The local uid that signed a web session in: its cookie is good from
+ * that uid only. HG_PEER_UID_UNKNOWN when the kernel did not tell. */
+uid_t hg_web_login_peer_of(HgWebLogin *login, const char *session_id);

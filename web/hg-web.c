@@ -195,9 +195,28 @@ static const ApiRoute api_routes[] = {
 
 typedef struct {
   HgWeb *web;
+  HgHttpRequest *req;
   HgSession *session;
   HgEndReason ended;
+  bool unknown; /* a well-formed token that no session ever had */
 } CookieLookup;
+
+/* Browsers send the cookie to every port of the host, so another local
+ * user's server may be given it: it is good only from the uid that signed
+ * in (the kiosk browser's). */
+static bool from_owner(HgWeb *web, HgHttpRequest *req, HgSession *s) {
+  uid_t owner = hg_web_login_peer_of(web->login, hg_session_get_id(s));
+  uid_t peer = hg_http_request_peer_uid(req);
+  unsigned quiet;
+
+  if (owner == HG_PEER_UID_UNKNOWN || owner == peer)
+    return true;
+  if (hg_log_limit_pass(&web->foreign_token_log, &quiet))
+    hg_warning("The session token of %s came from uid %d, not from uid %d "
+               "that signed in: refused (%u more since the last such line)",
+               hg_session_get_user(s), (int)peer, (int)owner, quiet);
+  return false;
+}
 
 static bool try_token(const char *value, void *ud) {
   CookieLookup *l = ud;
@@ -207,21 +226,47 @@ static bool try_token(const char *value, void *ud) {
   if (!hg_token_hash(value, hash))
     return false;
   l->session = hg_registry_lookup_token(l->web->reg, hash);
-  if (l->session)
+  if (l->session && from_owner(l->web, l->req, l->session))
     return true;
+  if (l->session) {
+    l->session = NULL;
+    return false;
+  }
   reason = hg_ended_tokens_lookup(l->web->ended, hash);
   if (l->ended == HG_END_REASON_NONE)
     l->ended = reason;
+  l->unknown = l->unknown || reason == HG_END_REASON_NONE;
   return false;
 }
 
+/* Someone may be guessing tokens: said, never with the token, and not
+ * more than once a minute whatever they send. */
+static void log_unknown_token(HgWeb *web, HgHttpRequest *req) {
+  uid_t uid = hg_http_request_peer_uid(req);
+  g_autofree char *f_uid = NULL;
+  unsigned quiet;
+
+  if (!hg_log_limit_pass(&web->unknown_token_log, &quiet))
+    return;
+  f_uid = g_strdup_printf("HG_PEER_UID=%d", (int)uid);
+  hg_log_fields(LOG_NOTICE, (const char *[]){f_uid, NULL},
+                "Request for %s with an unknown session token from uid %d "
+                "(%u more since the last such line)",
+                hg_http_request_path(req), (int)uid, quiet);
+}
+
+/* The live session of the request's cookie. Routes pass ret_ended: they
+ * also learn why a session ended, and unknown tokens are logged. */
 static HgSession *session_of(HgWeb *web, HgHttpRequest *req,
                              HgEndReason *ret_ended) {
-  CookieLookup l = {web, NULL, HG_END_REASON_NONE};
+  CookieLookup l = {web, req, NULL, HG_END_REASON_NONE, false};
 
   hg_http_request_find_cookie(req, HG_COOKIE_NAME, try_token, &l);
-  if (ret_ended)
+  if (ret_ended) {
     *ret_ended = l.ended;
+    if (!l.session && l.unknown && l.ended == HG_END_REASON_NONE)
+      log_unknown_token(web, req);
+  }
   return l.session;
 }
 
@@ -306,6 +351,7 @@ static void respond_asset(HgWeb *web, HgHttpRequest *req, const char *name) {
 }
 
 static void handle_page(HgWeb *web, HgHttpRequest *req, const char *path) {
+  HgEndReason ended;
   HgSession *s;
 
   if (!method_allowed(req, false)) {
@@ -321,7 +367,7 @@ static void handle_page(HgWeb *web, HgHttpRequest *req, const char *path) {
     return;
   }
   /* Loading our page is a sign of life: a reload is not a close. */
-  s = session_of(web, req, NULL);
+  s = session_of(web, req, &ended);
   if (s && hg_registry_touch(web->reg, s, HG_TOUCH_ALIVE, 0) < 0)
     s = NULL;
   respond_asset(web, req, s ? "session.html" : "login.html");
@@ -331,11 +377,26 @@ static const struct {
   unsigned status;
   const char *error;
 } gate_errors[] = {
+    [HG_GATE_DUPLICATE_HOST] = {MHD_HTTP_BAD_REQUEST, "duplicate-host"},
     [HG_GATE_BAD_HOST] = {MHD_HTTP_FORBIDDEN, "host-not-allowed"},
     [HG_GATE_BAD_ORIGIN] = {MHD_HTTP_FORBIDDEN, "origin-not-allowed"},
     [HG_GATE_CROSS_SITE] = {MHD_HTTP_FORBIDDEN, "cross-site"},
     [HG_GATE_NOT_JSON] = {MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "json-required"},
 };
+
+/* The last places of the connection table are kept for live sessions
+ * (hg-http-admit.h): anything else there is told to come back. */
+static bool refused_from_reserve(HgWeb *web, HgHttpRequest *req) {
+  struct MHD_Response *r;
+
+  if (!hg_http_request_in_reserve(req) || hg_web_session_id_of(web, req))
+    return false;
+  r = hg_http_response_error("busy");
+  MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+  MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+  hg_http_respond(req, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+  return true;
+}
 
 static void on_request(HgHttpRequest *req, void *userdata) {
   HgWeb *web = userdata;
@@ -343,6 +404,7 @@ static void on_request(HgHttpRequest *req, void *userdata) {
   HgGateRequest gate = {
       .post = hg_http_request_is_post(req),
       .api = g_str_has_prefix(path, "/api/"),
+      .n_hosts = hg_http_request_header_count(req, MHD_HTTP_HEADER_HOST),
       .host = hg_http_request_header(req, MHD_HTTP_HEADER_HOST),
       .origin = hg_http_request_header(req, "Origin"),
       .sec_fetch_site = hg_http_request_header(req, "Sec-Fetch-Site"),
@@ -350,6 +412,8 @@ static void on_request(HgHttpRequest *req, void *userdata) {
   };
   HgGateVerdict v = hg_gate_check(web->hosts, &gate);
 
+  if (refused_from_reserve(web, req))
+    return;
   if (v != HG_GATE_OK)
     hg_web_respond_error(req, gate_errors[v].status, gate_errors[v].error);
   else if (gate.api)
@@ -358,10 +422,20 @@ static void on_request(HgHttpRequest *req, void *userdata) {
     handle_page(web, req, path);
 }
 
+static void http_limits_of(const HgConfig *c, HgHttpLimits *ret) {
+  *ret = (HgHttpLimits){
+      .max_connections = (unsigned)c->max_connections,
+      .max_per_peer = (unsigned)c->max_connections_per_peer,
+      .request_timeout = hg_sec_to_usec(c->request_timeout_sec),
+      .idle_timeout = hg_sec_to_usec(c->idle_timeout_sec),
+  };
+}
+
 int hg_web_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
                HgWeb **ret) {
   static gsize resources_registered = 0;
   g_autoptr(HgWeb) web = g_new0(HgWeb, 1);
+  HgHttpLimits limits;
   int r;
 
   if (g_once_init_enter(&resources_registered)) {
@@ -370,6 +444,8 @@ int hg_web_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
   }
   web->event = sd_event_ref(event);
   web->reg = reg;
+  web->unknown_token_log = HG_LOG_LIMIT_INIT(60 * HG_USEC_PER_SEC);
+  web->foreign_token_log = HG_LOG_LIMIT_INIT(60 * HG_USEC_PER_SEC);
   web->config = config;
   web->hosts = hg_host_list_new(config);
   web->ended = hg_ended_tokens_new(reg);
@@ -380,7 +456,9 @@ int hg_web_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
   if (r < 0)
     return r;
   web->events = hg_web_events_new(web);
-  r = hg_http_server_new(event, config->listen, on_request, web, &web->server);
+  http_limits_of(config, &limits);
+  r = hg_http_server_new(event, config->listen, &limits, on_request, web,
+                         &web->server);
   if (r < 0)
     return r; /* logged where it failed */
   *ret = g_steal_pointer(&web);
@@ -416,6 +494,7 @@ static bool same_listen(const HgConfig *a, const HgConfig *b) {
 }
 
 int hg_web_reload(HgWeb *web, const HgConfig *config) {
+  HgHttpLimits limits;
   HgWebAssets *assets;
   int r;
 
@@ -427,6 +506,8 @@ int hg_web_reload(HgWeb *web, const HgConfig *config) {
   hg_web_assets_free(web->assets);
   web->assets = assets;
   hg_host_list_set_allowed(web->hosts, config->allowed_hosts);
+  http_limits_of(config, &limits);
+  hg_http_server_set_limits(web->server, &limits);
   web->config = config;
   hg_web_login_reload(web->login);
   return 0;

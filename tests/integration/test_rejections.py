@@ -6,6 +6,7 @@ unknown routes and methods, and WebRoot paths that try to leave WebRoot."""
 import json
 import os
 import socket
+import subprocess
 import time
 
 import hgtest
@@ -413,6 +414,66 @@ class WebRootTest(hgtest.TestCase):
         self.assertNotIn(SECRET, r.body)
         self.assertIn(r.status, (404, 500), r)
         self.assertTrue(self.d.alive())
+
+
+class ReviewTest(hgtest.TestCase):
+    """Findings of the security review that the gate and the routes fix."""
+
+    def test_duplicate_host_is_refused_in_either_order(self):
+        d = self.daemon()
+        c = d.client(host=None)
+        for hosts in ((d.host, "evil:1"), ("evil:1", d.host), (d.host, d.host)):
+            with self.subTest(hosts=hosts):
+                r = c.get("/", headers=[("Host", h) for h in hosts])
+                self.assertEqual(r.status, 400, r)
+                self.assertEqual(r.json(), {"error": "duplicate-host"})
+
+    def test_unknown_token_is_logged_without_the_token(self):
+        d = self.daemon()
+        # Ended tokens and requests without a cookie are not probes.
+        live = d.client().login()
+        d.client().logout(live)
+        self.assertEqual(d.client().session(live).status, 401)
+        self.assertEqual(d.client().get("/api/session").status, 401)
+        token = hgtest.random_token()
+        mark = d.log_mark()
+        r = d.client().session(token)
+        self.assertEqual(r.status, 401, r)
+        d.wait_for_log(r"Request for /api/session with an unknown session "
+                       r"token from uid %d" % os.geteuid(), after=mark)
+        self.assertNotIn(token, d.log_text())
+        self.assertEqual(d.log_text().count("unknown session token"), 1,
+                         "only the unknown token was logged")
+        # At most one such line a minute, whatever a prober sends.
+        for _ in range(20):
+            d.client().session(hgtest.random_token())
+        self.assertEqual(d.client().get("/").status, 200)
+        self.assertEqual(d.log_text().count("unknown session token"), 1)
+    def test_cookie_is_good_only_from_the_uid_that_signed_in(self):
+        """A page of another local user's server (another port of 127.0.0.1)
+        is sent the cookie by the browser; replayed from that user's own
+        process it is refused, and the session goes on."""
+        if os.geteuid() != 0:
+            self.skipTest("needs root: the replay runs as another uid")
+        d = self.daemon()
+        token = d.client().login()
+        replay = (
+            "import http.client, sys\n"
+            "c = http.client.HTTPConnection('127.0.0.1', %d)\n"
+            "c.request('GET', '/api/session', headers={'Host': %r,"
+            " 'Cookie': 'hourglass_session=%s'})\n"
+            "r = c.getresponse(); print(r.status, r.read().decode())\n"
+            % (d.port, d.host, token))
+        out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
+                              "--clear-groups", "/usr/bin/python3", "-c",
+                              replay], capture_output=True, text=True,
+                             timeout=30)
+        self.assertEqual(out.stdout.strip(),
+                         '401 {"error":"no-session"}', out)
+        d.wait_for_log(r"The session token of alice came from uid 65534, "
+                       r"not from uid 0 that signed in: refused")
+        self.assertNotIn(token, d.log_text())
+        self.assertEqual(d.client().session(token).status, 200)
 
 
 if __name__ == "__main__":

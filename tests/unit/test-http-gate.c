@@ -74,13 +74,18 @@ static void test_gate(void **state) {
   g_autoptr(HgConfig) c = config_with("[Http]\nListen=127.0.0.1:8080\n");
   g_autoptr(HgHostList) hosts = hg_host_list_new(c);
   const char *host = "127.0.0.1:8080", *json = "application/json";
-  HgGateRequest get_page = {false, false, host, NULL, "cross-site", NULL};
-  HgGateRequest post = {true, true, host, "http://127.0.0.1:8080", NULL, json};
+  HgGateRequest get_page = {false, false, 1, host, NULL, "cross-site", NULL};
+  HgGateRequest post = {true, true, 1, host, "http://127.0.0.1:8080",
+                        NULL, json};
   HgGateRequest r;
 
   assert_int_equal(hg_gate_check(hosts, &get_page), HG_GATE_OK);
   assert_int_equal(hg_gate_check(hosts, &post), HG_GATE_OK);
 
+  /* Two Host headers are refused whatever they say (RFC 9112, 3.2). */
+  r = post;
+  r.n_hosts = 2;
+  assert_int_equal(hg_gate_check(hosts, &r), HG_GATE_DUPLICATE_HOST);
   r = post;
   r.host = "evil:8080";
   r.origin = "http://evil:8080";
@@ -105,7 +110,7 @@ static void test_gate(void **state) {
   r.content_type = "text/plain";
   assert_int_equal(hg_gate_check(hosts, &r), HG_GATE_NOT_JSON);
   /* GET on the API: Sec-Fetch-Site still judged, no body type needed. */
-  r = (HgGateRequest){false, true, host, NULL, "cross-site", NULL};
+  r = (HgGateRequest){false, true, 1, host, NULL, "cross-site", NULL};
   assert_int_equal(hg_gate_check(hosts, &r), HG_GATE_CROSS_SITE);
   r.sec_fetch_site = NULL;
   assert_int_equal(hg_gate_check(hosts, &r), HG_GATE_OK);

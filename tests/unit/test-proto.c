@@ -33,12 +33,14 @@ static const HgProtoMsg examples[] = {
     {.type = HG_PROTO_RESULT_FAIL, .failure = HG_AUTH_FAILURE_AUTH},
     {.type = HG_PROTO_RESULT_FAIL, .failure = HG_AUTH_FAILURE_INTERNAL},
     {.type = HG_PROTO_CLOSED},
+    {.type = HG_PROTO_ACCOUNT, .text = "alice@realm"},
 };
 
 static bool has_text(HgProtoType t) {
   return t == HG_PROTO_START || t == HG_PROTO_ANSWER ||
          t == HG_PROTO_PROMPT_ECHO_OFF || t == HG_PROTO_PROMPT_ECHO_ON ||
-         t == HG_PROTO_INFO || t == HG_PROTO_ERROR || t == HG_PROTO_RESULT_OK;
+         t == HG_PROTO_INFO || t == HG_PROTO_ERROR || t == HG_PROTO_RESULT_OK ||
+         t == HG_PROTO_ACCOUNT;
 }
 
 static void assert_msg_equal(const HgProtoMsg *want, const HgProtoMsg *got) {
@@ -73,8 +75,8 @@ static void test_type_names(void **state) {
     if (!name)
       assert_false(hg_proto_type_from_helper((HgProtoType)t));
   }
-  assert_int_equal(named, 11);
-  assert_int_equal(from_helper, 9);
+  assert_int_equal(named, 12);
+  assert_int_equal(from_helper, 10);
   assert_false(hg_proto_type_from_helper(HG_PROTO_START));
   assert_false(hg_proto_type_from_helper(HG_PROTO_ANSWER));
   assert_true(hg_proto_type_from_helper(HG_PROTO_WAIT));
