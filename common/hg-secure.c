@@ -38,3 +38,22 @@ void hg_hex_encode(const uint8_t *in, size_t n, char *out) {
   }
   out[2 * n] = '\0';
 }
+
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+int hg_hex_decode(const char *in, uint8_t *out, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    int hi = hex_digit(in[2 * i]), lo = hi < 0 ? -1 : hex_digit(in[2 * i + 1]);
+
+    if (hi < 0 || lo < 0)
+      return -EINVAL;
+    out[i] = (uint8_t)(hi << 4 | lo);
+  }
+  return 0;
+}

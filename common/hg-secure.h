@@ -16,3 +16,6 @@ int hg_random_bytes(void *buf, size_t n);
 
 /* Lower-case hex of n bytes into out, which holds 2n + 1 chars. */
 void hg_hex_encode(const uint8_t *in, size_t n, char *out);
+/* The n bytes of 2n lower-case hex digits (the rest of in is not read);
+ * 0, or -EINVAL for anything that is not such a digit. */
+int hg_hex_decode(const char *in, uint8_t *out, size_t n);

@@ -113,8 +113,7 @@ static void log_refused(HgHttpServer *server, uid_t uid) {
             "since the last such line",
             (int)uid, hg_admission_total(server->admission),
             hg_admission_of(server->admission, uid),
-            server->limits.max_connections, server->limits.max_per_peer,
-            quiet);
+            server->limits.max_connections, server->limits.max_per_peer, quiet);
 }
 
 /* A quick 503 and close, instead of a client left hanging. Unread request
@@ -232,8 +231,7 @@ int hg_http_listen(Listener *l, const HgListenAddress *a) {
   _cleanup_close_ int fd = -1;
   int one = 1, r;
 
-  fd = socket(a->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-              0);
+  fd = socket(a->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -errno;
   if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
@@ -278,9 +276,10 @@ void hg_http_conn_notify(void *cls, struct MHD_Connection *connection,
   }
   info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
   /* Borrowed: the table holds it until MHD says the connection closed. */
-  *socket_context = info ? g_hash_table_lookup(l->server->conns,
-                                               GINT_TO_POINTER(info->connect_fd))
-                         : NULL;
+  *socket_context = info
+                        ? g_hash_table_lookup(l->server->conns,
+                                              GINT_TO_POINTER(info->connect_fd))
+                        : NULL;
 }
 
 void *hg_http_conn_request_line(void *cls, const char *uri,

@@ -14,11 +14,11 @@ typedef struct HgHttpConn HgHttpConn;
 typedef struct {
   HgHttpServer *server;
   struct MHD_Daemon *mhd;
-  int fd;                   /* listening socket */
-  sd_event_source *accept;  /* fd readable */
+  int fd;                        /* listening socket */
+  sd_event_source *accept;       /* fd readable */
   sd_event_source *accept_retry; /* after running out of descriptors */
-  sd_event_source *io;      /* MHD's epoll fd readable */
-  sd_event_source *timer;   /* MHD's own timeout */
+  sd_event_source *io;           /* MHD's epoll fd readable */
+  sd_event_source *timer;        /* MHD's own timeout */
   char *name;
 } Listener;
 
@@ -31,8 +31,8 @@ struct HgHttpServer {
   void *userdata;
   HgHttpLimits limits;
   HgAdmission *admission;
-  GHashTable *conns; /* fd -> HgHttpConn, every connection MHD has */
-  int peer_nl;       /* sock_diag socket for peer uids, -1 if none */
+  GHashTable *conns;      /* fd -> HgHttpConn, every connection MHD has */
+  int peer_nl;            /* sock_diag socket for peer uids, -1 if none */
   HgLogLimit refused_log; /* refusals: a peer provokes them at will */
 };
 

@@ -40,7 +40,8 @@ static int fill_request(int fd, DiagRequest *q) {
   id->idiag_cookie[0] = INET_DIAG_NOCOOKIE;
   id->idiag_cookie[1] = INET_DIAG_NOCOOKIE;
   if (ours.ss_family == AF_INET) {
-    const struct sockaddr_in *o = (const void *)&ours, *t = (const void *)&theirs;
+    const struct sockaddr_in *o = (const void *)&ours,
+                             *t = (const void *)&theirs;
     id->idiag_sport = t->sin_port;
     id->idiag_dport = o->sin_port;
     memcpy(id->idiag_src, &t->sin_addr, sizeof(t->sin_addr));
