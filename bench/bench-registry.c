@@ -47,8 +47,10 @@ static void run(unsigned n, unsigned updates) {
     for (size_t k = 0; k < sizeof(hash); k++)
       hash[k] = (uint8_t)g_rand_int(rand);
     clock.now += 10;
-    hg_registry_create(reg, HG_SESSION_SOURCE_WEB, "benchmark-user", 1000, hash,
-                       &sessions[i]);
+    hg_registry_create(
+        reg,
+        &(HgSessionInit){HG_SESSION_SOURCE_WEB, "benchmark-user", 1000, hash},
+        &sessions[i]);
     hg_registry_hold(reg, sessions[i]);
   }
   t_create = seconds() - t0;

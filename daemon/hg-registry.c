@@ -201,24 +201,9 @@ void hg_registry_set_limits(HgRegistry *reg, const HgLimits *limits) {
   announce_deadline(reg);
 }
 
-int hg_registry_create(HgRegistry *reg, HgSessionSource source,
-                       const char *user, uid_t uid, const uint8_t *token_hash,
-                       HgSession **ret) {
-  hg_usec_t now = hg_clock_boottime(reg->clock);
-  HgSession *s = NULL;
-
-  g_return_val_if_fail(user && *user, -EINVAL);
-
-  /* 128 random bits do not collide in practice; the loop makes sure. */
-  for (int tries = 0; !s && tries < 4; tries++) {
-    s = hg_session_new(source, user, uid, now);
-    if (!s)
-      return HG_NEG_ERRNO();
-    if (g_hash_table_contains(reg->by_id, s->id))
-      g_clear_pointer(&s, hg_session_unref);
-  }
-  if (!s)
-    return -EEXIST;
+/* Files a new session in every index (taking its reference) and tells
+ * the listeners. -EEXIST if its token is taken. */
+static int insert(HgRegistry *reg, HgSession *s, const uint8_t *token_hash) {
   if (token_hash) {
     if (g_hash_table_contains(reg->by_token, token_hash)) {
       hg_session_unref(s);
@@ -229,15 +214,61 @@ int hg_registry_create(HgRegistry *reg, HgSessionSource source,
     g_hash_table_insert(reg->by_token, s->token_hash, s);
   }
   g_hash_table_insert(reg->by_id, s->id, s);
-  user_count_add(reg, user, +1);
-
-  hg_policy_evaluate(&reg->limits, &s->times, now, &s->verdict);
+  user_count_add(reg, s->user, +1);
   hg_prioq_put(reg->deadlines, s, &s->deadline_idx);
   emit(reg, s, HG_REGISTRY_EVENT_NEW);
   announce_deadline(reg);
-  if (ret)
-    *ret = s;
   return 0;
+}
+
+int hg_registry_create(HgRegistry *reg, const HgSessionInit *init,
+                       HgSession **ret) {
+  hg_usec_t now = hg_clock_boottime(reg->clock);
+  HgSession *s = NULL;
+  int r;
+
+  g_return_val_if_fail(init->user && *init->user, -EINVAL);
+
+  /* 128 random bits do not collide in practice; the loop makes sure. */
+  for (int tries = 0; !s && tries < 4; tries++) {
+    s = hg_session_new(init->source, init->user, init->uid, NULL, now);
+    if (!s)
+      return HG_NEG_ERRNO();
+    if (g_hash_table_contains(reg->by_id, s->id))
+      g_clear_pointer(&s, hg_session_unref);
+  }
+  if (!s)
+    return -EEXIST;
+  s->peer_uid = init->peer_uid;
+  s->logind_id = g_strdup(init->logind_id);
+  hg_policy_evaluate(&reg->limits, &s->times, now, &s->verdict);
+  r = insert(reg, s, init->token_hash);
+  if (r >= 0 && ret)
+    *ret = s;
+  return r;
+}
+
+int hg_registry_restore(HgRegistry *reg, const HgStateSession *rec,
+                        HgSession **ret) {
+  hg_usec_t now = hg_clock_boottime(reg->clock);
+  HgSession *s;
+  int r;
+
+  if (g_hash_table_contains(reg->by_id, rec->id))
+    return -EEXIST;
+  s = hg_session_new(rec->source, rec->user, rec->uid, rec->id, now);
+  s->times = rec->times;
+  s->times.live = false;
+  s->peer_uid = rec->peer_uid;
+  s->logind_id = g_strdup(rec->logind_id);
+  s->restored = true;
+  /* The state it had; the first hg_registry_process() judges it anew,
+   * ending it then if its time ran out while the daemon was away. */
+  s->verdict = (HgVerdict){.state = rec->state, .next_deadline = now};
+  r = insert(reg, s, rec->has_token ? rec->token_hash : NULL);
+  if (r >= 0 && ret)
+    *ret = s;
+  return r;
 }
 
 HgSession *hg_registry_lookup(const HgRegistry *reg, const char *id) {
@@ -273,7 +304,7 @@ GPtrArray *hg_registry_list(const HgRegistry *reg) {
 int hg_registry_touch(HgRegistry *reg, HgSession *s, HgTouch what,
                       int64_t idle_sec) {
   hg_usec_t now = hg_clock_boottime(reg->clock);
-  hg_usec_t old_activity = s->times.last_activity;
+  HgPolicyTimes old = s->times;
   bool alive;
 
   if (hg_session_is_ended(s))
@@ -287,7 +318,10 @@ int hg_registry_touch(HgRegistry *reg, HgSession *s, HgTouch what,
           hg_policy_activity_time(s->times.last_activity, now, idle_sec);
     alive = evaluate(reg, s, now);
   }
-  if (alive && s->times.last_activity != old_activity)
+  /* Signs of life matter too: they move the browser-close deadline, and
+   * the state file keeps them. */
+  if (alive && (s->times.last_activity != old.last_activity ||
+                s->times.last_alive != old.last_alive))
     emit(reg, s, HG_REGISTRY_EVENT_TIMES);
   announce_deadline(reg);
   return alive ? 0 : -ESTALE;
@@ -304,7 +338,8 @@ int hg_registry_hold(HgRegistry *reg, HgSession *s) {
   s->n_live++;
   s->times.live = true;
   s->times.last_alive = now;
-  evaluate(reg, s, now);
+  if (evaluate(reg, s, now))
+    emit(reg, s, HG_REGISTRY_EVENT_TIMES);
   announce_deadline(reg);
   return 0;
 }
@@ -315,7 +350,8 @@ void hg_registry_release(HgRegistry *reg, HgSession *s) {
   if (--s->n_live == 0 && !hg_session_is_ended(s)) {
     s->times.live = false;
     s->times.last_alive = hg_clock_boottime(reg->clock);
-    evaluate(reg, s, s->times.last_alive);
+    if (evaluate(reg, s, s->times.last_alive))
+      emit(reg, s, HG_REGISTRY_EVENT_TIMES);
     announce_deadline(reg);
   }
   hg_session_unref(s); /* the hold's reference */

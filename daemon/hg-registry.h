@@ -9,6 +9,7 @@
 #include "hg-clock.h"
 #include "hg-policy.h"
 #include "hg-session.h"
+#include "hg-state.h"
 
 typedef struct HgRegistry HgRegistry;
 
@@ -51,10 +52,27 @@ const HgClock *hg_registry_get_clock(const HgRegistry *reg);
  * already past the new limits end now. */
 void hg_registry_set_limits(HgRegistry *reg, const HgLimits *limits);
 
-/* token_hash may be NULL (desktop sessions have no cookie). */
-int hg_registry_create(HgRegistry *reg, HgSessionSource source,
-                       const char *user, uid_t uid, const uint8_t *token_hash,
+/* A new session's identity; see hg-session.h for each field. */
+typedef struct {
+  HgSessionSource source;
+  const char *user;
+  uid_t uid;
+  const uint8_t *token_hash; /* NULL: no cookie (desktop sessions) */
+  uid_t peer_uid;            /* web: HG_PEER_UID_UNKNOWN if not known */
+  const char *logind_id;     /* desktop, else NULL */
+} HgSessionInit;
+
+int hg_registry_create(HgRegistry *reg, const HgSessionInit *init,
                        HgSession **ret);
+
+/* Takes back a session that a previous run of the daemon had (its state
+ * file), with its id, times and state, and announces it as NEW (with
+ * hg_session_is_restored()). It is not judged here: one whose time ran out
+ * meanwhile ends, with its true reason, at the next
+ * hg_registry_process(), once every front has taken its part back.
+ * -EEXIST for an id or token already in use. */
+int hg_registry_restore(HgRegistry *reg, const HgStateSession *rec,
+                        HgSession **ret);
 
 HgSession *hg_registry_lookup(const HgRegistry *reg, const char *id);
 HgSession *

@@ -16,11 +16,14 @@ struct HgSession {
 
   bool has_token;
   uint8_t token_hash[HG_TOKEN_HASH_LEN];
+  uid_t peer_uid;
+  char *logind_id;
+  bool restored;
 
   size_t deadline_idx; /* slot in the registry's deadline heap */
 };
 
-/* A new session with a fresh random id, or NULL if the kernel has no
- * randomness to give (errno set). */
+/* A new session with a fresh random id (or the given one: restored), or
+ * NULL if the kernel has no randomness to give (errno set). */
 HgSession *hg_session_new(HgSessionSource source, const char *user, uid_t uid,
-                          hg_usec_t now);
+                          const char *id, hg_usec_t now);

@@ -1,6 +1,8 @@
 /* Session objects and their read-only accessors. */
 #include "hg-session-private.h"
 
+#include "hg-peer.h"
+
 #include "hg-macros.h"
 #include "hg-prioq.h"
 #include "hg-secure.h"
@@ -24,12 +26,12 @@ HgSessionSource hg_session_source_from_string(const char *s) {
 }
 
 HgSession *hg_session_new(HgSessionSource source, const char *user, uid_t uid,
-                          hg_usec_t now) {
+                          const char *id, hg_usec_t now) {
   uint8_t raw[HG_SESSION_ID_LEN / 2];
   HgSession *s;
   int r;
 
-  r = hg_random_bytes(raw, sizeof(raw));
+  r = id ? 0 : hg_random_bytes(raw, sizeof(raw));
   if (r < 0) {
     errno = -r;
     return NULL;
@@ -37,7 +39,11 @@ HgSession *hg_session_new(HgSessionSource source, const char *user, uid_t uid,
 
   s = g_new0(HgSession, 1);
   s->n_ref = 1;
-  hg_hex_encode(raw, sizeof(raw), s->id);
+  if (id)
+    g_strlcpy(s->id, id, sizeof(s->id));
+  else
+    hg_hex_encode(raw, sizeof(raw), s->id);
+  s->peer_uid = HG_PEER_UID_UNKNOWN;
   s->user = g_strdup(user);
   s->uid = uid;
   s->source = source;
@@ -65,6 +71,7 @@ void hg_session_unref(HgSession *s) {
     return;
   explicit_bzero(s->token_hash, sizeof(s->token_hash));
   g_free(s->user);
+  g_free(s->logind_id);
   g_free(s);
 }
 
@@ -96,3 +103,11 @@ const uint8_t *hg_session_get_token_hash(const HgSession *s) {
 const HgVerdict *hg_session_get_verdict(const HgSession *s) {
   return &s->verdict;
 }
+const HgPolicyTimes *hg_session_get_times(const HgSession *s) {
+  return &s->times;
+}
+uid_t hg_session_get_peer_uid(const HgSession *s) { return s->peer_uid; }
+const char *hg_session_get_logind_id(const HgSession *s) {
+  return s->logind_id;
+}
+bool hg_session_is_restored(const HgSession *s) { return s->restored; }

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "hg-bus-names.h"
+#include "hg-peer.h"
 #include "hg-policy.h"
 
 #define HG_TOKEN_HASH_LEN 32 /* SHA-256 */
@@ -46,3 +47,11 @@ hg_usec_t hg_session_get_last_alive(const HgSession *s);
 const uint8_t *hg_session_get_token_hash(const HgSession *s);
 /* The policy's verdict as of the last evaluation: warn_at, expire_at... */
 const HgVerdict *hg_session_get_verdict(const HgSession *s);
+const HgPolicyTimes *hg_session_get_times(const HgSession *s);
+/* Web sessions: the local uid that signed in (its cookie is good from that
+ * uid only), HG_PEER_UID_UNKNOWN when the kernel did not tell. */
+uid_t hg_session_get_peer_uid(const HgSession *s);
+/* Desktop sessions: their logind session; NULL for web sessions. */
+const char *hg_session_get_logind_id(const HgSession *s);
+/* Taken back from a state file after a restart, not created now. */
+bool hg_session_is_restored(const HgSession *s);

@@ -100,11 +100,16 @@ static const char *const key_names[_K_MAX] = {
 };
 
 static const bool key_required[_K_MAX] = {
-    [K_ID] = true,         [K_USER] = true,
-    [K_UID] = true,        [K_SOURCE] = true,
-    [K_STATE] = true,      [K_CREATED] = true,
-    [K_LAST_ACTIVITY] = true, [K_LAST_ALIVE] = true,
-    [K_BUSY] = true,       [K_WATCH_LIVENESS] = true,
+    [K_ID] = true,
+    [K_USER] = true,
+    [K_UID] = true,
+    [K_SOURCE] = true,
+    [K_STATE] = true,
+    [K_CREATED] = true,
+    [K_LAST_ACTIVITY] = true,
+    [K_LAST_ALIVE] = true,
+    [K_BUSY] = true,
+    [K_WATCH_LIVENESS] = true,
 };
 
 typedef struct {
@@ -303,8 +308,9 @@ static int parse_links(const Fields *f, HgStateSession *s, char **ret_why) {
   bool web = s->source == HG_SESSION_SOURCE_WEB;
 
   if (web != (v[K_TOKEN_HASH] != NULL) || web == (v[K_LOGIND_SESSION] != NULL))
-    return refuse(ret_why, -EINVAL, "TOKEN_HASH or LOGIND_SESSION does not "
-                                    "fit SOURCE");
+    return refuse(ret_why, -EINVAL,
+                  "TOKEN_HASH or LOGIND_SESSION does not "
+                  "fit SOURCE");
   if (v[K_TOKEN_HASH]) {
     if (!hex_ok(v[K_TOKEN_HASH], 2 * HG_TOKEN_HASH_LEN) ||
         hg_hex_decode(v[K_TOKEN_HASH], s->token_hash, HG_TOKEN_HASH_LEN) < 0)
@@ -328,8 +334,7 @@ static int parse_times(const Fields *f, HgStateSession *s, char **ret_why) {
       s->state != HG_SESSION_STATE_WARNING)
     return refuse(ret_why, -EINVAL, "bad STATE");
   if (!parse_u64(v[K_CREATED], HG_USEC_INFINITY - 1, &t->created) ||
-      !parse_u64(v[K_LAST_ACTIVITY], HG_USEC_INFINITY - 1,
-                 &t->last_activity) ||
+      !parse_u64(v[K_LAST_ACTIVITY], HG_USEC_INFINITY - 1, &t->last_activity) ||
       !parse_u64(v[K_LAST_ALIVE], HG_USEC_INFINITY - 1, &t->last_alive))
     return refuse(ret_why, -EINVAL, "bad time");
   if (t->last_activity < t->created || t->last_alive < t->created)

@@ -76,8 +76,13 @@ static int arm(HgDesktop *d, Desk *k) {
   HgSession *s;
   int r;
 
-  r = hg_registry_create(d->reg, HG_SESSION_SOURCE_DESKTOP, k->user, k->uid,
-                         NULL, &s);
+  r = hg_registry_create(d->reg,
+                         &(HgSessionInit){.source = HG_SESSION_SOURCE_DESKTOP,
+                                          .user = k->user,
+                                          .uid = k->uid,
+                                          .peer_uid = HG_PEER_UID_UNKNOWN,
+                                          .logind_id = k->logind_id},
+                         &s);
   if (r < 0)
     return r;
   g_free(k->session_id);

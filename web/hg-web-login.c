@@ -264,8 +264,13 @@ static void on_success(Login *l, const HgAuthEvent *ev) {
     return;
   replace_old_session(l);
   if (hg_token_new(token, hash) < 0 ||
-      hg_registry_create(owner->web->reg, HG_SESSION_SOURCE_WEB, ev->user,
-                         ev->uid, hash, &s) < 0) {
+      hg_registry_create(owner->web->reg,
+                         &(HgSessionInit){.source = HG_SESSION_SOURCE_WEB,
+                                          .user = ev->user,
+                                          .uid = ev->uid,
+                                          .token_hash = hash,
+                                          .peer_uid = l->peer},
+                         &s) < 0) {
     fail(l, "internal");
     return;
   }
@@ -489,11 +494,6 @@ void hg_web_login_handle(HgWebLogin *owner, HgHttpRequest *req,
     start_login(owner, req, body);
   wipe_strings(json_object_get_member(body, "password"));
   wipe_strings(json_object_get_member(body, "answers"));
-}
-
-uid_t hg_web_login_peer_of(HgWebLogin *owner, const char *session_id) {
-  const Login *l = g_hash_table_lookup(owner->sessions, session_id);
-  return l ? l->peer : HG_PEER_UID_UNKNOWN;
 }
 
 /* A web session ended, whatever the reason: its PAM session closes. */

@@ -43,6 +43,3 @@ HgWebLogin *hg_web_login_free(HgWebLogin *login);
 void hg_web_login_reload(HgWebLogin *login);
 void hg_web_login_handle(HgWebLogin *login, HgHttpRequest *req,
                          JsonObject *body);
-/* The local uid that signed a web session in: its cookie is good from
- * that uid only. HG_PEER_UID_UNKNOWN when the kernel did not tell. */
-uid_t hg_web_login_peer_of(HgWebLogin *login, const char *session_id);

@@ -205,7 +205,7 @@ typedef struct {
  * user's server may be given it: it is good only from the uid that signed
  * in (the kiosk browser's). */
 static bool from_owner(HgWeb *web, HgHttpRequest *req, HgSession *s) {
-  uid_t owner = hg_web_login_peer_of(web->login, hg_session_get_id(s));
+  uid_t owner = hg_session_get_peer_uid(s);
   uid_t peer = hg_http_request_peer_uid(req);
   unsigned quiet;
 

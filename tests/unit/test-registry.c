@@ -86,9 +86,13 @@ static HgSession *create(Fixture *f, const char *user, uint8_t token_byte) {
   HgSession *s = NULL;
 
   memset(hash, token_byte, sizeof(hash));
-  assert_int_equal(hg_registry_create(f->reg, HG_SESSION_SOURCE_WEB, user, 1001,
-                                      token_byte ? hash : NULL, &s),
-                   0);
+  assert_int_equal(
+      hg_registry_create(f->reg,
+                         &(HgSessionInit){HG_SESSION_SOURCE_WEB, user, 1001,
+                                          token_byte ? hash : NULL,
+                                          HG_PEER_UID_UNKNOWN},
+                         &s),
+      0);
   return s;
 }
 
@@ -107,7 +111,8 @@ static void test_lifecycle_events(void **state) {
   advance_to(f, S(2080));
   advance_to(f, S(2140));
   hg_registry_release(f->reg, s);
-  assert_string_equal(f->events->str, "new alice;warning alice;active alice;"
+  assert_string_equal(f->events->str, "new alice;times alice;warning alice;"
+                                      "active alice;"
                                       "times alice;warning alice;"
                                       "ended alice idle-timeout;");
   assert_true(f->announced == HG_USEC_INFINITY);
@@ -130,8 +135,10 @@ static void test_lookup(void **state) {
   assert_null(hg_registry_lookup(f->reg, "nope"));
   assert_null(hg_registry_lookup(f->reg, NULL));
   /* The same token cannot be issued twice. */
-  assert_int_equal(hg_registry_create(f->reg, HG_SESSION_SOURCE_WEB, "bob",
-                                      1002, hash, NULL),
+  assert_int_equal(hg_registry_create(f->reg,
+                                      &(HgSessionInit){HG_SESSION_SOURCE_WEB,
+                                                       "bob", 1002, hash},
+                                      NULL),
                    -EEXIST);
 
   hg_registry_end(f->reg, s, HG_END_REASON_LOGOUT);
@@ -247,9 +254,12 @@ static void test_busy_desktop(void **state) {
   Fixture *f = *state;
   HgSession *s = NULL;
 
-  assert_int_equal(hg_registry_create(f->reg, HG_SESSION_SOURCE_DESKTOP,
-                                      "carol", 1003, NULL, &s),
-                   0);
+  assert_int_equal(
+      hg_registry_create(f->reg,
+                         &(HgSessionInit){HG_SESSION_SOURCE_DESKTOP, "carol",
+                                          1003, .logind_id = "c3"},
+                         &s),
+      0);
   assert_true(f->announced == S(1540)); /* no close rule for desktops */
   assert_int_equal(hg_registry_set_busy(f->reg, s, true, 0), 0);
   assert_true(f->announced == S(29740)); /* the absolute limit's warning */
@@ -335,6 +345,63 @@ static unsigned run_timer_until(HgRegistry *reg, TestClock *clock,
   return fired;
 }
 
+static HgStateSession record_of(const char *id, const char *user,
+                                hg_usec_t created, hg_usec_t activity) {
+  HgStateSession rec = {
+      .user = (char *)user,
+      .uid = 1001,
+      .source = HG_SESSION_SOURCE_WEB,
+      .has_token = true,
+      .state = HG_SESSION_STATE_ACTIVE,
+      .times = {.created = created,
+                .last_activity = activity,
+                .last_alive = activity,
+                .watch_liveness = true},
+      .peer_uid = 1000,
+  };
+  g_strlcpy(rec.id, id, sizeof(rec.id));
+  memset(rec.token_hash, id[31], sizeof(rec.token_hash));
+  return rec;
+}
+
+/* Sessions taken back after a restart keep their id, token and times;
+ * one whose time ran out while the daemon was away ends at the first
+ * processing, with its true reason; none is extended. */
+static void test_restore(void **state) {
+  Fixture *f = *state;
+  HgStateSession fresh = record_of("0000000000000000000000000000000a", "alice",
+                                   S(29900), S(29990));
+  HgStateSession idle =
+      record_of("0000000000000000000000000000000b", "bob", S(100), S(350));
+  HgStateSession old =
+      record_of("0000000000000000000000000000000c", "carol", S(1000), S(29995));
+  uint8_t hash[HG_TOKEN_HASH_LEN];
+  HgSession *s = NULL;
+
+  f->clock.boottime = S(30000);
+  idle.times.last_alive = S(29990);
+  old.times.watch_liveness = false; /* no browser-close rule in the way */
+  assert_int_equal(hg_registry_restore(f->reg, &fresh, &s), 0);
+  assert_true(hg_session_is_restored(s));
+  assert_string_equal(hg_session_get_id(s), fresh.id);
+  assert_int_equal(hg_session_get_peer_uid(s), 1000);
+  assert_int_equal(hg_registry_restore(f->reg, &idle, NULL), 0);
+  assert_int_equal(hg_registry_restore(f->reg, &old, NULL), 0);
+  /* The same id twice, or a token in use, is refused. */
+  assert_int_equal(hg_registry_restore(f->reg, &fresh, NULL), -EEXIST);
+  assert_string_equal(f->events->str, "new alice;new bob;new carol;");
+  memset(hash, 'a', sizeof(hash));
+  assert_ptr_equal(hg_registry_lookup_token(f->reg, hash), s);
+
+  g_string_truncate(f->events, 0);
+  hg_registry_process(f->reg);
+  assert_string_equal(f->events->str, "ended bob idle-timeout;"
+                                      "ended carol max-age;");
+  assert_true(hg_session_get_last_activity(s) == S(29990));
+  assert_true(hg_session_get_verdict(s)->expire_at == S(29990) + S(600));
+  assert_true(f->announced == S(29990) + S(30)); /* no stream: close grace */
+}
+
 static void test_source_strings(void **state) {
   for (int i = 0; i < _HG_SESSION_SOURCE_MAX; i++)
     assert_int_equal(
@@ -365,7 +432,7 @@ static void test_ten_thousand_sessions(void **state) {
 
   for (int i = 0; i < N; i++) {
     clock.boottime += g_rand_int_range(rand, 0, 20000); /* up to 20 ms */
-    hg_registry_create(reg, HG_SESSION_SOURCE_WEB, "u", 1000, NULL,
+    hg_registry_create(reg, &(HgSessionInit){HG_SESSION_SOURCE_WEB, "u", 1000},
                        &ex[i].session);
     ex[i].created = ex[i].last_activity = clock.boottime;
     g_hash_table_insert(by_session, ex[i].session, &ex[i]);
@@ -418,6 +485,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_reload_limits, setup, teardown),
       cmocka_unit_test_setup_teardown(test_busy_desktop, setup, teardown),
       cmocka_unit_test_setup_teardown(test_end_all, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
       cmocka_unit_test(test_source_strings),
       cmocka_unit_test(test_ten_thousand_sessions),
   };

@@ -42,7 +42,9 @@ static HgStateSession desktop_session(void) {
       .uid = 4294967294u,
       .source = HG_SESSION_SOURCE_DESKTOP,
       .state = HG_SESSION_STATE_ACTIVE,
-      .times = {.created = 5, .last_activity = 5, .last_alive = 5,
+      .times = {.created = 5,
+                .last_activity = 5,
+                .last_alive = 5,
                 .busy = true},
       .peer_uid = HG_PEER_UID_UNKNOWN,
       .logind_id = g_strdup("c42"),
@@ -184,7 +186,9 @@ static void test_malformed(void **state) {
        "bad ID"},
       {"EVIL=1\n", "unknown key"},
       {"USER=a\nUSER=b\n", "USER twice"},
-      {"USER=a\x01" "b\n", "bad USER value"},
+      {"USER=a\x01"
+       "b\n",
+       "bad USER value"},
       {"no equals sign\n", "no '='"},
   };
   static const char good[] =
