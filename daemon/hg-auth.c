@@ -427,17 +427,9 @@ static int launch(HgAuth *a, const char *user, const char *rhost) {
   return 0;
 }
 
-int hg_auth_start(HgAuthManager *m, const char *user, const char *rhost,
-                  HgAuthCallback cb, void *userdata, HgAuth **ret) {
-  HgAuth *a;
-  int r;
+static HgAuth *auth_new(HgAuthManager *m, HgAuthCallback cb, void *userdata) {
+  HgAuth *a = g_new0(HgAuth, 1);
 
-  if (m->shut_down)
-    return -ESHUTDOWN;
-  if (!is_user_name(user) || !is_rhost(rhost))
-    return -EINVAL;
-
-  a = g_new0(HgAuth, 1);
   a->n_ref = 1;
   a->manager = m;
   a->link.data = a;
@@ -450,7 +442,51 @@ int hg_auth_start(HgAuthManager *m, const char *user, const char *rhost,
   a->messages = g_array_new(false, false, sizeof(HgAuthMessage));
   g_array_set_clear_func(a->messages, clear_message);
   g_queue_push_tail_link(&m->logins, &a->link);
+  return a;
+}
 
+int hg_auth_adopt(HgAuthManager *m, int fd, HgAuthCallback cb, void *userdata,
+                  HgAuth **ret) {
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  HgAuth *a;
+  int r;
+
+  /* A helper that died while we were away has left a hung-up socket. */
+  if (m->shut_down || poll(&p, 1, 0) < 0 || (p.revents & (POLLHUP | POLLERR))) {
+    close(fd);
+    return m->shut_down ? -ESHUTDOWN : -EPIPE;
+  }
+  a = auth_new(m, cb, userdata);
+  a->fd = fd;
+  a->state = STATE_SESSION;
+  a->authenticated = true;
+  r = fcntl(fd, F_SETFL, O_NONBLOCK) < 0 ? -errno : 0;
+  if (r >= 0)
+    r = sd_event_add_time(m->event, &a->timer, CLOCK_BOOTTIME, 0, 1, on_timeout,
+                          a);
+  if (r >= 0) {
+    disarm_timer(a);
+    r = sd_event_add_io(m->event, &a->io, a->fd, EPOLLIN, on_io, a);
+  }
+  if (r < 0) {
+    auth_free(a);
+    return r;
+  }
+  *ret = a;
+  return 0;
+}
+
+int hg_auth_start(HgAuthManager *m, const char *user, const char *rhost,
+                  HgAuthCallback cb, void *userdata, HgAuth **ret) {
+  HgAuth *a;
+  int r;
+
+  if (m->shut_down)
+    return -ESHUTDOWN;
+  if (!is_user_name(user) || !is_rhost(rhost))
+    return -EINVAL;
+
+  a = auth_new(m, cb, userdata);
   r = launch(a, user, rhost);
   if (r < 0) {
     auth_free(a);
@@ -497,6 +533,8 @@ HgAuth *hg_auth_close(HgAuth *a) {
 }
 
 pid_t hg_auth_get_pid(const HgAuth *a) { return a->pid; }
+int hg_auth_get_fd(const HgAuth *a) { return a->fd; }
+void hg_auth_set_userdata(HgAuth *a, void *userdata) { a->userdata = userdata; }
 
 static bool running_from_build_tree(void) {
   g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
@@ -629,6 +667,17 @@ void hg_auth_manager_shutdown(HgAuthManager *m, hg_usec_t max_wait) {
     a->pid = 0;
     auth_unref(a);
   }
+}
+
+void hg_auth_manager_let_go(HgAuthManager *m) {
+  for (GList *l = m->logins.head; l; l = l->next) {
+    HgAuth *a = l->data;
+
+    /* Freeing the source no longer kills the process. */
+    if (a->authenticated && a->state == STATE_SESSION && a->child)
+      (void)sd_event_source_set_child_process_own(a->child, false);
+  }
+  hg_auth_manager_shutdown(m, 0);
 }
 
 HgAuthManager *hg_auth_manager_free(HgAuthManager *m) {

@@ -82,6 +82,10 @@ unsigned hg_auth_manager_helpers(const HgAuthManager *m);
  * the rest and reaps them all, blocking. Logins not closed yet stay valid
  * but inert until hg_auth_close(); no login can start afterwards. */
 void hg_auth_manager_shutdown(HgAuthManager *m, hg_usec_t max_wait);
+/* For a restart that keeps every session (their connections are in the
+ * fd store): like shutdown, but helpers holding a PAM session are let go
+ * running, neither told nor killed. */
+void hg_auth_manager_let_go(HgAuthManager *m);
 /* hg_auth_manager_shutdown(m, 0) if needed, then frees m. */
 HgAuthManager *hg_auth_manager_free(HgAuthManager *m);
 
@@ -103,8 +107,20 @@ int hg_auth_answer(HgAuth *a, char *const *answers, size_t n);
  * returns NULL. */
 HgAuth *hg_auth_close(HgAuth *a);
 
-/* The helper's pid, 0 once it has been reaped. */
+/* Takes over the connection to a helper that holds an open PAM session,
+ * kept across a restart of the daemon: a login in the authenticated state
+ * whose helper is not our child (its end shows as HG_AUTH_ENDED). -EPIPE
+ * when the helper is gone already (fd is closed either way). */
+int hg_auth_adopt(HgAuthManager *m, int fd, HgAuthCallback cb, void *userdata,
+                  HgAuth **ret);
+
+/* Who hears of an adopted login's end. */
+void hg_auth_set_userdata(HgAuth *a, void *userdata);
+
+/* The helper's pid, 0 once it has been reaped (or when it is not ours). */
 pid_t hg_auth_get_pid(const HgAuth *a);
+/* The connection to the helper, -1 once it is closed. */
+int hg_auth_get_fd(const HgAuth *a);
 
 /* $HOURGLASS_PAM_HELPER, else the helper of the build tree when this
  * program runs from there, else the installed one. */

@@ -6,7 +6,9 @@
 
 #include "hg-bus.h"
 #include "hg-deadline-timer.h"
+#include "hg-fdstore.h"
 #include "hg-log.h"
+#include "hg-state-store.h"
 #include "hg-web.h"
 
 struct HgDaemon {
@@ -17,7 +19,10 @@ struct HgDaemon {
   HgDeadlineTimer *deadline_timer;
   unsigned session_log_listener;
   HgWeb *web;
-  HgBus *bus; /* NULL without a system bus */
+  HgBus *bus;          /* NULL without a system bus */
+  HgFdStore *fdstore;  /* PAM helpers' connections across restarts */
+  HgStateStore *state; /* NULL when no state directory is given */
+  bool keeping;        /* a restart: sessions go on in the next run */
 };
 
 /* The journal keeps a line for every session that starts or ends, with the
@@ -30,6 +35,11 @@ static void log_session_event(HgRegistry *reg, HgSession *s,
 
   if (event != HG_REGISTRY_EVENT_NEW && event != HG_REGISTRY_EVENT_ENDED)
     return;
+  if (event == HG_REGISTRY_EVENT_NEW && hg_session_is_restored(s)) {
+    hg_info("Session %s of %s taken back", hg_session_get_id(s),
+            hg_session_get_user(s));
+    return;
+  }
   f_session = g_strconcat("HG_SESSION=", hg_session_get_id(s), NULL);
   f_user = g_strconcat("HG_USER=", hg_session_get_user(s), NULL);
   f_source = g_strconcat(
@@ -51,6 +61,18 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
                           void *userdata) {
   HgDaemon *d = userdata;
 
+  /* A restart keeps every session: their state is on disk, their PAM
+   * helpers' connections in the service manager's store. A stop (or a
+   * SIGTERM without a job) ends them all. */
+  d->keeping = d->bus && d->state && hg_fdstore_available(d->fdstore) &&
+               hg_bus_restart_pending(d->bus);
+  if (d->keeping) {
+    hg_info("Received %s: restarting, every session is kept",
+            strsignal((int)si->ssi_signo));
+    hg_state_store_flush(d->state);
+    hg_web_keep_sessions(d->web);
+    return sd_event_exit(d->event, 0);
+  }
   hg_info("Received %s, shutting down", strsignal((int)si->ssi_signo));
   /* While the loop still runs: the pages and the bus hear of it (sd-bus
    * flushes and closes its connection when the loop exits). */
@@ -88,6 +110,30 @@ static int add_signals(HgDaemon *d) {
   return sd_event_add_signal(d->event, NULL, SIGHUP, on_reload_signal, d);
 }
 
+/* Sessions of a previous run (a restart, a crash): from their state files,
+ * with their PAM helpers and logind sessions checked; what expired in the
+ * meantime ends now, with its true reason. Before READY=1. */
+static void take_back(HgDaemon *d) {
+  g_autofree char *dir = hg_state_store_default_dir();
+  unsigned n;
+
+  if (!dir) {
+    hg_debug("No state directory ($RUNTIME_DIRECTORY): sessions do not "
+             "survive a restart");
+  } else if (hg_state_store_new(d->event, d->registry, dir, &d->state) < 0) {
+    hg_warning("Sessions will not survive a restart");
+  }
+  n = d->state ? hg_state_store_load(d->state) : 0;
+  hg_web_take_back(d->web);
+  if (d->bus)
+    hg_bus_take_back(d->bus);
+  hg_fdstore_drop_unclaimed(d->fdstore);
+  hg_registry_process(d->registry);
+  if (n > 0)
+    hg_info("%u session%s of the previous run taken back, %u still live", n,
+            n == 1 ? "" : "s", hg_registry_count(d->registry));
+}
+
 int hg_daemon_new(HgConfig *config, const char *config_path, HgDaemon **ret) {
   g_autoptr(HgDaemon) d = g_new0(HgDaemon, 1);
   HgLimits limits;
@@ -95,6 +141,7 @@ int hg_daemon_new(HgConfig *config, const char *config_path, HgDaemon **ret) {
 
   d->config = config;
   d->config_path = g_strdup(config_path);
+  d->fdstore = hg_fdstore_new();
 
   r = sd_event_default(&d->event);
   if (r < 0)
@@ -113,12 +160,13 @@ int hg_daemon_new(HgConfig *config, const char *config_path, HgDaemon **ret) {
   r = hg_deadline_timer_new(d->event, d->registry, &d->deadline_timer);
   if (r < 0)
     return hg_log_errno(LOG_ERR, r, "Cannot create the deadline timer");
-  r = hg_web_new(d->event, d->registry, d->config, &d->web);
+  r = hg_web_new(d->event, d->registry, d->config, d->fdstore, &d->web);
   if (r < 0)
     return r;
   r = hg_bus_new(d->event, d->registry, d->config, &d->bus);
   if (r < 0)
     hg_notice("No system bus (%s): running web-only", g_strerror(-r));
+  take_back(d);
 
   *ret = g_steal_pointer(&d);
   return 0;
@@ -128,11 +176,13 @@ HgDaemon *hg_daemon_free(HgDaemon *d) {
   if (!d)
     return NULL;
   /* Every session ends as "shutdown" (journal, pages, PAM close) before
-   * the fronts go away. */
-  if (d->registry)
+   * the fronts go away, unless the next run takes them back. */
+  if (d->registry && !d->keeping)
     hg_registry_end_all(d->registry, HG_END_REASON_SHUTDOWN);
   hg_web_free(d->web);
   hg_bus_free(d->bus);
+  hg_state_store_free(d->state);
+  hg_fdstore_free(d->fdstore);
   hg_deadline_timer_free(d->deadline_timer);
   hg_registry_free(d->registry);
   sd_event_unref(d->event);

@@ -5,6 +5,7 @@
 #include <errno.h>
 
 #include "hg-log.h"
+#include "hg-systemd.h"
 
 #define FLUSH_USEC HG_USEC_PER_SEC
 
@@ -161,6 +162,15 @@ HgBus *hg_bus_free(HgBus *bus) {
   sd_event_unref(bus->event);
   g_free(bus);
   return NULL;
+}
+
+void hg_bus_take_back(HgBus *bus) {
+  if (bus->desktop)
+    hg_desktop_take_back(bus->desktop);
+}
+
+bool hg_bus_restart_pending(HgBus *bus) {
+  return hg_systemd_restart_pending(bus->bus);
 }
 
 void hg_bus_reload(HgBus *bus, const HgConfig *config) {

@@ -23,3 +23,9 @@ HgBus *hg_bus_free(HgBus *bus);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HgBus, hg_bus_free)
 
 void hg_bus_reload(HgBus *bus, const HgConfig *config);
+/* After the registry took back its sessions: desktop sessions are checked
+ * against logind and followed again, or end. */
+void hg_bus_take_back(HgBus *bus);
+/* Whether the daemon is being restarted (systemd has a restart job queued
+ * for its unit): then every session is kept for the next run. */
+bool hg_bus_restart_pending(HgBus *bus);

@@ -315,6 +315,67 @@ static int on_register_path(sd_bus_message *reply, void *userdata,
   return 0;
 }
 
+/* Whether logind still has the session: at start-up, before the daemon
+ * says it is ready, so a blocking call with a short timeout. */
+static bool logind_has(HgDesktop *d, const char *logind_id) {
+  _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+  _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+  int r;
+
+  r = sd_bus_message_new_method_call(d->bus, &m, LOGIND, LOGIND_PATH,
+                                     "org.freedesktop.login1.Manager",
+                                     "GetSession");
+  if (r >= 0)
+    r = sd_bus_message_set_auto_start(m, false);
+  if (r >= 0)
+    r = sd_bus_message_append(m, "s", logind_id);
+  if (r >= 0)
+    r = sd_bus_call(d->bus, m, 2 * HG_USEC_PER_SEC, &error, &reply);
+  return r >= 0;
+}
+
+static void take_back(HgDesktop *d, HgSession *s) {
+  const char *logind_id = hg_session_get_logind_id(s);
+  g_autofree char *f_session =
+      g_strconcat("HG_SESSION=", hg_session_get_id(s), NULL);
+  bool known_idle;
+  Desk *k;
+
+  if (!logind_id || g_hash_table_contains(d->by_logind, logind_id) ||
+      !logind_has(d, logind_id)) {
+    hg_log_fields(LOG_NOTICE, (const char *[]){f_session, NULL},
+                  "Desktop session %s of %s not taken back: logind no longer "
+                  "has session %s",
+                  hg_session_get_id(s), hg_session_get_user(s),
+                  logind_id ? logind_id : "(none)");
+    hg_registry_end(d->reg, s, HG_END_REASON_LOGOUT);
+    return;
+  }
+  k = g_new0(Desk, 1);
+  k->logind_id = g_strdup(logind_id);
+  k->user = g_strdup(hg_session_get_user(s));
+  k->uid = hg_session_get_uid(s);
+  k->session_id = g_strdup(hg_session_get_id(s));
+  k->idle = -1;
+  if (hg_logind_get_idle(d->logind, k->logind_id, &known_idle, &k->idle_since))
+    k->idle = known_idle;
+  g_hash_table_insert(d->by_logind, k->logind_id, k);
+  g_hash_table_insert(d->by_session, k->session_id, k);
+  hg_logind_watch(d->logind, k->logind_id);
+}
+
+void hg_desktop_take_back(HgDesktop *d) {
+  g_autoptr(GPtrArray) all = hg_registry_list(d->reg);
+
+  for (guint i = 0; i < all->len; i++) {
+    HgSession *s = all->pdata[i];
+    if (hg_session_is_restored(s) &&
+        hg_session_get_source(s) == HG_SESSION_SOURCE_DESKTOP &&
+        !g_hash_table_contains(d->by_session, hg_session_get_id(s)))
+      take_back(d, s);
+  }
+}
+
 int hg_desktop_register(HgDesktop *d, sd_bus_message *m, sd_bus_error *error) {
   const char *id;
   Desk *k;

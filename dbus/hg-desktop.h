@@ -18,6 +18,11 @@ int hg_desktop_new(sd_bus *bus, HgRegistry *reg, const HgConfig *config,
 HgDesktop *hg_desktop_free(HgDesktop *d);
 void hg_desktop_reload(HgDesktop *d, const HgConfig *config);
 
+/* Restored desktop sessions that logind still has are followed again
+ * (their idle hints, their end through logind); the others end (reason
+ * logout) with a journal line. Blocks briefly: for start-up. */
+void hg_desktop_take_back(HgDesktop *d);
+
 /* The logind session of a managed desktop session, or NULL. */
 const char *hg_desktop_logind_id(HgDesktop *d, const char *session_id);
 

@@ -173,8 +173,22 @@ static void on_session_event(HgRegistry *reg, HgSession *s,
       send_state(key);
 }
 
+/* The keep-alive tick. It also refreshes each live page's last sign of
+ * life, which the state file keeps: after a crash, a page that was open
+ * gets most of CloseAfterSec to reconnect, not a close at once. */
+static hg_usec_t tick(const HgWebEvents *events) {
+  uint64_t close_after = events->web->config->close_after_sec;
+  hg_usec_t t = HG_EVENTS_KEEPALIVE_USEC;
+
+  if (close_after > 0)
+    t = HG_MIN(t, hg_sec_to_usec(close_after) / 3);
+  return HG_MAX(t, HG_USEC_PER_SEC);
+}
+
 static int on_keepalive(sd_event_source *s, uint64_t usec, void *ud) {
   HgWebEvents *events = ud;
+  g_autoptr(GPtrArray) live =
+      g_ptr_array_new_with_free_func((GDestroyNotify)hg_session_unref);
   hg_usec_t now = hg_now(CLOCK_MONOTONIC);
   GHashTableIter it;
   gpointer key;
@@ -184,8 +198,14 @@ static int on_keepalive(sd_event_source *s, uint64_t usec, void *ud) {
     Stream *st = key;
     if (now - st->last_sent >= HG_EVENTS_KEEPALIVE_USEC)
       send_raw(st, ":\n\n");
+    g_ptr_array_add(live, hg_session_ref(st->session));
   }
-  return sd_event_source_set_time_relative(s, HG_EVENTS_KEEPALIVE_USEC);
+  /* Outside the walk: a session that ends closes its streams. */
+  for (guint i = 0; i < live->len; i++)
+    if (!hg_session_is_ended(live->pdata[i]))
+      (void)hg_registry_touch(events->web->reg, live->pdata[i], HG_TOUCH_ALIVE,
+                              0);
+  return sd_event_source_set_time_relative(s, tick(events));
 }
 
 static unsigned count_of(HgWebEvents *events, HgSession *s) {
@@ -225,8 +245,7 @@ void hg_web_events_open(HgWebEvents *events, HgHttpRequest *req, HgSession *s,
   st->out = g_string_new("retry: 1000\n\n");
   st->last_sent = hg_now(CLOCK_MONOTONIC);
   if (g_hash_table_size(events->streams) == 0 && events->keepalive) {
-    (void)sd_event_source_set_time_relative(events->keepalive,
-                                            HG_EVENTS_KEEPALIVE_USEC);
+    (void)sd_event_source_set_time_relative(events->keepalive, tick(events));
     (void)sd_event_source_set_enabled(events->keepalive, SD_EVENT_ON);
   }
   g_hash_table_add(events->streams, st);

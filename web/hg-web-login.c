@@ -31,6 +31,7 @@ struct HgWebLogin {
   GHashTable *all;           /* Login set: every login, for shutdown */
   HgThrottle *throttle;
   unsigned listener;
+  bool keeping; /* a restart: the PAM sessions stay open for the next run */
 };
 
 struct Login {
@@ -49,13 +50,23 @@ struct Login {
   JsonArray *messages;    /* what PAM said, for the next answer */
 };
 
+/* The name of a session's helper connection in the fd store. */
+static char *stored_name(const char *session_id) {
+  return g_strconcat("web-", session_id, NULL);
+}
+
 static void login_free(Login *l) {
   HgWebLogin *owner = l->owner;
 
   if (l->conversation[0])
     g_hash_table_remove(owner->conversations, l->conversation);
-  if (l->session_id)
+  if (l->session_id) {
+    g_autofree char *name = stored_name(l->session_id);
+
     g_hash_table_remove(owner->sessions, l->session_id);
+    if (!owner->keeping)
+      hg_fdstore_remove(owner->web->fdstore, name);
+  }
   g_hash_table_remove(owner->all, l);
   hg_auth_close(l->auth);
   sd_event_source_disable_unref(l->timer);
@@ -278,6 +289,10 @@ static void on_success(Login *l, const HgAuthEvent *ev) {
   hg_throttle_succeeded(owner->throttle, l->peer, l->user, ev->user);
   l->session_id = g_strdup(hg_session_get_id(s));
   g_hash_table_insert(owner->sessions, l->session_id, l);
+  {
+    g_autofree char *name = stored_name(l->session_id);
+    (void)hg_fdstore_put(owner->web->fdstore, name, hg_auth_get_fd(l->auth));
+  }
 
   json_builder_begin_object(b);
   json_builder_set_member_name(b, "state");
@@ -539,6 +554,60 @@ int hg_web_login_new(HgWeb *web, HgWebLogin **ret) {
   return 0;
 }
 
+void hg_web_login_keep(HgWebLogin *owner) { owner->keeping = true; }
+
+/* A session that cannot be taken back ends now, and says why. */
+static void drop_restored(HgWebLogin *owner, HgSession *s, const char *why) {
+  g_autofree char *f_session =
+      g_strconcat("HG_SESSION=", hg_session_get_id(s), NULL);
+
+  hg_log_fields(LOG_WARNING, (const char *[]){f_session, NULL},
+                "Session %s of %s not taken back: %s", hg_session_get_id(s),
+                hg_session_get_user(s), why);
+  hg_registry_end(owner->web->reg, s, HG_END_REASON_SHUTDOWN);
+}
+
+static void take_back(HgWebLogin *owner, HgSession *s) {
+  g_autofree char *name = stored_name(hg_session_get_id(s));
+  int fd = hg_fdstore_take(owner->web->fdstore, name);
+  HgAuth *auth = NULL;
+  Login *l;
+  int r;
+
+  if (fd < 0) {
+    drop_restored(owner, s, "no connection to its PAM helper was kept");
+    return;
+  }
+  r = hg_auth_adopt(owner->auth, fd, on_auth_event, NULL, &auth);
+  if (r < 0) {
+    drop_restored(owner, s,
+                  r == -EPIPE ? "its PAM helper has exited" : g_strerror(-r));
+    hg_fdstore_remove(owner->web->fdstore, name);
+    return;
+  }
+  l = g_new0(Login, 1);
+  l->owner = owner;
+  l->auth = auth;
+  l->peer = hg_session_get_peer_uid(s);
+  l->user = g_strdup(hg_session_get_user(s));
+  l->session_id = g_strdup(hg_session_get_id(s));
+  hg_auth_set_userdata(auth, l);
+  g_hash_table_insert(owner->sessions, l->session_id, l);
+  g_hash_table_add(owner->all, l);
+}
+
+void hg_web_login_take_back(HgWebLogin *owner) {
+  g_autoptr(GPtrArray) all = hg_registry_list(owner->web->reg);
+
+  for (guint i = 0; i < all->len; i++) {
+    HgSession *s = all->pdata[i];
+    if (hg_session_is_restored(s) &&
+        hg_session_get_source(s) == HG_SESSION_SOURCE_WEB &&
+        !g_hash_table_contains(owner->sessions, hg_session_get_id(s)))
+      take_back(owner, s);
+  }
+}
+
 void hg_web_login_reload(HgWebLogin *owner) {
   HgAuthSettings settings;
 
@@ -563,7 +632,10 @@ HgWebLogin *hg_web_login_free(HgWebLogin *owner) {
   }
   /* KillMode=mixed: whatever still runs when we exit is killed, so the
    * helpers get their time to close PAM now. */
-  hg_auth_manager_shutdown(owner->auth, SHUTDOWN_WAIT);
+  if (owner->keeping)
+    hg_auth_manager_let_go(owner->auth);
+  else
+    hg_auth_manager_shutdown(owner->auth, SHUTDOWN_WAIT);
   hg_auth_manager_free(owner->auth);
   g_hash_table_destroy(owner->conversations);
   g_hash_table_destroy(owner->sessions);

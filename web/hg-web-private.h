@@ -4,6 +4,7 @@
 #include <json-glib/json-glib.h>
 
 #include "hg-ended-tokens.h"
+#include "hg-fdstore.h"
 #include "hg-http-gate.h"
 #include "hg-http-server.h"
 #include "hg-log.h"
@@ -23,6 +24,7 @@ struct HgWeb {
   HgEndedTokens *ended;
   HgWebLogin *login;
   HgWebEvents *events;
+  HgFdStore *fdstore;
   HgLogLimit unknown_token_log;
   HgLogLimit foreign_token_log;
 };
@@ -41,5 +43,10 @@ int hg_web_login_new(HgWeb *web, HgWebLogin **ret);
 HgWebLogin *hg_web_login_free(HgWebLogin *login);
 /* After web->config changed. */
 void hg_web_login_reload(HgWebLogin *login);
+/* Restored web sessions get their PAM helper back from the fd store; one
+ * whose helper is gone ends (reason shutdown) with a journal line. */
+void hg_web_login_take_back(HgWebLogin *login);
+/* At the end of this run, leave every PAM session open for the next. */
+void hg_web_login_keep(HgWebLogin *login);
 void hg_web_login_handle(HgWebLogin *login, HgHttpRequest *req,
                          JsonObject *body);

@@ -432,7 +432,7 @@ static void http_limits_of(const HgConfig *c, HgHttpLimits *ret) {
 }
 
 int hg_web_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
-               HgWeb **ret) {
+               HgFdStore *fdstore, HgWeb **ret) {
   static gsize resources_registered = 0;
   g_autoptr(HgWeb) web = g_new0(HgWeb, 1);
   HgHttpLimits limits;
@@ -444,6 +444,7 @@ int hg_web_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
   }
   web->event = sd_event_ref(event);
   web->reg = reg;
+  web->fdstore = fdstore;
   web->unknown_token_log = HG_LOG_LIMIT_INIT(60 * HG_USEC_PER_SEC);
   web->foreign_token_log = HG_LOG_LIMIT_INIT(60 * HG_USEC_PER_SEC);
   web->config = config;
@@ -464,6 +465,10 @@ int hg_web_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
   *ret = g_steal_pointer(&web);
   return 0;
 }
+
+void hg_web_take_back(HgWeb *web) { hg_web_login_take_back(web->login); }
+
+void hg_web_keep_sessions(HgWeb *web) { hg_web_login_keep(web->login); }
 
 HgWeb *hg_web_free(HgWeb *web) {
   if (!web)

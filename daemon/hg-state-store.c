@@ -1,0 +1,368 @@
+/* State files of live sessions; see hg-state-store.h. */
+#include "hg-state-store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <systemd/sd-id128.h>
+#include <unistd.h>
+
+#include "hg-log.h"
+#include "hg-macros.h"
+#include "hg-state.h"
+
+#define MIN_INTERVAL_USEC (1 * HG_USEC_PER_SEC)
+
+typedef struct {
+  hg_usec_t written; /* CLOCK_MONOTONIC of the last write, 0: never */
+  bool dirty;        /* times changed since */
+} Entry;
+
+struct HgStateStore {
+  sd_event *event;
+  HgRegistry *reg;
+  unsigned listener;
+  int dir_fd;
+  char *dir;
+  char boot_id[HG_STATE_BOOT_ID_LEN + 1];
+  GHashTable *entries; /* session id -> Entry */
+  sd_event_source *timer;
+  HgLogLimit error_log;
+};
+
+char *hg_state_store_default_dir(void) {
+  const char *e = getenv("RUNTIME_DIRECTORY");
+  g_autofree char *first = NULL;
+
+  if (!e || *e != '/')
+    return NULL;
+  first = g_strndup(e, strcspn(e, ":"));
+  return g_build_filename(first, "sessions", NULL);
+}
+
+static void record_of(HgSession *s, HgStateSession *ret) {
+  const uint8_t *hash = hg_session_get_token_hash(s);
+
+  *ret = (HgStateSession){
+      .user = (char *)hg_session_get_user(s),
+      .uid = hg_session_get_uid(s),
+      .source = hg_session_get_source(s),
+      .has_token = hash != NULL,
+      .state = hg_session_get_state(s),
+      .times = *hg_session_get_times(s),
+      .peer_uid = hg_session_get_peer_uid(s),
+      .logind_id = (char *)hg_session_get_logind_id(s),
+  };
+  g_strlcpy(ret->id, hg_session_get_id(s), sizeof(ret->id));
+  if (hash)
+    memcpy(ret->token_hash, hash, HG_TOKEN_HASH_LEN);
+}
+
+static int write_all(int fd, const char *data, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -errno;
+    data += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* Temporary file, then rename: a crash leaves the old file or the new
+ * one, never half of one. */
+static int write_file(HgStateStore *st, const char *id, const char *data,
+                      size_t len) {
+  g_autofree char *tmp = g_strconcat(".", id, ".tmp", NULL);
+  _cleanup_close_ int fd = -1;
+  int r;
+
+  fd = openat(st->dir_fd, tmp,
+              O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return -errno;
+  r = write_all(fd, data, len);
+  if (r >= 0 && close(TAKE_FD(fd)) < 0)
+    r = -errno;
+  if (r >= 0 && renameat(st->dir_fd, tmp, st->dir_fd, id) < 0)
+    r = -errno;
+  if (r < 0)
+    (void)unlinkat(st->dir_fd, tmp, 0);
+  return r;
+}
+
+static void save(HgStateStore *st, HgSession *s, Entry *e) {
+  HgStateSession rec;
+  g_autofree char *data = NULL;
+  size_t len;
+  unsigned quiet;
+  int r;
+
+  record_of(s, &rec);
+  data = hg_state_encode(&rec, st->boot_id, &len);
+  explicit_bzero(rec.token_hash, sizeof(rec.token_hash));
+  r = write_file(st, rec.id, data, len);
+  explicit_bzero(data, len);
+  e->written = hg_now(CLOCK_MONOTONIC);
+  e->dirty = false;
+  if (r < 0 && hg_log_limit_pass(&st->error_log, &quiet))
+    hg_log_errno(LOG_ERR, r,
+                 "Cannot write the state of session %s to %s (%u more "
+                 "failures since the last such line): a restart would end it",
+                 rec.id, st->dir, quiet);
+}
+
+static Entry *entry_of(HgStateStore *st, HgSession *s) {
+  Entry *e = g_hash_table_lookup(st->entries, hg_session_get_id(s));
+
+  if (!e) {
+    e = g_new0(Entry, 1);
+    g_hash_table_insert(st->entries, g_strdup(hg_session_get_id(s)), e);
+  }
+  return e;
+}
+
+/* The earliest moment a dirty session may be written again. */
+static void arm_timer(HgStateStore *st) {
+  hg_usec_t due = HG_USEC_INFINITY;
+  GHashTableIter it;
+  gpointer value;
+  int r;
+
+  g_hash_table_iter_init(&it, st->entries);
+  while (g_hash_table_iter_next(&it, NULL, &value)) {
+    const Entry *e = value;
+    if (e->dirty)
+      due = HG_MIN(due, e->written + MIN_INTERVAL_USEC);
+  }
+  if (due == HG_USEC_INFINITY) {
+    (void)sd_event_source_set_enabled(st->timer, SD_EVENT_OFF);
+    return;
+  }
+  r = sd_event_source_set_time(st->timer, due);
+  if (r >= 0)
+    r = sd_event_source_set_enabled(st->timer, SD_EVENT_ONESHOT);
+  if (r < 0 && r != -ESTALE)
+    hg_log_errno(LOG_ERR, r, "Cannot arm the state timer");
+}
+
+static void save_due(HgStateStore *st, bool all) {
+  hg_usec_t now = hg_now(CLOCK_MONOTONIC);
+  GHashTableIter it;
+  gpointer key, value;
+
+  g_hash_table_iter_init(&it, st->entries);
+  while (g_hash_table_iter_next(&it, &key, &value)) {
+    Entry *e = value;
+    HgSession *s;
+
+    if (!e->dirty || (!all && now < e->written + MIN_INTERVAL_USEC))
+      continue;
+    s = hg_registry_lookup(st->reg, key);
+    if (s)
+      save(st, s, e);
+  }
+  arm_timer(st);
+}
+
+static int on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
+  save_due(userdata, false);
+  return 0;
+}
+
+static void on_session_event(HgRegistry *reg, HgSession *s,
+                             HgRegistryEvent event, void *userdata) {
+  HgStateStore *st = userdata;
+  Entry *e;
+
+  switch (event) {
+  case HG_REGISTRY_EVENT_NEW:
+  case HG_REGISTRY_EVENT_STATE:
+    save(st, s, entry_of(st, s));
+    break;
+  case HG_REGISTRY_EVENT_TIMES:
+    e = entry_of(st, s);
+    if (hg_now(CLOCK_MONOTONIC) >= e->written + MIN_INTERVAL_USEC) {
+      save(st, s, e);
+    } else if (!e->dirty) {
+      e->dirty = true;
+      arm_timer(st);
+    }
+    break;
+  case HG_REGISTRY_EVENT_ENDED:
+    g_hash_table_remove(st->entries, hg_session_get_id(s));
+    if (unlinkat(st->dir_fd, hg_session_get_id(s), 0) < 0 && errno != ENOENT)
+      hg_log_errno(LOG_WARNING, -errno, "Cannot remove the state of %s",
+                   hg_session_get_id(s));
+    break;
+  }
+}
+
+/* Ours and closed to others: the files hold token hashes. */
+static int open_dir(const char *dir, int *ret_fd) {
+  _cleanup_close_ int fd = -1;
+  struct stat sb;
+
+  if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+    return -errno;
+  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return -errno;
+  if (fstat(fd, &sb) < 0)
+    return -errno;
+  if (sb.st_uid != geteuid() || (sb.st_mode & 0077))
+    return -EPERM;
+  *ret_fd = TAKE_FD(fd);
+  return 0;
+}
+
+int hg_state_store_new(sd_event *event, HgRegistry *reg, const char *dir,
+                       HgStateStore **ret) {
+  g_autoptr(HgStateStore) st = g_new0(HgStateStore, 1);
+  sd_id128_t boot;
+  int r;
+
+  st->dir_fd = -1;
+  st->error_log = HG_LOG_LIMIT_INIT(60 * HG_USEC_PER_SEC);
+  st->entries = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+  r = sd_id128_get_boot(&boot);
+  if (r < 0)
+    return hg_log_errno(LOG_ERR, r, "Cannot tell this boot's id");
+  sd_id128_to_string(boot, st->boot_id);
+  r = open_dir(dir, &st->dir_fd);
+  if (r < 0)
+    return hg_log_errno(LOG_ERR, r, "Cannot keep state in %s%s", dir,
+                        r == -EPERM ? " (not ours, or open to others)" : "");
+  st->dir = g_strdup(dir);
+  st->event = sd_event_ref(event);
+  r = sd_event_add_time(event, &st->timer, CLOCK_MONOTONIC, 0,
+                        50 * HG_USEC_PER_MSEC, on_timer, st);
+  if (r < 0)
+    return hg_log_errno(LOG_ERR, r, "Cannot add the state timer");
+  (void)sd_event_source_set_enabled(st->timer, SD_EVENT_OFF);
+  st->reg = reg;
+  st->listener = hg_registry_subscribe(reg, on_session_event, st);
+  *ret = g_steal_pointer(&st);
+  return 0;
+}
+
+HgStateStore *hg_state_store_free(HgStateStore *st) {
+  if (!st)
+    return NULL;
+  if (st->listener)
+    hg_registry_unsubscribe(st->reg, st->listener);
+  sd_event_source_disable_unref(st->timer);
+  sd_event_unref(st->event);
+  g_hash_table_destroy(st->entries);
+  st->dir_fd = hg_close_nointr(st->dir_fd);
+  g_free(st->dir);
+  g_free(st);
+  return NULL;
+}
+
+void hg_state_store_flush(HgStateStore *st) { save_due(st, true); }
+
+static bool is_session_name(const char *name) {
+  if (strlen(name) != HG_SESSION_ID_LEN)
+    return false;
+  for (const char *p = name; *p; p++)
+    if (!g_ascii_isdigit(*p) && !(*p >= 'a' && *p <= 'f'))
+      return false;
+  return true;
+}
+
+static int read_file(HgStateStore *st, const char *name, char **ret,
+                     size_t *ret_len) {
+  _cleanup_close_ int fd = -1;
+  g_autofree char *buf = g_malloc(HG_STATE_MAX_SIZE + 1);
+  size_t len = 0;
+
+  fd = openat(st->dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return -errno;
+  while (len <= HG_STATE_MAX_SIZE) {
+    ssize_t n = read(fd, buf + len, HG_STATE_MAX_SIZE + 1 - len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -errno;
+    if (n == 0)
+      break;
+    len += (size_t)n;
+  }
+  *ret = g_steal_pointer(&buf);
+  *ret_len = len;
+  return 0;
+}
+
+static void discard(HgStateStore *st, const char *name, const char *why) {
+  g_autofree char *f_file = g_strconcat("HG_STATE_FILE=", name, NULL);
+
+  hg_log_fields(LOG_WARNING, (const char *[]){f_file, NULL},
+                "State file %s/%s refused: %s; that session is not taken back",
+                st->dir, name, why);
+  (void)unlinkat(st->dir_fd, name, 0);
+}
+
+/* One file: 1 when its session was taken back. */
+static int load_one(HgStateStore *st, const char *name) {
+  g_autofree char *data = NULL, *why = NULL;
+  HgStateSession rec = {0};
+  bool taken = false;
+  HgSession *s;
+  size_t len = 0;
+  int r;
+
+  r = read_file(st, name, &data, &len);
+  if (r < 0) {
+    discard(st, name, g_strerror(-r));
+    return 0;
+  }
+  r = hg_state_decode(data, len, st->boot_id, &rec, &why);
+  explicit_bzero(data, len);
+  if (r < 0) {
+    discard(st, name, why);
+    return 0;
+  }
+  if (strcmp(rec.id, name) != 0)
+    discard(st, name, "its name is not its session's id");
+  else if ((r = hg_registry_restore(st->reg, &rec, &s)) < 0)
+    discard(st, name, r == -EEXIST ? "the session or its token is in use"
+                                   : g_strerror(-r));
+  else
+    taken = true;
+  hg_state_session_clear(&rec);
+  return taken;
+}
+
+unsigned hg_state_store_load(HgStateStore *st) {
+  _cleanup_close_ int fd = fcntl(st->dir_fd, F_DUPFD_CLOEXEC, 3);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+  DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+  struct dirent *de;
+  unsigned n = 0;
+
+  if (!d) {
+    hg_log_errno(LOG_ERR, -errno, "Cannot read %s", st->dir);
+    return 0;
+  }
+  fd = -1; /* the DIR has it */
+  while ((de = readdir(d)))
+    if (de->d_name[0] != '.' || strstr(de->d_name, ".tmp"))
+      g_ptr_array_add(names, g_strdup(de->d_name));
+  closedir(d);
+  for (guint i = 0; i < names->len; i++) {
+    const char *name = names->pdata[i];
+    if (name[0] == '.')
+      (void)unlinkat(st->dir_fd, name, 0); /* a write a crash cut short */
+    else if (!is_session_name(name))
+      discard(st, name, "not a session's state file");
+    else
+      n += load_one(st, name);
+  }
+  return n;
+}
