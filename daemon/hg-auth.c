@@ -674,7 +674,7 @@ void hg_auth_manager_let_go(HgAuthManager *m) {
     HgAuth *a = l->data;
 
     /* Freeing the source no longer kills the process. */
-    if (a->authenticated && a->state == STATE_SESSION && a->child)
+    if (a->authenticated && a->child)
       (void)sd_event_source_set_child_process_own(a->child, false);
   }
   hg_auth_manager_shutdown(m, 0);

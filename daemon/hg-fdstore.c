@@ -68,9 +68,10 @@ HgFdStore *hg_fdstore_free(HgFdStore *st) {
 }
 
 int hg_fdstore_take(HgFdStore *st, const char *name) {
+  g_autofree char *key = NULL;
   gpointer value;
 
-  if (!g_hash_table_steal_extended(st->passed, name, NULL, &value))
+  if (!g_hash_table_steal_extended(st->passed, name, (gpointer *)&key, &value))
     return -ENOENT;
   return GPOINTER_TO_INT(value) - 1;
 }

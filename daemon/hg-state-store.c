@@ -331,8 +331,9 @@ static int load_one(HgStateStore *st, const char *name) {
   if (strcmp(rec.id, name) != 0)
     discard(st, name, "its name is not its session's id");
   else if ((r = hg_registry_restore(st->reg, &rec, &s)) < 0)
-    discard(st, name, r == -EEXIST ? "the session or its token is in use"
-                                   : g_strerror(-r));
+    discard(st, name,
+            r == -EEXIST ? "the session or its token is in use"
+                         : g_strerror(-r));
   else
     taken = true;
   hg_state_session_clear(&rec);

@@ -315,23 +315,38 @@ static int on_register_path(sd_bus_message *reply, void *userdata,
   return 0;
 }
 
-/* Whether logind still has the session: at start-up, before the daemon
- * says it is ready, so a blocking call with a short timeout. */
-static bool logind_has(HgDesktop *d, const char *logind_id) {
+static int logind_call(HgDesktop *d, const char *path, const char *iface,
+                       const char *member, sd_bus_message **ret,
+                       const char *types, const char *a, const char *b) {
   _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-  _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+  _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
   int r;
 
-  r = sd_bus_message_new_method_call(d->bus, &m, LOGIND, LOGIND_PATH,
-                                     "org.freedesktop.login1.Manager",
-                                     "GetSession");
+  r = sd_bus_message_new_method_call(d->bus, &m, LOGIND, path, iface, member);
   if (r >= 0)
     r = sd_bus_message_set_auto_start(m, false);
   if (r >= 0)
-    r = sd_bus_message_append(m, "s", logind_id);
+    r = b ? sd_bus_message_append(m, types, a, b)
+          : sd_bus_message_append(m, types, a);
   if (r >= 0)
-    r = sd_bus_call(d->bus, m, 2 * HG_USEC_PER_SEC, &error, &reply);
-  return r >= 0;
+    r = sd_bus_call(d->bus, m, 2 * HG_USEC_PER_SEC, &error, ret);
+  return r;
+}
+
+/* Whether logind still has the session: at start-up, before the daemon
+ * says it is ready, so blocking calls with a short timeout. Its object is
+ * read too: that is what proves it exists. */
+static bool logind_has(HgDesktop *d, const char *logind_id) {
+  _cleanup_(sd_bus_message_unrefp) sd_bus_message *path_reply = NULL;
+  _cleanup_(sd_bus_message_unrefp) sd_bus_message *id_reply = NULL;
+  const char *path;
+
+  return logind_call(d, LOGIND_PATH, "org.freedesktop.login1.Manager",
+                     "GetSession", &path_reply, "s", logind_id, NULL) >= 0 &&
+         sd_bus_message_read(path_reply, "o", &path) >= 0 &&
+         logind_call(d, path, "org.freedesktop.DBus.Properties", "Get",
+                     &id_reply, "ss", "org.freedesktop.login1.Session",
+                     "Id") >= 0;
 }
 
 static void take_back(HgDesktop *d, HgSession *s) {

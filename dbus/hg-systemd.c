@@ -39,8 +39,7 @@ static int call(sd_bus *bus, const char *path, const char *iface,
 
 /* A property read with org.freedesktop.DBus.Properties.Get. */
 static int get(sd_bus *bus, const char *path, const char *iface,
-               const char *property, const char *type,
-               sd_bus_message **ret) {
+               const char *property, const char *type, sd_bus_message **ret) {
   int r = call(bus, path, "org.freedesktop.DBus.Properties", "Get", ret, "ss",
                iface, property);
 

@@ -513,17 +513,23 @@ class Daemon:
     def client(self, **kw):
         return Client(self, **kw)
 
-    def start(self, timeout=15.0):
-        fixed_listen = "{port}" not in self.config["Http"].get("Listen", "")
+    def _popen(self, log):
+        return subprocess.Popen(
+            [DAEMON, "--config", self.config_path],
+            env=self.environment(), stdin=subprocess.DEVNULL,
+            stdout=log, stderr=log, cwd=self.tmp)
+
+    def start(self, timeout=15.0, same_port=False):
+        """Starts the daemon on a free port (same_port: the one it had)."""
+        fixed_listen = same_port or \
+            "{port}" not in self.config["Http"].get("Listen", "")
         for _attempt in range(5):
-            self.port = free_port()
+            if not same_port:
+                self.port = free_port()
             self.write_config()
             mark = self.log_mark()
             with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen(
-                    [DAEMON, "--config", self.config_path],
-                    env=self.environment(), stdin=subprocess.DEVNULL,
-                    stdout=log, stderr=log, cwd=self.tmp)
+                self.proc = self._popen(log)
             if self._wait_listening(timeout):
                 return self
             if fixed_listen or "Cannot listen" not in self.log_text()[mark:]:
