@@ -26,6 +26,7 @@ typedef struct {
 static const TypeInfo type_table[] = {
     [HG_PROTO_START] = {"start", PAYLOAD_TEXT, false, true},
     [HG_PROTO_ANSWER] = {"answer", PAYLOAD_TEXT, false, false},
+    [HG_PROTO_SETUP] = {"setup", PAYLOAD_TEXT, false, true},
     [HG_PROTO_PROMPT_ECHO_OFF] = {"prompt-echo-off", PAYLOAD_TEXT, true},
     [HG_PROTO_PROMPT_ECHO_ON] = {"prompt-echo-on", PAYLOAD_TEXT, true},
     [HG_PROTO_INFO] = {"info", PAYLOAD_TEXT, true},

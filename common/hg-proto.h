@@ -21,6 +21,9 @@
  * packet; integers are little-endian):
  *
  * daemon -> helper:
+ *   SETUP            text: "service=S\nmin-uid=N\nrhost=R\ntty=T\n
+ *                    timeout=SEC", first, to a helper the service manager
+ *                    started (socket activation), which has no arguments
  *   START            text: the user name, not empty
  *   ANSWER           text: the answer to one prompt (a secret)
  *   (closing the socket ends the login or the PAM session)
@@ -39,6 +42,7 @@
 typedef enum {
   HG_PROTO_START = 1,
   HG_PROTO_ANSWER = 2,
+  HG_PROTO_SETUP = 3,
   HG_PROTO_PROMPT_ECHO_OFF = 16,
   HG_PROTO_PROMPT_ECHO_ON = 17,
   HG_PROTO_INFO = 18,

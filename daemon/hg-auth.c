@@ -15,7 +15,7 @@
 #include "config.h"
 #include "hg-log.h"
 #include "hg-macros.h"
-#include "hg-spawn.h"
+#include "hg-helper-source.h"
 
 /* PAM_TTY of web logins, for pam_access and pam_securetty rules. */
 #define WEB_TTY "hourglass"
@@ -57,7 +57,8 @@ struct HgAuthManager {
   sd_event *event;
   char *service;
   uint32_t min_uid;
-  char *helper_path; /* NULL: the default */
+  char *helper_path;   /* NULL: the default */
+  char *helper_socket; /* NULL: fork helpers */
   hg_usec_t timeout;
   GQueue logins; /* every login not freed yet */
   bool shut_down;
@@ -261,6 +262,7 @@ static int handle_message(HgAuth *a, const HgProtoMsg *m) {
     finish(a, m->failure);
     return 0;
   case HG_PROTO_START:
+  case HG_PROTO_SETUP:
   case HG_PROTO_ANSWER:
   case HG_PROTO_CLOSED:
     break;
@@ -367,22 +369,11 @@ static bool is_rhost(const char *s) {
   return true;
 }
 
-static int spawn_helper(HgAuth *a, const char *rhost, int child_fd) {
-  HgAuthManager *m = a->manager;
-  const char *path =
-      m->helper_path ? m->helper_path : hg_auth_default_helper_path();
-  g_autofree char *min_uid = g_strdup_printf("%" PRIu32, m->min_uid);
-  g_auto(GStrv) env = hg_spawn_environment((const char *const *)environ);
-  const char *argv[] = {path,    "--service", m->service, "--min-uid",
-                        min_uid, "--rhost",   rhost,      "--tty",
-                        WEB_TTY, NULL};
-  int r;
+/* Our own child: watched, reaped, killed when it does not answer. */
+static int watch_child(HgAuth *a) {
+  int r = sd_event_add_child(a->manager->event, &a->child, a->pid, WEXITED,
+                             on_child, a);
 
-  r = hg_spawn(path, (char *const *)argv, env, child_fd, HG_PROTO_HELPER_FD,
-               &a->pid);
-  if (r < 0)
-    return hg_log_errno(LOG_ERR, r, "Cannot run the PAM helper %s", path);
-  r = sd_event_add_child(m->event, &a->child, a->pid, WEXITED, on_child, a);
   if (r < 0) {
     /* Nobody else will reap it. */
     (void)kill(a->pid, SIGKILL);
@@ -395,26 +386,38 @@ static int spawn_helper(HgAuth *a, const char *rhost, int child_fd) {
   return 0;
 }
 
-/* Socket, helper, event sources, START. On failure the caller frees a,
- * which kills and reaps a helper already started. */
+/* A helper from systemd is not ours to kill: dropping the connection ends
+ * it (and it bounds its own time). */
+static int open_helper(HgAuth *a, const char *rhost) {
+  HgAuthManager *m = a->manager;
+  HgHelperArgs args = {
+      .service = m->service,
+      .min_uid = m->min_uid,
+      .rhost = rhost,
+      .tty = WEB_TTY,
+      .timeout_sec = (unsigned)HG_MAX(hg_usec_to_sec_ceil(m->timeout), 1),
+  };
+  int r;
+
+  if (m->helper_socket)
+    return hg_helper_connect(m->helper_socket, &args, &a->fd);
+  r = hg_helper_fork(m->helper_path ? m->helper_path
+                                    : hg_auth_default_helper_path(),
+                     &args, &a->fd, &a->pid);
+  return r < 0 ? r : watch_child(a);
+}
+
+/* Helper, event sources, START. On failure the caller frees a, which
+ * kills and reaps a helper already started. */
 static int launch(HgAuth *a, const char *user, const char *rhost) {
   sd_event *e = a->manager->event;
-  _cleanup_close_ int child_fd = -1;
-  int fds[2], r;
-
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
-    return -errno;
-  a->fd = fds[0];
-  child_fd = fds[1];
-  /* Only our end: the helper reads blocking. */
-  if (fcntl(a->fd, F_SETFL, O_NONBLOCK) < 0)
-    return -errno;
+  int r;
 
   r = sd_event_add_time(e, &a->timer, CLOCK_BOOTTIME, 0, 1, on_timeout, a);
   if (r < 0)
     return r;
   disarm_timer(a);
-  r = spawn_helper(a, rhost, child_fd);
+  r = open_helper(a, rhost);
   if (r < 0)
     return r;
   r = sd_event_add_io(e, &a->io, a->fd, EPOLLIN, on_io, a);
@@ -577,6 +580,8 @@ int hg_auth_manager_set_settings(HgAuthManager *m,
   m->service = g_strdup(settings->service);
   g_free(m->helper_path);
   m->helper_path = g_strdup(settings->helper_path);
+  g_free(m->helper_socket);
+  m->helper_socket = g_strdup(settings->helper_socket);
   m->min_uid = settings->min_uid;
   m->timeout = settings->timeout;
   return 0;
@@ -688,6 +693,7 @@ HgAuthManager *hg_auth_manager_free(HgAuthManager *m) {
   sd_event_unref(m->event);
   g_free(m->service);
   g_free(m->helper_path);
+  g_free(m->helper_socket);
   g_free(m);
   return NULL;
 }

@@ -18,6 +18,9 @@ typedef struct {
   const char *service;     /* PAM service name */
   uint32_t min_uid;        /* accounts below are refused */
   const char *helper_path; /* NULL: hg_auth_default_helper_path() */
+  /* Connect to this socket of the service manager for each helper
+   * instead of forking one (hg-helper-source.h); NULL: fork. */
+  const char *helper_socket;
   /* How long the helper may take to answer (after the start, after
    * answers) and to exit once told to; then it is killed. No limit runs
    * while a prompt waits for the person: the web layer expires those. */

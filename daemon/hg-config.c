@@ -86,6 +86,30 @@ static bool parse_pam_service(const ConfigKey *key, const char *value,
   return true;
 }
 
+static bool parse_pam_helper(const ConfigKey *key, const char *value,
+                             HgConfig *config, GString *why) {
+  static const char *const names[] = {"auto", "fork", "socket"};
+
+  for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+    if (strcmp(value, names[i]) == 0) {
+      config->pam_helper = (HgPamHelper)i;
+      return true;
+    }
+  g_string_assign(why, "must be auto, fork or socket");
+  return false;
+}
+
+/* A socket's path: absolute, and short enough for sockaddr_un. */
+static bool parse_socket_path(const ConfigKey *key, const char *value,
+                              HgConfig *config, GString *why) {
+  if (value[0] != '/' || strlen(value) > 107) {
+    g_string_assign(why, "must be an absolute path of at most 107 bytes");
+    return false;
+  }
+  set_string(key, config, value);
+  return true;
+}
+
 /* logind names seats "seat" followed by letters, digits, '_' or '-'. */
 static bool parse_seat(const ConfigKey *key, const char *value,
                        HgConfig *config, GString *why) {
@@ -395,6 +419,9 @@ static const ConfigKey config_keys[] = {
     UINT_KEY("Pam", "ConversationTimeoutSec", "120", conversation_timeout_sec,
              5, 3600),
     UINT_KEY("Pam", "FailDelayMSec", "2000", fail_delay_msec, 0, 30000),
+    KEY("Pam", "Helper", "auto", parse_pam_helper, pam_helper),
+    KEY("Pam", "HelperSocket", "/run/hourglass-pam/socket", parse_socket_path,
+        helper_socket),
     KEY("Idle", "Sources", "page;logind", parse_sources, idle_sources),
     KEY("Idle", "Seat", "seat0", parse_seat, seat),
     KEY("DBus", "AdminGroup", "", parse_group, admin_group),
@@ -607,6 +634,7 @@ HgConfig *hg_config_free(HgConfig *config) {
   g_free(config->web_root);
   g_free(config->web_root_csp);
   g_free(config->pam_service);
+  g_free(config->helper_socket);
   g_free(config->seat);
   g_free(config->admin_group);
   g_free(config->path);

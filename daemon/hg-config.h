@@ -31,6 +31,13 @@ typedef enum {
   HG_DESKTOP_ACTION_LOCK,
 } HgDesktopAction;
 
+/* Where web logins get their PAM helper (hg-helper-source.h). */
+typedef enum {
+  HG_PAM_HELPER_AUTO,   /* fork as root, the socket otherwise */
+  HG_PAM_HELPER_FORK,   /* fork one (needs root for other users' PAM) */
+  HG_PAM_HELPER_SOCKET, /* connect to HelperSocket (socket activation) */
+} HgPamHelper;
+
 typedef struct {
   /* [Timeouts], seconds */
   uint64_t warn_after_sec;
@@ -58,6 +65,8 @@ typedef struct {
   uint64_t helper_timeout_sec;
   uint64_t conversation_timeout_sec;
   uint64_t fail_delay_msec;
+  HgPamHelper pam_helper;
+  char *helper_socket;
   /* [Idle] */
   unsigned idle_sources; /* HgIdleSources */
   char *seat;

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hg-macros.h"
 #include "hg-proto.h"
@@ -86,6 +87,7 @@ int hg_helper_conv(int num_msg, const struct pam_message **msg,
   HgHelperConv *c = appdata_ptr;
   struct pam_response *answers = NULL;
   uint32_t n_prompts = 0;
+  int r;
 
   if (num_msg <= 0 || num_msg > PAM_MAX_NUM_MSG || !msg || !c)
     return PAM_CONV_ERR;
@@ -111,7 +113,10 @@ int hg_helper_conv(int num_msg, const struct pam_message **msg,
   answers = calloc((size_t)num_msg, sizeof(struct pam_response));
   if (!answers)
     return PAM_BUF_ERR;
-  if (recv_answers(c->fd, num_msg, msg, answers) < 0) {
+  (void)alarm(0);
+  r = recv_answers(c->fd, num_msg, msg, answers);
+  (void)alarm(c->timeout_sec);
+  if (r < 0) {
     free_responses(answers, num_msg);
     return PAM_CONV_ERR;
   }

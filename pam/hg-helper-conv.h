@@ -8,6 +8,9 @@
 /* appdata_ptr of the conversation and of the fail-delay callback. */
 typedef struct {
   int fd;
+  /* The helper's own time bound (alarm(2)), paused while a prompt waits
+   * for the person: that wait is the daemon's to bound. */
+  unsigned timeout_sec;
 } HgHelperConv;
 
 /* A struct pam_conv function. Sends the call's messages, then WAIT with

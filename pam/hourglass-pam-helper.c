@@ -1,7 +1,13 @@
 /* hourglass-pam-helper: runs one PAM transaction for hourglassd, from
  * pam_authenticate to pam_close_session, outside the daemon's loop. It
  * talks to the daemon over the socket on fd 3 (see hg-proto.h) and stays
- * alive while the session is open; EOF, SIGTERM or SIGHUP end it. */
+ * alive while the session is open; EOF, SIGTERM or SIGHUP end it.
+ *
+ * Started two ways: forked by a root daemon, with its settings as
+ * arguments; or by systemd for each connection to hourglass-pam.socket
+ * (--socket-activated), for the unprivileged daemon, which then sends the
+ * settings (SETUP) first. Either way it bounds its own time: a PAM module
+ * that hangs is ended by SIGALRM, whoever started the helper. */
 #include <getopt.h>
 #include <limits.h>
 #include <locale.h>
@@ -18,6 +24,8 @@
 
 #define PROGRAM "hourglass-pam-helper"
 #define EXIT_USAGE 2
+#define DEFAULT_TIMEOUT_SEC 30
+#define MAX_TIMEOUT_SEC 600
 /* LOGIN_NAME_MAX; longer names cannot be real. */
 #define USER_MAX 256
 
@@ -26,6 +34,8 @@ typedef struct {
   const char *rhost;
   const char *tty;
   uid_t min_uid;
+  unsigned timeout_sec;
+  bool socket_activated;
 } Args;
 
 typedef struct {
@@ -80,15 +90,47 @@ static bool set_once(const char **slot, const char *value) {
   return true;
 }
 
+static bool parse_timeout(const char *s, unsigned *ret) {
+  uid_t v;
+
+  if (!s) {
+    *ret = DEFAULT_TIMEOUT_SEC;
+    return true;
+  }
+  if (!parse_uid(s, &v) || v == 0 || v > MAX_TIMEOUT_SEC)
+    return false;
+  *ret = (unsigned)v;
+  return true;
+}
+
+/* The settings, from the command line or from SETUP: the same checks. */
+static bool check_args(const char *service, const char *min_uid,
+                       const char *rhost, const char *tty, const char *timeout,
+                       Args *ret) {
+  if (!service || !min_uid || !rhost || !tty)
+    return false;
+  if (!is_service_name(service) || !parse_uid(min_uid, &ret->min_uid) ||
+      !is_token(rhost, 255) || !is_token(tty, 64) ||
+      !parse_timeout(timeout, &ret->timeout_sec))
+    return false;
+  ret->service = service;
+  ret->rhost = rhost;
+  ret->tty = tty;
+  return true;
+}
+
 static bool parse_args(int argc, char **argv, Args *ret) {
   static const struct option options[] = {
       {"service", required_argument, NULL, 's'},
       {"min-uid", required_argument, NULL, 'u'},
       {"rhost", required_argument, NULL, 'r'},
       {"tty", required_argument, NULL, 't'},
+      {"timeout", required_argument, NULL, 'T'},
+      {"socket-activated", no_argument, NULL, 'S'},
       {},
   };
   const char *service = NULL, *min_uid = NULL, *rhost = NULL, *tty = NULL;
+  const char *timeout = NULL;
   int c;
 
   opterr = 0;
@@ -97,19 +139,62 @@ static bool parse_args(int argc, char **argv, Args *ret) {
                         : c == 'u' ? &min_uid
                         : c == 'r' ? &rhost
                         : c == 't' ? &tty
+                        : c == 'T' ? &timeout
                                    : NULL;
+    if (c == 'S' && !ret->socket_activated) {
+      ret->socket_activated = true;
+      continue;
+    }
     if (!slot || !set_once(slot, optarg))
       return false;
   }
-  if (optind != argc || !service || !min_uid || !rhost || !tty)
+  if (optind != argc)
     return false;
-  if (!is_service_name(service) || !parse_uid(min_uid, &ret->min_uid) ||
-      !is_token(rhost, 255) || !is_token(tty, 64))
-    return false;
-  ret->service = service;
-  ret->rhost = rhost;
-  ret->tty = tty;
-  return true;
+  /* Socket-activated: everything comes in SETUP, nothing on the line. */
+  if (ret->socket_activated)
+    return !service && !min_uid && !rhost && !tty && !timeout;
+  return check_args(service, min_uid, rhost, tty, timeout, ret);
+}
+
+/* SETUP's "key=value" lines, into args (pointing into text). */
+static int parse_setup(char *text, Args *args) {
+  const char *service = NULL, *min_uid = NULL, *rhost = NULL, *tty = NULL;
+  const char *timeout = NULL;
+  char *save = NULL;
+
+  for (char *line = strtok_r(text, "\n", &save); line;
+       line = strtok_r(NULL, "\n", &save)) {
+    char *eq = strchr(line, '=');
+    const char **slot;
+
+    if (!eq)
+      return -EBADMSG;
+    *eq = '\0';
+    slot = strcmp(line, "service") == 0   ? &service
+           : strcmp(line, "min-uid") == 0 ? &min_uid
+           : strcmp(line, "rhost") == 0   ? &rhost
+           : strcmp(line, "tty") == 0     ? &tty
+           : strcmp(line, "timeout") == 0 ? &timeout
+                                          : NULL;
+    if (!slot || !set_once(slot, eq + 1))
+      return -EBADMSG;
+  }
+  return check_args(service, min_uid, rhost, tty, timeout, args) ? 0 : -EBADMSG;
+}
+
+/* A socket-activated helper's settings, first on the socket. */
+static int read_setup(int fd, HgProtoBuf *buf, Args *args) {
+  HgProtoMsg m;
+  int r;
+
+  r = hg_proto_recv_msg(fd, buf, &m, false);
+  if (r == 0)
+    return -ECONNRESET;
+  if (r < 0)
+    return r;
+  if (m.type != HG_PROTO_SETUP)
+    return -EBADMSG;
+  return parse_setup((char *)m.text, args);
 }
 
 static bool is_socket(int fd) {
@@ -354,10 +439,14 @@ static void close_session(Helper *h) {
 }
 
 static int run(const Args *args) {
-  Helper h = {.conv.fd = HG_PROTO_HELPER_FD, .signal_fd = -1};
+  Helper h = {.conv.fd = HG_PROTO_HELPER_FD,
+              .conv.timeout_sec = args->timeout_sec,
+              .signal_fd = -1};
   HgAuthFailure failure = HG_AUTH_FAILURE_INTERNAL;
   int r;
 
+  /* Up to an open session, and again for its close: bounded. */
+  (void)alarm(args->timeout_sec);
   r = read_start(&h);
   if (r == -ECONNRESET)
     return EXIT_FAILURE;
@@ -375,7 +464,9 @@ static int run(const Args *args) {
   (void)hg_proto_send(
       h.conv.fd,
       &(HgProtoMsg){.type = HG_PROTO_RESULT_OK, .text = h.user, .uid = h.uid});
+  (void)alarm(0);
   wait_for_end(&h);
+  (void)alarm(args->timeout_sec);
   close_session(&h);
   pam_end(h.pamh, h.pam_status);
   hg_close_nointr(h.signal_fd);
@@ -384,10 +475,13 @@ static int run(const Args *args) {
 
 int main(int argc, char **argv) {
   Args args = {0};
+  HgProtoBuf setup;
+  int r;
 
   if (!parse_args(argc, argv, &args)) {
     fputs("usage: " PROGRAM " --service NAME --min-uid N --rhost ADDR "
-          "--tty TTY\n",
+          "--tty TTY [--timeout SEC]\n"
+          "       " PROGRAM " --socket-activated\n",
           stderr);
     return EXIT_USAGE;
   }
@@ -395,6 +489,15 @@ int main(int argc, char **argv) {
     fputs(PROGRAM ": fd 3 is not a socket; hourglassd runs this program\n",
           stderr);
     return EXIT_USAGE;
+  }
+  if (args.socket_activated) {
+    (void)alarm(DEFAULT_TIMEOUT_SEC);
+    r = read_setup(HG_PROTO_HELPER_FD, &setup, &args);
+    if (r < 0) {
+      fprintf(stderr, PROGRAM ": no valid SETUP from hourglassd: %s\n",
+              strerror(-r));
+      return EXIT_FAILURE;
+    }
   }
   /* PAM modules translate their prompts into the daemon's language. */
   setlocale(LC_ALL, "");

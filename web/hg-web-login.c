@@ -524,11 +524,19 @@ static void on_session_event(HgRegistry *reg, HgSession *s,
     login_free(l);
 }
 
+/* Only root can run PAM for other users itself: an unprivileged daemon
+ * asks the socket-activated helper unit. */
+static bool use_socket(const HgConfig *c) {
+  return c->pam_helper == HG_PAM_HELPER_SOCKET ||
+         (c->pam_helper == HG_PAM_HELPER_AUTO && geteuid() != 0);
+}
+
 static void settings_of(const HgConfig *c, HgAuthSettings *ret) {
   *ret = (HgAuthSettings){
       .service = c->pam_service,
       .min_uid = (uint32_t)c->min_uid,
       .timeout = c->helper_timeout_sec * HG_USEC_PER_SEC,
+      .helper_socket = use_socket(c) ? c->helper_socket : NULL,
   };
 }
 
@@ -542,6 +550,8 @@ int hg_web_login_new(HgWeb *web, HgWebLogin **ret) {
   r = hg_auth_manager_new(web->event, &settings, &auth);
   if (r < 0)
     return hg_log_errno(LOG_ERR, r, "Cannot set up PAM logins");
+  if (settings.helper_socket)
+    hg_info("PAM helpers come from %s", settings.helper_socket);
   owner = g_new0(HgWebLogin, 1);
   owner->web = web;
   owner->auth = auth;

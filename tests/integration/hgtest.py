@@ -369,8 +369,10 @@ def session_token(response):
 def default_config():
     return {
         "Http": {"Listen": "127.0.0.1:{port}"},
+        # Helpers forked by the daemon, whoever runs the tests (the socket
+        # side has its own tests).
         "Pam": {"Service": "hourglass-test", "FailDelayMSec": "100",
-                "HelperTimeoutSec": "2"},
+                "HelperTimeoutSec": "2", "Helper": "fork"},
         # The browser-close rule ends sessions without requests: off unless
         # a test is about it.
         "Timeouts": {"CloseAfterSec": "0"},

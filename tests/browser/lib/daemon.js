@@ -33,7 +33,7 @@ const SANITIZER_RE = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUM
 const DEFAULT_CONFIG = {
   Timeouts: { WarnAfterSec: '2', ExpireAfterSec: '5', CloseAfterSec: '2' },
   Http: { Listen: '127.0.0.1:{port}' },
-  Pam: { Service: 'hourglass-test', FailDelayMSec: '100' },
+  Pam: { Service: 'hourglass-test', FailDelayMSec: '100', Helper: 'fork' },
 };
 
 /* Daemons still running when this process ends (a timeout, Ctrl-C) are
