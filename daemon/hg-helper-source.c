@@ -23,9 +23,9 @@ int hg_helper_fork(const char *path, const HgHelperArgs *args, int *ret_fd,
   g_autofree char *min_uid = g_strdup_printf("%" PRIu32, args->min_uid);
   g_autofree char *timeout = g_strdup_printf("%u", args->timeout_sec);
   g_auto(GStrv) env = hg_spawn_environment((const char *const *)environ);
-  const char *argv[] = {path,        "--service", args->service, "--min-uid",
-                        min_uid,     "--rhost",   args->rhost,   "--tty",
-                        args->tty,   "--timeout", timeout,       NULL};
+  const char *argv[] = {path,      "--service", args->service, "--min-uid",
+                        min_uid,   "--rhost",   args->rhost,   "--tty",
+                        args->tty, "--timeout", timeout,       NULL};
   _cleanup_close_ int ours = -1, theirs = -1;
   int fds[2], r;
 
@@ -63,10 +63,9 @@ int hg_helper_connect(const char *socket_path, const HgHelperArgs *args,
   if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
     return hg_log_errno(LOG_ERR, -errno, "Cannot reach the PAM helper at %s",
                         socket_path);
-  setup = g_strdup_printf("service=%s\nmin-uid=%" PRIu32
-                          "\nrhost=%s\ntty=%s\ntimeout=%u",
-                          args->service, args->min_uid, args->rhost, args->tty,
-                          args->timeout_sec);
+  setup = g_strdup_printf(
+      "service=%s\nmin-uid=%" PRIu32 "\nrhost=%s\ntty=%s\ntimeout=%u",
+      args->service, args->min_uid, args->rhost, args->tty, args->timeout_sec);
   r = set_nonblocking(fd);
   if (r >= 0)
     r = hg_proto_send(fd, &(HgProtoMsg){.type = HG_PROTO_SETUP, .text = setup});

@@ -34,13 +34,14 @@ static const HgProtoMsg examples[] = {
     {.type = HG_PROTO_RESULT_FAIL, .failure = HG_AUTH_FAILURE_INTERNAL},
     {.type = HG_PROTO_CLOSED},
     {.type = HG_PROTO_ACCOUNT, .text = "alice@realm"},
+    {.type = HG_PROTO_SETUP, .text = "service=hourglass\nmin-uid=1000"},
 };
 
 static bool has_text(HgProtoType t) {
   return t == HG_PROTO_START || t == HG_PROTO_ANSWER ||
          t == HG_PROTO_PROMPT_ECHO_OFF || t == HG_PROTO_PROMPT_ECHO_ON ||
          t == HG_PROTO_INFO || t == HG_PROTO_ERROR || t == HG_PROTO_RESULT_OK ||
-         t == HG_PROTO_ACCOUNT;
+         t == HG_PROTO_ACCOUNT || t == HG_PROTO_SETUP;
 }
 
 static void assert_msg_equal(const HgProtoMsg *want, const HgProtoMsg *got) {
@@ -75,7 +76,7 @@ static void test_type_names(void **state) {
     if (!name)
       assert_false(hg_proto_type_from_helper((HgProtoType)t));
   }
-  assert_int_equal(named, 12);
+  assert_int_equal(named, 13);
   assert_int_equal(from_helper, 10);
   assert_false(hg_proto_type_from_helper(HG_PROTO_START));
   assert_false(hg_proto_type_from_helper(HG_PROTO_ANSWER));
@@ -201,9 +202,11 @@ static void test_decode_refuses(void **state) {
   } bad[] = {
       {RAW("")},
       {RAW("\x00")},
-      {RAW("\x03x")},
+      {RAW("\x04x")},
       {RAW("\x0f")},
-      {RAW("\x19")},
+      {RAW("\x1a")},
+      {RAW("\x03")}, /* SETUP without settings */
+      {RAW("\x19")}, /* ACCOUNT without a name */
       {RAW("\xff")},
       {RAW("\x18x")},                    /* CLOSED with a payload */
       {RAW("\x14\x01\x00\x00")},         /* WAIT too short */
