@@ -837,23 +837,24 @@ class Machine:
 
     # -- the journal --
 
-    def journal(self, *matches, after=None, unit=None, extra=()):
+    def journal(self, *matches, after=None, extra=()):
         """Entries of the current boot as dicts (journalctl -o json), after
-        the cursor `after`; matches are FIELD=VALUE strings."""
+        the cursor `after`, that have every FIELD=VALUE of matches. The
+        matches are applied here: journalctl 252 returns nothing for a
+        match with --after-cursor once the journal is split by user."""
         args = ["journalctl", "--boot", "--no-pager", "--output=json", "--quiet"]
         if after:
             args.append("--after-cursor=" + after)
-        if unit:
-            args += ["--unit", unit]
-        args += list(extra) + list(matches)
-        out = self.run(args, check=False, timeout=60).stdout
+        out = self.run(args + list(extra), check=False, timeout=60).stdout
+        wanted = [m.split("=", 1) for m in matches]
         entries = []
         for line in out.splitlines():
             try:
-                entries.append({k: _journal_value(v)
-                                for k, v in json.loads(line).items()})
+                e = {k: _journal_value(v) for k, v in json.loads(line).items()}
             except ValueError:
                 continue
+            if all(e.get(k) == v for k, v in wanted):
+                entries.append(e)
         return entries
 
     def cursor(self):
@@ -863,14 +864,15 @@ class Machine:
         return entries[-1]["__CURSOR"] if entries else None
 
     def wait_journal(self, predicate, after=None, timeout=10, message=None,
-                     **kw):
-        """Waits until the entries after the cursor satisfy predicate (a
-        function of the list that returns something true, which is
-        returned), or fails with the journal's tail."""
+                     matches=()):
+        """Waits until the entries after the cursor (with matches, as for
+        journal()) satisfy predicate (a function of the list that returns
+        something true, which is returned), or fails with the journal's
+        tail."""
         seen = []
 
         def check():
-            seen[:] = self.journal(after=after, **kw)
+            seen[:] = self.journal(*matches, after=after)
             return predicate(seen)
         try:
             return hgtest.wait_until(check, timeout=timeout, interval=0.2)
