@@ -577,6 +577,11 @@ def _comm(pid):
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
+# hgtest makes its importer a child subreaper; here that would be wrong: a
+# command killed inside the machine leaves a zombie that would be ours,
+# and the machine's shutdown waits for every process of its namespace
+# ("Waiting for process: N"). Let the host's init reap them.
+_libc.prctl(36, 0, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 
 
 def _pdeathsig_term():
@@ -724,14 +729,16 @@ class Machine:
             try:
                 self.nspawn.wait(30)
             except subprocess.TimeoutExpired:
-                log("%s did not power off within 30 s: killing it" % self.name)
+                log("%s did not power off within 30 s: killing it; its "
+                    "console:\n%s" % (self.name, self.console_tail(3000)))
                 if self.pid1 and _comm(self.pid1) == "systemd":
                     os.kill(self.pid1, signal.SIGKILL)  # the whole namespace
                 self.nspawn.kill()
                 self.nspawn.wait(10)
-            if self.pid1:
-                hgtest.reap(self.pid1)  # ours if nspawn went first (subreaper)
         self.timings["poweroff"] = time.monotonic() - t0
+        if self.timings["poweroff"] > 5:
+            log("%s took %.1f s to power off; its console:\n%s"
+                % (self.name, self.timings["poweroff"], self.console_tail(3000)))
         _remove_propagate_dir(self.name)
         _remove_tree(self.run_dir)
 
