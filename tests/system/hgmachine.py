@@ -52,24 +52,77 @@ class Background:
         return self.proc.poll() is None
 
     def kill(self):
-        """nsenter's child runs in the machine: kill it and what it
-        started, then nsenter, by PID."""
+        """Kills, by PID, nsenter's child (it runs in the machine) and what
+        it started, and lets nsenter reap it and exit. Killing nsenter
+        first would leave the child's zombie to the host's init, which
+        may take its time; the machine's power-off waits for every
+        process of its namespace, zombies included."""
         if self.proc.poll() is None:
             for pid in _descendants(self.proc.pid):
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            self.proc.kill()
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
-            pass
+            self.proc.kill()
+            self.proc.wait(10)
         if self.proc.stdin:
             try:
                 self.proc.stdin.close()
             except OSError:
                 pass
+        if self.proc.stdin:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+
+
+class ConsoleLogin:
+    """`login -f USER` on a pty of its own (util-linux script), through the
+    machine's /etc/pam.d/login: pam_systemd makes it a logind session of
+    type tty, as on a text console. Its shell reads what write() sends."""
+
+    def __init__(self, machine, user):
+        self.m, self.user = machine, user
+        self.proc = machine.spawn(["script", "--quiet", "--flush", "--command",
+                                   "login -f " + user.name, "/dev/null"])
+        self._marks = 0
+
+    def write(self, text):
+        self.proc.write(text)
+
+    def output(self):
+        return self.proc.output()
+
+    def running(self):
+        return self.proc.running()
+
+    def kill(self):
+        self.proc.kill()
+
+    def ready(self, timeout=15):
+        """Waits until the shell answers: the whole session stack
+        (pam_systemd, and whatever follows it) has run by then."""
+        self._marks += 1
+        mark = "ready-%d-%s" % (self._marks, self.user.name)
+        self.write("echo %s-$((6*7))\n" % mark)
+        hgtest.wait_until(lambda: "%s-42" % mark in self.output(),
+                          timeout=timeout, interval=0.05,
+                          message="the shell of %s did not answer; output:\n%s"
+                          % (self.user.name, self.output()))
+        return self
+
+    def logind_session(self):
+        """The id of the user's logind session, or None."""
+        r = self.m.run(["loginctl", "list-sessions", "--no-legend"], check=False)
+        for line in r.stdout.splitlines():
+            words = line.split()
+            if len(words) >= 3 and words[2] == self.user.name:
+                return words[0]
+        return None
 
 
 def _children(pid):
@@ -224,6 +277,27 @@ class Machine:
         state = r.stdout.strip()
         return state if state in ("running", "degraded") else None
 
+    def last_journal(self, lines=400):
+        """The end of the last boot's journal, read from the host (the
+        journal is persistent), with monotonic times: around the longest
+        pause of its last lines."""
+        r = run_host(["journalctl", "--directory",
+                      os.path.join(self.root, "var/log/journal"), "--no-pager",
+                      "--output=short-monotonic", "--lines=%d" % lines],
+                     check=False, timeout=30)
+        out = r.stdout.splitlines()
+        times = []
+        for line in out:
+            m = re.match(r"^\[\s*([0-9.]+)\]", line)
+            times.append(float(m.group(1)) if m else None)
+        gaps = [(times[i] - times[i - 1], i) for i in range(1, len(out))
+                if times[i] is not None and times[i - 1] is not None]
+        if not gaps:
+            return r.stdout
+        gap, i = max(gaps)
+        return "(the longest pause: %.1f s)\n%s" % (
+            gap, "\n".join(out[max(0, i - 15):i + 10]))
+
     def console_tail(self, chars=4000):
         try:
             with open(self.console_log, "rb") as f:
@@ -264,8 +338,8 @@ class Machine:
                 self.nspawn.wait(10)
         self.timings["poweroff"] = time.monotonic() - t0
         if self.timings["poweroff"] > 5:
-            log("%s took %.1f s to power off; its console:\n%s"
-                % (self.name, self.timings["poweroff"], self.console_tail(3000)))
+            log("%s took %.1f s to power off; its journal's end:\n%s"
+                % (self.name, self.timings["poweroff"], self.last_journal()))
         remove_propagate_dir(self.name)
         remove_tree(self.run_dir)
 
@@ -315,6 +389,10 @@ class Machine:
         b = Background(proc, log_path, args)
         self.background.append(b)
         return b
+
+    def console_login(self, user):
+        """A console login of user on a pty (a ConsoleLogin)."""
+        return ConsoleLogin(self, user)
 
     def systemctl(self, *args, check=True, timeout=60):
         return self.run(["systemctl", "--no-pager"] + list(args), check=check,

@@ -248,9 +248,11 @@ def _on_signal(signum, frame):
     raise Interrupted(signal.Signals(signum).name)
 
 
-def main(name=None):
+def main(name=None, before_boot=None):
     """Boots the file's machine, runs its tests, powers the machine off.
-    Exit 77 (meson's skip) when the tier cannot run here, saying why."""
+    Exit 77 (meson's skip) when the tier cannot run here, saying why.
+    before_boot(machine), if given, runs once the root is ready (copied,
+    hourglass installed; machine.root on the host) and before the boot."""
     global _machine
     name = name or os.path.splitext(os.path.basename(sys.argv[0]))[0]
     for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -267,6 +269,8 @@ def main(name=None):
                 sys.stdout.write("(HG_SYSTEM_REQUIRE=1: failing instead)\n")
             sys.stdout.flush()
             return 1 if REQUIRE else SKIP_EXIT
+        if before_boot:
+            before_boot(m)
         _machine = m.boot()
         t0 = time.monotonic()
         program = unittest.main(module="__main__", verbosity=2, exit=False,

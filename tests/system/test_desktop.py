@@ -16,37 +16,6 @@ import hgsys
 EXAMPLE = "/usr/share/doc/hourglass/pam-examples/login"
 
 
-class Login:
-    """`login -f USER` on a pty of its own, its shell fed from a pipe."""
-
-    def __init__(self, test, user):
-        self.test, self.m, self.user = test, test.m, user
-        self.proc = self.m.spawn(["script", "--quiet", "--flush", "--command",
-                                  "login -f " + user.name, "/dev/null"])
-        test.addCleanup(self.proc.kill)
-        self.marks = 0
-
-    def ready(self, timeout=15):
-        """Waits until the shell runs: the whole session stack (pam_systemd,
-        pam_hourglass) is done by then."""
-        self.marks += 1
-        mark = "ready-%d-%s" % (self.marks, self.user.name)
-        self.proc.write("echo %s-$((6*7))\n" % mark)
-        self.test.wait_until(lambda: "%s-42" % mark in self.proc.output(),
-                             timeout=timeout,
-                             message="the shell of %s did not answer; output:\n%s"
-                             % (self.user.name, self.proc.output()))
-
-    def logind_session(self):
-        """The logind session of this login (id), once there is one."""
-        r = self.m.run(["loginctl", "list-sessions", "--no-legend"], check=False)
-        for line in r.stdout.splitlines():
-            words = line.split()
-            if len(words) >= 3 and words[2] == self.user.name:
-                return words[0]
-        return None
-
-
 class DesktopTest(hgsys.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -69,6 +38,12 @@ class DesktopTest(hgsys.TestCase):
         if not self.hg.active():
             self.hg.start()
 
+    def login(self, user):
+        """A console login of user, its shell running (killed at the end)."""
+        login = self.m.console_login(user)
+        self.addCleanup(login.kill)
+        return login.ready()
+
     def desktop_sessions(self, user):
         return [s for s in self.hg.sessions()
                 if s["user"] == user.name and s["source"] == "desktop"]
@@ -90,8 +65,7 @@ class DesktopTest(hgsys.TestCase):
 
     def test_login_registered_and_terminated_through_logind(self):
         user = self.m.add_user("desk")
-        login = Login(self, user)
-        login.ready()
+        login = self.login(user)
         sid, logind_id = self.session_of(user)
         self.assertEqual(login.logind_session(), logind_id)
         props = self.logind_props(logind_id)
@@ -111,7 +85,7 @@ class DesktopTest(hgsys.TestCase):
         self.wait_until(lambda: self.logind_props(logind_id) is None,
                         message="logind session %s still there: %r"
                         % (logind_id, self.logind_props(logind_id)))
-        self.wait_until(lambda: not login.proc.running(),
+        self.wait_until(lambda: not login.running(),
                         message="the login is still running")
         self.wait_message(r"^Stopped %s\b" % re.escape(scope))
         ended = self.wait_journal(lambda es: next(
@@ -123,11 +97,10 @@ class DesktopTest(hgsys.TestCase):
 
     def test_logout_unregisters(self):
         user = self.m.add_user("desk")
-        login = Login(self, user)
-        login.ready()
+        login = self.login(user)
         sid, logind_id = self.session_of(user)
-        login.proc.write("exit\n")
-        self.wait_until(lambda: not login.proc.running(),
+        login.write("exit\n")
+        self.wait_until(lambda: not login.running(),
                         message="the login did not end")
         ended = self.wait_journal(lambda es: next(
             (e for e in es if e.get("HG_SESSION") == sid and
@@ -139,8 +112,7 @@ class DesktopTest(hgsys.TestCase):
         user = self.m.add_user("sys")
         # Below [Pam] MinUid (1000): a system account with a shell.
         self.m.run(["usermod", "--uid", "990", user.name])
-        login = Login(self, user)
-        login.ready()
+        login = self.login(user)
         self.assertTrue(login.logind_session())
         self.assertEqual(self.desktop_sessions(user), [])
         self.assertFalse([e for e in self.journal() if
@@ -151,8 +123,7 @@ class DesktopTest(hgsys.TestCase):
         self.hg.stop()
         user = self.m.add_user("desk")
         t0 = time.monotonic()
-        login = Login(self, user)
-        login.ready()
+        login = self.login(user)
         took = time.monotonic() - t0
         self.assertTrue(login.logind_session())
         self.assertLess(took, 5, "the login took %.1f s" % took)

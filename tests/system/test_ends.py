@@ -16,14 +16,20 @@ def reset_unit(sid):
 
 
 class EndsTest(hgsys.TestCase):
-    def sign_in(self, config=None, restart=True):
+    def sign_in(self, config=None):
         """A fresh daemon (with config) and a signed-in user; checks the
         sign-in's journal entries. Returns (client, token, session id, user)."""
-        if restart:
-            self.hg.start(config)
+        self.hg.start(config)
         user = self.m.add_user()
         client = self.hg.client()
-        token, sid = self.hg.login(user, client)
+        token = client.login(user.name, user.password)
+        # The id from the journal: with short timeouts the session may be
+        # over before a listing would see it.
+        started = self.wait_journal(lambda es: next(
+            (e for e in es if e.get("HG_USER") == user.name and
+             "HG_SESSION" in e and "HG_REASON" not in e), None),
+            message="no start entry for %s" % user.name)
+        sid = started["HG_SESSION"]
         self.assert_signed_in(sid, user)
         return client, token, sid, user
 
