@@ -206,7 +206,7 @@ class Machine:
     def prepare(self):
         """The run's root: a copy of the cache with the build installed."""
         check_prerequisites()
-        os.makedirs(RUNS_DIR, exist_ok=True)
+        hgroot.private_dir(RUNS_DIR)
         sweep_stale_runs()
         t0 = time.monotonic()
         build = ProductBuild()

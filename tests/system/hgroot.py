@@ -60,6 +60,13 @@ def run_host(args, timeout=600, check=True, **kw):
     return r
 
 
+def private_dir(path):
+    """A directory only root reads: copies of roots hold /etc/shadow."""
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, 0o700)
+    return path
+
+
 class Lock:
     """An exclusive flock on a file: one process builds, the others wait."""
 
@@ -192,6 +199,7 @@ class RootCache:
 
     def __init__(self):
         self.codename, self.arch = host_release()
+        private_dir(CACHE_DIR)
         self.dir = os.path.join(CACHE_DIR, "%s-%s" % (self.codename, self.arch))
         self.root = os.path.join(self.dir, "root")
         self.stamp = os.path.join(self.dir, "cache.json")
@@ -246,7 +254,10 @@ class RootCache:
                 f.write("deb %s %s main\n" % (uri, suite))
 
     def _build(self, packages):
-        mirror = [u for u, s in self._mirror() if s == self.codename][0]
+        sources = self._mirror()
+        mirror = [u for u, s in sources if s == self.codename][0]
+        if any(u.startswith("https://") for u, _ in sources):
+            packages = packages + ["ca-certificates"]  # apt inside, over TLS
         new = self.root + ".new"
         shutil.rmtree(new, ignore_errors=True)
         started = time.monotonic()
