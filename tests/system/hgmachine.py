@@ -182,6 +182,7 @@ class Machine:
         self.console_log = os.path.join(self.run_dir, "nspawn.log")
         self.nspawn = None
         self.pid1 = None
+        self.pid1_start = None
         self.background = []
         self.timings = {}
         self._users = 0
@@ -241,13 +242,16 @@ class Machine:
                 start_new_session=True,
                 preexec_fn=None if KEEP else _pdeathsig_term)
         self._save_state()
-        self.pid1 = hgtest.wait_until(self._find_pid1, timeout=30, interval=0.05,
-                                      message="no systemd below nspawn within "
-                                      "30 s:\n" + self.console_tail())
-        self._save_state()
-        state = hgtest.wait_until(self._booted, timeout=timeout, interval=0.1,
-                                  message="the machine did not boot within "
-                                  "%d s" % timeout)
+        try:
+            self.pid1 = hgtest.wait_until(self._find_pid1, timeout=30,
+                                          interval=0.05)
+            self.pid1_start = start_time(self.pid1)
+            self._save_state()
+            state = hgtest.wait_until(self._booted, timeout=timeout,
+                                      interval=0.1)
+        except AssertionError as e:
+            raise AssertionError("the machine did not boot (%s); its console:\n%s"
+                                 % (e, self.console_tail())) from None
         self.timings["boot"] = time.monotonic() - t0
         if state == "degraded":
             log("booted degraded; failed units:\n" +
@@ -262,8 +266,8 @@ class Machine:
 
     def _find_pid1(self):
         if self.nspawn.poll() is not None:
-            raise AssertionError("systemd-nspawn exited with %d:\n%s"
-                                 % (self.nspawn.returncode, self.console_tail()))
+            raise AssertionError("systemd-nspawn exited with %d"
+                                 % self.nspawn.returncode)
         for pid in _descendants(self.nspawn.pid):
             if _comm(pid) == "systemd":
                 return pid
@@ -271,8 +275,8 @@ class Machine:
 
     def _booted(self):
         if self.nspawn.poll() is not None:
-            raise AssertionError("systemd-nspawn exited with %d:\n%s"
-                                 % (self.nspawn.returncode, self.console_tail()))
+            raise AssertionError("systemd-nspawn exited with %d"
+                                 % self.nspawn.returncode)
         r = self.run(["systemctl", "is-system-running"], check=False, timeout=10)
         state = r.stdout.strip()
         return state if state in ("running", "degraded") else None
@@ -298,6 +302,15 @@ class Machine:
         return "(the longest pause: %.1f s)\n%s" % (
             gap, "\n".join(out[max(0, i - 15):i + 10]))
 
+    def _signal_pid1(self, sig):
+        """Signals the machine's PID 1 if it still runs (by its PID and
+        start time: never a reused PID)."""
+        if self.pid1 and start_time(self.pid1) == self.pid1_start:
+            try:
+                os.kill(self.pid1, sig)
+            except ProcessLookupError:
+                pass
+
     def console_tail(self, chars=4000):
         try:
             with open(self.console_log, "rb") as f:
@@ -322,18 +335,21 @@ class Machine:
             return
         t0 = time.monotonic()
         if self.nspawn is not None:
-            if self.pid1 and _comm(self.pid1) == "systemd":
-                try:
-                    os.kill(self.pid1, signal.SIGRTMIN + 4)
-                except ProcessLookupError:
-                    pass
+            if self.pid1:
+                self._signal_pid1(signal.SIGRTMIN + 4)  # power-off
+            elif self.nspawn.poll() is None:
+                self.nspawn.terminate()  # nspawn sends its --kill-signal
             try:
                 self.nspawn.wait(30)
             except subprocess.TimeoutExpired:
                 log("%s did not power off within 30 s: killing it; its "
                     "console:\n%s" % (self.name, self.console_tail(3000)))
-                if self.pid1 and _comm(self.pid1) == "systemd":
-                    os.kill(self.pid1, signal.SIGKILL)  # the whole namespace
+                self._signal_pid1(signal.SIGKILL)  # the whole namespace
+                for pid in _descendants(self.nspawn.pid):
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
                 self.nspawn.kill()
                 self.nspawn.wait(10)
         self.timings["poweroff"] = time.monotonic() - t0

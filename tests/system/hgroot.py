@@ -23,7 +23,8 @@ BUILD_ROOT = os.path.abspath(os.environ.get(
     "HG_BUILD_ROOT", os.path.join(SOURCE_ROOT, "build")))
 
 SYSTEM_BUILD_DIR = os.environ.get("HG_SYSTEM_BUILD_DIR",
-                                  os.path.join(BUILD_ROOT, "system-tier"))
+                                  os.path.join(BUILD_ROOT, "tests", "system",
+                                               "prefix-usr"))
 CACHE_DIR = os.environ.get("HG_SYSTEM_CACHE", "/var/cache/hourglass-system-test")
 RUNS_DIR = os.environ.get("HG_SYSTEM_RUNS", "/var/tmp/hourglass-system-test")
 KEEP = os.environ.get("HG_SYSTEM_KEEP") == "1"

@@ -35,7 +35,8 @@ next run deletes the stale copy.
 
 Environment:
   HG_SOURCE_ROOT, HG_BUILD_ROOT   set by meson (defaults: this tree, build/)
-  HG_SYSTEM_BUILD_DIR   the /usr build (default: $HG_BUILD_ROOT/system-tier)
+  HG_SYSTEM_BUILD_DIR   the /usr build (default:
+                        $HG_BUILD_ROOT/tests/system/prefix-usr)
   HG_SYSTEM_CACHE       the cached root's directory
   HG_SYSTEM_RUNS        where the per-run copies go
   HG_SYSTEM_KEEP=1      leave the machine running at the end and say how to
@@ -114,16 +115,23 @@ class Hourglass:
     def start(self, config=None):
         """(Re)starts the unit with this configuration; returns self once
         systemctl start has returned (Type=notify: the daemon is ready)."""
-        self.stop()
-        self.configure(config)
-        # Tests start it often: never let the unit's start limit refuse.
-        self.m.systemctl("reset-failed", UNIT, check=False)
-        r = self.m.systemctl("start", UNIT, check=False)
-        if r.returncode != 0:
-            raise AssertionError("systemctl start %s failed (%d): %s\n%s"
-                                 % (UNIT, r.returncode, r.stderr,
-                                    self.m.diagnostics()))
-        return self
+        for _attempt in range(3):
+            self.stop()  # also cancels an automatic restart (Restart=)
+            self.configure(config)
+            mark = self.m.cursor()
+            # Tests start it often: never let the unit's start limit refuse.
+            self.m.systemctl("reset-failed", UNIT, check=False)
+            r = self.m.systemctl("start", UNIT, check=False)
+            if r.returncode == 0:
+                return self
+            # The loopback is the host's: another program may have taken
+            # the free port meanwhile. Then try another.
+            if not [e for e in self.m.journal(after=mark) if
+                    e.get("MESSAGE", "").startswith("Cannot listen on ")]:
+                break
+        raise AssertionError("systemctl start %s failed (%d): %s\n%s"
+                             % (UNIT, r.returncode, r.stderr,
+                                self.m.diagnostics(after=mark)))
 
     def stop(self):
         self.m.systemctl("stop", UNIT)
