@@ -31,10 +31,12 @@ KEEP = os.environ.get("HG_SYSTEM_KEEP") == "1"
 REQUIRE = os.environ.get("HG_SYSTEM_REQUIRE") == "1"
 
 # What the root holds besides the product's runtime libraries: an init, a
-# bus, logind and pam_systemd, account tools, su/login, ps/pgrep, script.
-# Changing this list rebuilds the cache; EXTRA_PACKAGES are only added to it.
-BASE_PACKAGES = ["systemd", "systemd-sysv", "dbus", "libpam-systemd", "passwd",
-                 "login", "procps", "util-linux", "bsdutils"]
+# bus, logind and pam_systemd, polkit (which decides what a daemon that is
+# not root may ask of systemd and logind: the shipped rules), account
+# tools, su/login, ps/pgrep, script. Changing this list rebuilds the cache;
+# EXTRA_PACKAGES are only added to it.
+BASE_PACKAGES = ["systemd", "systemd-sysv", "dbus", "libpam-systemd", "polkitd",
+                 "passwd", "login", "procps", "util-linux", "bsdutils"]
 EXTRA_PACKAGES = []
 CACHE_FORMAT = 1
 CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
