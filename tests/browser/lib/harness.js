@@ -30,7 +30,8 @@ process.stderr.write = function (chunk, ...rest) {
 const { test } = require('node:test');
 const fs = require('fs');
 const path = require('path');
-const { Daemon, sleep } = require('./daemon');
+const { Daemon } = require('./daemon');
+const { waitFor, holdsFor, within } = require('./wait');
 
 const CHROMIUM = process.env.HG_CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
@@ -59,17 +60,6 @@ function print(text) {
 /* A measurement worth keeping in the test log. */
 function note(text) {
   process.stdout.write('# ' + text + '\n');
-}
-
-async function waitFor(fn, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    last = await fn();
-    if (last) return last;
-    if (Date.now() >= deadline) throw new Error('timed out after ' + timeoutMs + ' ms waiting for ' + (what || fn));
-    await sleep(25);
-  }
 }
 
 class Env {
@@ -134,19 +124,30 @@ class Env {
   }
 
   /* Signs in through the login page; resolves once the session page's
-   * client has the server's state. Returns Date.now() of the login answer. */
+   * client has the server's state. Returns { requested, answered }:
+   * Date.now() before the click that sends the login (the session starts
+   * after it) and when the answer was seen (after the session started). */
   async signIn(page, user = 'alice', password = 'secret') {
     await page.goto(this.daemon.url('/'));
     await page.fill('#hg-user', user);
     await page.fill('#hg-password', password);
+    const requested = Date.now();
     const [response] = await Promise.all([
       page.waitForResponse((r) => new URL(r.url()).pathname === '/api/login'),
       page.click('#hg-submit'),
     ]);
-    const at = Date.now();
+    const answered = Date.now();
     if (response.status() !== 200) throw new Error('sign-in answered ' + response.status());
     await this.ready(page);
-    return at;
+    return { requested, answered };
+  }
+
+  /* The answer to the page's next POST /api/ping, as JSON: the server's
+   * state right after the activity (call before causing it). */
+  async nextPing(page) {
+    const response = await page.waitForResponse((r) => new URL(r.url()).pathname === '/api/ping' &&
+      r.request().method() === 'POST', { timeout: 15000 });
+    return response.json();
   }
 
   /* A page of the session, once client.js heard the server. */
@@ -277,4 +278,9 @@ function hgTest(name, opts, fn) {
   });
 }
 
-module.exports = { hgTest, waitFor, sleep, note };
+/* Until every test waits for conditions (removed then). */
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+module.exports = { hgTest, waitFor, holdsFor, within, note, sleep };
