@@ -84,8 +84,9 @@ class Env {
     this.context = await this.newContext(opts.initScript);
   }
 
-  /* A context with the recorders; initScript runs in every page before
-   * the page's own scripts (CDP, not subject to the page's CSP). */
+  /* A context with the recorders; initScript (a function, or a list of
+   * them) runs in every page before the page's own scripts (CDP, not
+   * subject to the page's CSP). */
   async newContext(initScript) {
     const ctx = await this.browser.newContext({ viewport: { width: 1280, height: 800 } });
     ctx.setDefaultTimeout(10000);
@@ -95,7 +96,7 @@ class Env {
           ' at ' + e.sourceFile + ':' + e.lineNumber);
       });
     });
-    if (initScript) await ctx.addInitScript(initScript);
+    for (const script of [].concat(initScript || [])) await ctx.addInitScript(script);
     ctx.on('console', (m) => {
       const text = m.text();
       const where = m.page() ? m.page().url() : '';
