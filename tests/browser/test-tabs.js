@@ -6,26 +6,10 @@
  * (a tab following another) are printed; what is asserted is a generous
  * deadline. */
 const assert = require('assert/strict');
-const { hgTest, waitFor, holdsFor, within, note } = require('./lib/harness');
+const { hgTest, waitFor, holdsFor, within, note, countSessionRefusals } = require('./lib/harness');
 
 const NO_LOCKS = () => {
   Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined, configurable: true });
-};
-
-/* Counts, in window.__sessionRefused, the 401 answers to GET /api/session
- * whose body the page has read: once the count shows, the page's own
- * handling of that answer (which follows the read in the same turn) has
- * run. */
-const COUNT_REFUSED = () => {
-  const json = Response.prototype.json;
-  window.__sessionRefused = 0;
-  Response.prototype.json = function () {
-    const read = json.call(this);
-    if (this.status === 401 && new URL(this.url).pathname === '/api/session') {
-      read.then(() => { window.__sessionRefused++; }, () => {});
-    }
-    return read;
-  };
 };
 
 const MODES = [
@@ -136,7 +120,7 @@ for (const [mode, initScript] of MODES) {
   });
 
   hgTest('[' + mode + '] a request from another tab racing the sign-out does not lose its reason', {
-    initScript: initScript ? [initScript, COUNT_REFUSED] : COUNT_REFUSED,
+    initScript: [initScript, countSessionRefusals].filter(Boolean),
     config: { Timeouts: { WarnAfterSec: '30', ExpireAfterSec: '60', CloseAfterSec: '5' } },
   }, async (env) => {
     /* No stream (it would bring "ended: logout" first): the tab that would

@@ -72,6 +72,7 @@ class Env {
     this.csp = [];
     this.pageErrors = [];
     this.requests = [];
+    this.responses = [];
   }
 
   async start(opts) {
@@ -113,7 +114,19 @@ class Env {
       const url = new URL(r.url());
       this.requests.push({ at: Date.now(), method: r.method(), path: url.pathname, page: r.frame().page() });
     });
+    ctx.on('response', (r) => {
+      const url = new URL(r.url());
+      this.responses.push({ at: Date.now(), status: r.status(), path: url.pathname, page: r.frame().page() });
+    });
     return ctx;
+  }
+
+  /* The server has taken an event stream of page (any page if none) since
+   * the time since: its 200 answer came. Returns that page. */
+  async streamOpen(page, since = 0, timeoutMs = 10000) {
+    const r = await waitFor(() => this.responses.find((x) => x.path === '/api/events' && x.status === 200 &&
+      x.at >= since && (!page || x.page === page)), timeoutMs, 'an open event stream');
+    return r.page;
   }
 
   count(pathname, since = 0) {
@@ -254,6 +267,22 @@ class Env {
   }
 }
 
+/* An init script: counts, in window.__sessionRefused, the 401 answers to
+ * GET /api/session whose body the page has read. Once the count shows,
+ * the page's own handling of that answer (it follows the read in the same
+ * turn) has run. */
+function countSessionRefusals() {
+  const json = Response.prototype.json;
+  window.__sessionRefused = 0;
+  Response.prototype.json = function () {
+    const read = json.call(this);
+    if (this.status === 401 && new URL(this.url).pathname === '/api/session') {
+      read.then(() => { window.__sessionRefused++; }, () => {});
+    }
+    return read;
+  };
+}
+
 /* A test with its own daemon (options.config: groups of keys merged into
  * the test defaults) and its own browser. */
 function hgTest(name, opts, fn) {
@@ -279,9 +308,4 @@ function hgTest(name, opts, fn) {
   });
 }
 
-/* Until every test waits for conditions (removed then). */
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-module.exports = { hgTest, waitFor, holdsFor, within, note, sleep };
+module.exports = { hgTest, waitFor, holdsFor, within, note, countSessionRefusals };
