@@ -114,7 +114,7 @@ static bool asleep(void *p) {
          (nr == SYS_clock_nanosleep || nr == SYS_nanosleep);
 }
 
-/* Waits until pid sleeps in sleep(1): before, /proc shows our state (no
+/* Waits until pid is asleep in /bin/sleep: before, /proc shows our state (no
  * exec yet) or the loader's and locale's passing descriptors. */
 static void wait_asleep(pid_t pid) {
   if (!test_poll_until(asleep, &pid, DEADLINE_SEC))
