@@ -15,6 +15,7 @@ PID 1. Runs alone too:
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -60,6 +61,15 @@ def comm(pid):
         return None
 
 
+def as_in_a_terminal():
+    """In the child: the signals a terminal sends take their default
+    action, whatever this test inherited (a shell's background job
+    ignores SIGINT, nohup SIGHUP, and a shell cannot trap a signal that
+    was ignored when it started)."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 class Demo:
     """tools/run-demo in a process group of its own, as a shell runs a
     foreground command: its output in a file, read with deadlines."""
@@ -76,7 +86,8 @@ class Demo:
                 [RUN_DEMO, "--no-build", "--build-dir", hgtest.BUILD_ROOT,
                  "--listen", self.host],
                 env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                start_new_session=True)
+                start_new_session=True, preexec_fn=as_in_a_terminal)
+        self.tmp = None
 
     def output(self):
         with open(self.out_path, "rb") as f:
@@ -182,6 +193,8 @@ class DemoCleanupTest(hgtest.TestCase):
                     hgtest.is_helper(pid):
                 hgtest.kill_pid(pid)
                 hgtest.reap(pid)
+        if demo.tmp:
+            shutil.rmtree(demo.tmp, ignore_errors=True)
 
     def test_ctrl_c(self):
         demo, procs = self.start_demo()
