@@ -14,7 +14,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,56 +42,7 @@ MODULE = os.path.join(hgtest.BUILD_ROOT, "pam", "pam_hourglass.so")
 PAM_ENV = "/usr/lib/x86_64-linux-gnu/security/pam_env.so"
 PAM_DENY = "/usr/lib/x86_64-linux-gnu/security/pam_deny.so"
 COUNTDOWN_RE = re.compile(r"ends in (\d+) (second|minute)s?\b")
-
-
-class SessionBus(hgbus.SystemBus):
-    """A session-like bus of the test's own, reachable by other uids (the
-    agent runs as alice, the mocks as root)."""
-
-    def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix="hg-session-bus-")
-        os.chmod(self.tmp, 0o711)
-        sock_dir = os.path.join(self.tmp, "sock")
-        os.mkdir(sock_dir)
-        os.chmod(sock_dir, 0o711)
-        conf = os.path.join(self.tmp, "bus.conf")
-        with open(conf, "w") as f:
-            f.write(hgbus.BUS_CONF.format(dir=sock_dir).replace(
-                "<type>system</type>", "<type>session</type>"))
-        read_fd, write_fd = os.pipe()
-        env = dict(os.environ)
-        env.update(hgbus.nss_env())
-        self.proc = subprocess.Popen(
-            ["dbus-daemon", "--config-file=" + conf, "--nofork",
-             "--print-address=%d" % write_fd],
-            pass_fds=(write_fd,), env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(write_fd)
-        with os.fdopen(read_fd) as f:
-            self.address = f.readline().strip()
-        self.mocks = []
-        self._conn = None
-        if not self.address:
-            self.close()
-            raise AssertionError("dbus-daemon gave no address")
-
-    def env(self):
-        return {"DBUS_SESSION_BUS_ADDRESS": self.address}
-
-    def start_mock(self, args, name, timeout=10.0):
-        env = dict(os.environ)
-        env.update(self.env())
-        proc = subprocess.Popen([hgbus.PYTHON, "-m", "dbusmock"] + args,
-                                env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        self.mocks.append(proc)
-        try:
-            self.wait_for_name(name, timeout)
-        except AssertionError:
-            proc.kill()
-            raise
-        return proc
+SLACK = hgtest.SLACK
 
 
 class Agent:
@@ -102,7 +52,7 @@ class Agent:
         self.log_path = os.path.join(test.tmp, "agent-%d.log"
                                      % len(test.agents))
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(
+            self.proc = hgtest.spawn(
                 ["setpriv", "--reuid=%d" % ALICE, "--regid=%d" % ALICE,
                  "--clear-groups", AGENT] + list(args),
                 env=env if env is not None else test.agent_env(),
@@ -146,6 +96,7 @@ class Agent:
             self.kill()
             raise AssertionError("hourglass-agent ignored SIGTERM; log:\n%s"
                                  % self.log())
+        hgtest.stop_process(self.proc)
         if code != 0:
             raise AssertionError("hourglass-agent exited with %r; log:\n%s"
                                  % (code, self.log()))
@@ -154,9 +105,7 @@ class Agent:
             raise AssertionError("sanitizer report:\n%s" % self.log())
 
     def kill(self):
-        if self.alive():
-            self.proc.kill()
-        self.proc.wait()
+        hgtest.stop_process(self.proc, signal.SIGKILL)
 
 
 class AgentTest(hgtest.TestCase):
@@ -171,7 +120,7 @@ class AgentTest(hgtest.TestCase):
         _, self.logind = self.bus.logind()
         self.logind.AddSession("c1", "seat0", dbus.UInt32(ALICE), "alice",
                                True)
-        self.sbus = SessionBus()
+        self.sbus = hgbus.SessionBus()
         self.addCleanup(self.sbus.close)
         self.notify = None
         if self.notifications:
@@ -374,7 +323,7 @@ class WarningTest(AgentTest):
         rec = hgbus.SignalRecorder(self.bus, sender_keyword=None)
         self.addCleanup(rec.close)
         self.set_idle(True)
-        rec.wait_for("SessionWarning", lambda s: s[3][0] == sid, 5)
+        rec.wait_for("SessionWarning", lambda s: s[3][0] == sid, 2 + SLACK)
         args = self.wait_notify()
         self.assertLessEqual(self.assertCountdown(args), 5)
         self.assertEqual(args[5], ["extend", "Stay signed in"])
@@ -384,17 +333,20 @@ class WarningTest(AgentTest):
         # The person chooses "Stay signed in".
         self.notify.EmitSignal(NOTIFY, "ActionInvoked", "us",
                                [dbus.UInt32(nid), "extend"])
-        hgtest.wait_until(lambda: self.state(sid) == "active", 5)
+        hgtest.wait_until(lambda: self.state(sid) == "active", SLACK)
         self.wait_closed(nid)
         self.assertGreater(int(self.props(sid)["LastActivity"]), before)
-        # Past the old expiry the session is still there.
-        hgtest.wait_until(lambda: time.time() * 1e6 > old_expiry + 500000, 8)
-        self.assertIn(sid, self.desktop_ids())
-        self.assertFalse([s for s in rec.matching("SessionRemoved")
-                          if s[3][0] == sid])
+        # Until past the old expiry, the session stays.
+        hgtest.assert_stays(
+            lambda: sid in self.desktop_ids() and
+            not [s for s in rec.matching("SessionRemoved") if s[3][0] == sid],
+            max(0.0, (old_expiry + 500000) / 1e6 - time.time()),
+            "the extended session outlives its old expiry")
 
     def test_countdown_updates_in_place_and_goes_with_the_session(self):
-        self.start_daemon(warn=1, expire=8)
+        # Warned with 8 s left: "10 seconds" until 5 s are left, three
+        # seconds for the agent to show it.
+        self.start_daemon(warn=1, expire=9)
         sid = self.register()
         agent = self.start_agent()
         self.following(sid, agent)
@@ -407,7 +359,7 @@ class WarningTest(AgentTest):
         self.assertEqual(self.assertCountdown(update), 5)
         # Idle to the end: ended, and the notification goes with it.
         agent.wait_for_log(r"No longer following session %s: it ended "
-                           r"\(idle-timeout\)" % sid, timeout=8)
+                           r"\(idle-timeout\)" % sid, timeout=5 + SLACK)
         self.wait_closed(nid)
         self.assertEqual(len(self.calls("Notify")), 2)
 
@@ -424,13 +376,14 @@ class WarningTest(AgentTest):
         agent.wait_for_log(r"before its absolute limit")
 
     def test_agent_started_during_a_warning_shows_it_until_stopped(self):
-        self.start_daemon()
+        # Ten seconds of warning: the agent starts within it.
+        self.start_daemon(warn=2, expire=12)
         sid = self.register()
         self.set_idle(True)
-        hgtest.wait_until(lambda: self.state(sid) == "warning", 5)
+        hgtest.wait_until(lambda: self.state(sid) == "warning", 2 + SLACK)
         agent = self.start_agent()
         self.following(sid, agent)
-        self.assertCountdown(self.wait_notify(timeout=4))
+        self.assertCountdown(self.wait_notify())
         # Stopped meanwhile (the session ends, SIGTERM): no warning left
         # behind on screen.
         nid = self.shown_id(agent)
@@ -483,7 +436,7 @@ class InputTest(AgentTest):
         watch = self.watch_armed(agent)
         self.set_idle(True)
         # Idle as far as the daemon knows: a warning time is set.
-        hgtest.wait_until(lambda: self.props(sid)["WarnAt"], 3)
+        hgtest.wait_until(lambda: self.props(sid)["WarnAt"], SLACK)
         before = int(self.props(sid)["LastActivity"])
         mark = agent.mark()
         self.fire_watch(watch)
@@ -498,7 +451,7 @@ class InputTest(AgentTest):
         self.assertEqual(self.state(sid), "warning")
         mark = agent.mark()
         self.fire_watch(watch)
-        hgtest.wait_until(lambda: self.state(sid) == "active", 3)
+        hgtest.wait_until(lambda: self.state(sid) == "active", SLACK)
         self.wait_closed(nid)
         # Re-armed at once while the warning was up; stopped, the agent
         # gives that watch back.
@@ -552,12 +505,12 @@ class NoNotificationServiceTest(AgentTest):
         watch = self.watch_armed(agent)
         self.set_idle(True)
         agent.wait_for_log(r"Cannot show the warning as a notification",
-                           timeout=5)
+                           timeout=2 + SLACK)
         self.assertEqual(self.state(sid), "warning")
         # Input still counts.
         mark = agent.mark()
         self.fire_watch(watch)
-        hgtest.wait_until(lambda: self.state(sid) == "active", 3)
+        hgtest.wait_until(lambda: self.state(sid) == "active", SLACK)
         agent.wait_for_log(r"Session %s: warning over" % sid, after=mark)
         # The service is back by the next warning: it is shown.
         self.start_notifications()
@@ -578,10 +531,14 @@ class ScreenSaverTest(AgentTest):
         self.wait_notify()
         nid = self.shown_id(agent)
         mark = agent.mark()
+        input_at = time.monotonic()
         self.sbus.conn.get_object(SAVER, SAVER_PATH).TestInput(
             dbus_interface=SAVER)
-        hgtest.wait_until(lambda: self.state(sid) == "active", 3)
-        agent.wait_for_log(r"ScreenSaver: input [01] s ago", after=mark)
+        hgtest.wait_until(lambda: self.state(sid) == "active", SLACK)
+        m = agent.wait_for_log(r"ScreenSaver: input (\d+) s ago", after=mark)
+        # Polled every second during the warning: the idle time it read is
+        # at most the time since the input (whole seconds).
+        self.assertLessEqual(int(m.group(1)), time.monotonic() - input_at + 1)
         self.wait_closed(nid)
 
 

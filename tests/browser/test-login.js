@@ -1,7 +1,7 @@
 'use strict';
 /* Signing in and out through the pages; the pages pass axe-core. */
 const assert = require('assert/strict');
-const { hgTest, waitFor, sleep } = require('./lib/harness');
+const { hgTest, waitFor, countSessionRefusals } = require('./lib/harness');
 
 hgTest('sign in with a password shows the session page', {
   config: { Timeouts: { WarnAfterSec: '30', ExpireAfterSec: '60' } },
@@ -47,6 +47,7 @@ hgTest('sign out returns to the login page, which says so', {
 });
 
 hgTest('a request racing the sign-out does not lose "You have signed out."', {
+  initScript: countSessionRefusals,
   config: { Timeouts: { WarnAfterSec: '30', ExpireAfterSec: '60' } },
 }, async (env) => {
   /* No stream: the page polls GET /api/session every 2 s instead. */
@@ -62,10 +63,11 @@ hgTest('a request racing the sign-out does not lose "You have signed out."', {
   });
   /* Through the API, the button's own path: a click would also ping. */
   await page.evaluate(() => { window.hourglass.signOut().catch(() => {}); });
-  await waitFor(() => hold.held, 3000, 'the sign-out, its answer held');
-  /* A poll while the answer is held: no cookie any more, 401 "no-session". */
-  await waitFor(() => polls.length, 4000, 'a GET /api/session answered 401 while the answer is held');
-  await sleep(300);
+  await waitFor(() => hold.held, 5000, 'the sign-out, its answer held');
+  /* A poll while the answer is held: no cookie any more, 401 "no-session",
+   * read by the page before the answer comes. */
+  await waitFor(() => polls.length, 10000, 'a GET /api/session answered 401 while the answer is held');
+  await waitFor(() => page.evaluate(() => window.__sessionRefused > 0), 5000, 'the page to read that 401');
   hold.release();
   await page.locator('#hg-notice').waitFor();
   assert.equal(await page.locator('#hg-notice').textContent(), 'You have signed out.');

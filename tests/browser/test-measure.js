@@ -12,7 +12,9 @@
  *   says how late the server's timer plus the stream are.
  * Every time is taken in the page (Date.now() and performance.now() on the
  * machine's one clock), kept in localStorage across the page changes.
- * The bounds asserted are loose: this test is for the figures. */
+ * The bounds asserted are deadlines that only a broken mechanism crosses
+ * (a second or more late or early), loose enough for a loaded machine or
+ * an ASan build: this test is for the figures. */
 const assert = require('assert/strict');
 const fs = require('fs');
 const path = require('path');
@@ -102,9 +104,9 @@ hgTest('figures: client.js size; from the server\'s warning and end to the page'
     await page.evaluate(() => localStorage.removeItem('hg-measure'));
     await env.signIn(page);
     /* No input from here on: the warning, then the end. */
-    await page.locator('#hg-notice').waitFor({ timeout: (EXPIRE + 4) * 1000 });
+    await page.locator('#hg-notice').waitFor({ timeout: (EXPIRE + 10) * 1000 });
     await waitFor(() => page.evaluate(() => 'notice-frame' in JSON.parse(localStorage.getItem('hg-measure') || '{}')),
-      2000, 'the notice painted');
+      5000, 'the notice painted');
     const r = await page.evaluate(() => JSON.parse(localStorage.getItem('hg-measure')));
     for (const k of ['login-answer', 'sse-warning', 'dialog-open', 'dialog-frame', 'sse-ended', 'login-page', 'notice']) {
       assert.ok(typeof r[k] === 'number', 'run ' + run + ': no ' + k + ' in ' + JSON.stringify(r));
@@ -125,9 +127,10 @@ hgTest('figures: client.js size; from the server\'s warning and end to the page'
   note('SSE "ended" in the page -> sign-in page starts loading: ' + stats(m.endNav));
   note('SSE "ended" in the page -> sign-in page with its notice, next frame: ' + stats(m.endNotice));
 
-  /* Loose bounds: a regression by a second or more fails. */
-  assert.ok(Math.max(...m.warnFrame) < 1000, 'warning shown late: ' + m.warnFrame);
-  assert.ok(Math.max(...m.endNotice) < 2000, 'end shown late: ' + m.endNotice);
-  assert.ok(Math.max(...m.warnLate) < 1000 && Math.min(...m.warnLate) > -250, 'warning event at ' + m.warnLate);
-  assert.ok(Math.max(...m.endLate) < 1000 && Math.min(...m.endLate) > -250, 'ended event at ' + m.endLate);
+  /* Deadlines: several seconds late, or a second early (before the
+   * login answer could even have come), is a broken mechanism. */
+  assert.ok(Math.max(...m.warnFrame) < 5000, 'warning shown late: ' + m.warnFrame);
+  assert.ok(Math.max(...m.endNotice) < 5000, 'end shown late: ' + m.endNotice);
+  assert.ok(Math.max(...m.warnLate) < 5000 && Math.min(...m.warnLate) > -1000, 'warning event at ' + m.warnLate);
+  assert.ok(Math.max(...m.endLate) < 5000 && Math.min(...m.endLate) > -1000, 'ended event at ' + m.endLate);
 });

@@ -6,15 +6,18 @@ temporary directory; python-dbusmock owns org.hourglass1 on it and plays
 the Manager and Session interfaces of dbus/org.hourglass1.*.xml (session
 objects at /org/hourglass1/session/<id escaped as sd_bus_path_encode does>).
 A test-only interface on the Manager object, org.hourglass1.Test, makes a
-method fail with a given D-Bus error, answer late, or list sessions whose
-objects are gone. The built hourglassctl runs with DBUS_SYSTEM_BUS_ADDRESS
-pointing at that bus. Nothing sleeps a fixed time: waits are polls with a
-deadline.
+method fail with a given D-Bus error, or list sessions whose objects are
+gone; a hung daemon is the mock stopped (SIGSTOP). The built hourglassctl
+runs with DBUS_SYSTEM_BUS_ADDRESS pointing at that bus. Nothing sleeps a
+fixed time: waits are the integration tests' polls with a deadline
+(hgtest.wait_until), and every process is started and stopped by PID
+through hgtest.spawn().
 
 Run by meson (suite integration), or by hand:
   HOURGLASSCTL=build/tools/hourglassctl /usr/bin/python3 tests/ctl/test_ctl.py
 """
 
+import contextlib
 import json
 import math
 import os
@@ -35,6 +38,11 @@ import dbus.bus
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "integration"))
+
+import hgtest  # noqa: E402
+from hgtest import wait_until  # noqa: E402
+
 CTL = os.environ.get("HOURGLASSCTL") or os.path.join(
     SOURCE_ROOT, "build", "tools", "hourglassctl")
 PYTHON = "/usr/bin/python3"
@@ -69,19 +77,6 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC
   </policy>
 </busconfig>
 """
-
-
-def wait_until(predicate, timeout=10.0, interval=0.02, message=None):
-    """Polls predicate until it returns something true, which is returned."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(message or "not within %.1f s: %r"
-                                 % (timeout, predicate))
-        time.sleep(interval)
 
 
 def duration(sec):
@@ -123,7 +118,7 @@ class Bus:
         # Its complaints (it may not raise its fd limit) go to a log file.
         log = open(os.path.join(self.dir, "bus.log"), "w")
         try:
-            self.proc = subprocess.Popen(
+            self.proc = hgtest.spawn(
                 ["dbus-daemon", "--config-file=" + config, "--nofork",
                  "--print-address=%d" % write_end],
                 pass_fds=(write_end,), stdin=subprocess.DEVNULL, stderr=log)
@@ -150,25 +145,16 @@ class Bus:
         return data.decode().strip()
 
     def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        hgtest.stop_process(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _failing(method, body):
-    """Mock code: the test's error or delay for this method first."""
-    return ("delay = getattr(self, 'hg_delays', {}).get(%r)\n"
-            "if delay:\n"
-            "    time.sleep(delay)\n"
-            "error = getattr(self, 'hg_errors', {}).get(%r)\n"
+    """Mock code: the test's error for this method first."""
+    return ("error = getattr(self, 'hg_errors', {}).get(%r)\n"
             "if error:\n"
             "    raise dbus.exceptions.DBusException('refused by the test',"
-            " name=error)\n" % (method, method)) + body
+            " name=error)\n" % method) + body
 
 
 # The session path for args[0], as path_of() above; and NoSuchSession for an
@@ -208,12 +194,9 @@ TEST_METHODS = [
     ("SetError", "ss",
      "self.hg_errors = dict(getattr(self, 'hg_errors', {}))\n"
      "self.hg_errors[args[0]] = args[1]\n"),
-    ("SetDelay", "sd",
-     "self.hg_delays = dict(getattr(self, 'hg_delays', {}))\n"
-     "self.hg_delays[args[0]] = args[1]\n"),
     ("SetGhosts", "a(sssso)", "self.hg_ghosts = list(args[0])\n"),
     ("Reset", "",
-     "self.hg_errors = {}\nself.hg_delays = {}\nself.hg_ghosts = []\n"),
+     "self.hg_errors = {}\nself.hg_ghosts = []\n"),
 ]
 
 
@@ -222,7 +205,7 @@ class Mock:
 
     def __init__(self, bus, log_path):
         env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=bus.address)
-        self.proc = subprocess.Popen(
+        self.proc = hgtest.spawn(
             [PYTHON, "-m", "dbusmock", "--system", "-l", log_path, BUS_NAME,
              MANAGER_PATH, MANAGER_IFACE],
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
@@ -266,15 +249,18 @@ class Mock:
                  for _, name, args in self.mock.GetCalls()]
         return [c for c in calls if method is None or c[0] == method]
 
+    @contextlib.contextmanager
+    def hung(self):
+        """The daemon stops answering (SIGSTOP) until the block ends."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(self.proc.pid, signal.SIGCONT)
+
     def stop(self):
         self.conn.close()
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        hgtest.stop_process(self.proc)
 
 
 # A web session active for ten minutes, idle 3 min 5.5 s; a desktop session
@@ -528,11 +514,10 @@ class ControlTest(CtlTestCase):
                         "request: refused by the test\n")
 
     def test_timeout(self):
-        # The mock answers after 3 s; the message says the call gave up
-        # first (an answer would have been a success). The test ends the
-        # class, whose mock is killed without waiting for the answer.
-        self.mock.test.SetDelay("ListSessions", 3.0)
-        result = self.ctl("--timeout", "0.2", "list")
+        # The mock does not answer while stopped; the message says the call
+        # gave up (an answer would have been a success).
+        with self.mock.hung():
+            result = self.ctl("--timeout", "0.2", "list")
         self.assertExit(result, 1, "hourglassctl: hourglassd did not answer "
                         "within 0.2 s (see --timeout)\n")
 
@@ -644,17 +629,15 @@ class MonitorTest(CtlTestCase):
         full_env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=self.bus.address)
         full_env.pop("HOURGLASSCTL_BUS_ADDRESS", None)
         full_env.update(env or {})
-        proc = subprocess.Popen([CTL, "monitor"] + list(args), env=full_env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+        proc = hgtest.spawn([CTL, "monitor"] + list(args), env=full_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
         self.addCleanup(self.reap, proc)
         return proc, LineReader(proc.stdout)
 
     @staticmethod
     def reap(proc):
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        hgtest.stop_process(proc, signal.SIGKILL)
         proc.stdout.close()
         proc.stderr.close()
 

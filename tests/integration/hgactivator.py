@@ -6,6 +6,7 @@ process's children, not the daemon's. The real units are tested in the
 system tier."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -50,7 +51,7 @@ class Activator:
             except OSError:
                 return
             env = dict(self.env, HG_ACTIVATOR_FD=str(conn.fileno()))
-            proc = subprocess.Popen(
+            proc = hgtest.spawn(
                 [sys.executable, "-c", STUB, HELPER] + self.args, env=env,
                 pass_fds=(conn.fileno(),), stdin=subprocess.DEVNULL)
             conn.close()
@@ -66,6 +67,4 @@ class Activator:
         self.thread.join()
         self.sock.close()
         for proc in self.procs():
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
+            hgtest.stop_process(proc, signal.SIGKILL)

@@ -1,10 +1,12 @@
 """D-Bus fixtures of the integration tests: a private system bus (a
 dbus-daemon of the test's own, resolving the fake users through
-nss_wrapper), python-dbusmock services on it, calls made as other users
-(setpriv), and a recorder of signals. Every process is killed by PID."""
+nss_wrapper) or session bus, python-dbusmock services on it, calls made as
+other users (setpriv), and a recorder of signals. Every process is started
+through hgtest.spawn() and killed by PID."""
 
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -52,34 +54,59 @@ def nss_env():
     }
 
 
+def read_line(fd, timeout=10.0):
+    """The first line a child writes on the pipe fd, within timeout."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while not data.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise AssertionError("no line within %.0f s (so far %r)"
+                                 % (timeout, data))
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode().strip()
+
+
 class SystemBus:
-    """A system-like bus of the test's own."""
+    """A system-like bus of the test's own (SessionBus: a session one)."""
+
+    KIND = "system"
 
     def __init__(self):
-        self.tmp = tempfile.mkdtemp(prefix="hg-bus-")
+        self.tmp = tempfile.mkdtemp(prefix="hg-%s-bus-" % self.KIND)
         os.chmod(self.tmp, 0o711)  # reachable by callers of other uids
         sock_dir = os.path.join(self.tmp, "sock")
         os.mkdir(sock_dir)
         os.chmod(sock_dir, 0o711)
         conf = os.path.join(self.tmp, "bus.conf")
         with open(conf, "w") as f:
-            f.write(BUS_CONF.format(dir=sock_dir))
+            f.write(BUS_CONF.format(dir=sock_dir).replace(
+                "<type>system</type>", "<type>%s</type>" % self.KIND))
+        self.mocks = []
+        self._conn = None
         read_fd, write_fd = os.pipe()
         env = dict(os.environ)
         env.update(nss_env())
-        self.proc = subprocess.Popen(
-            ["dbus-daemon", "--config-file=" + conf, "--nofork",
-             "--print-address=%d" % write_fd],
-            pass_fds=(write_fd,), env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(write_fd)
-        with os.fdopen(read_fd) as f:
-            self.address = f.readline().strip()
+        try:
+            self.proc = hgtest.spawn(
+                ["dbus-daemon", "--config-file=" + conf, "--nofork",
+                 "--print-address=%d" % write_fd],
+                pass_fds=(write_fd,), env=env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        finally:
+            os.close(write_fd)
+        try:
+            self.address = read_line(read_fd)
+        except AssertionError:
+            self.address = ""
+        finally:
+            os.close(read_fd)
         if not self.address:
             self.close()
             raise AssertionError("dbus-daemon gave no address")
-        self.mocks = []
-        self._conn = None
 
     @property
     def conn(self):
@@ -88,7 +115,7 @@ class SystemBus:
         return self._conn
 
     def env(self):
-        return {"DBUS_SYSTEM_BUS_ADDRESS": self.address}
+        return {"DBUS_%s_BUS_ADDRESS" % self.KIND.upper(): self.address}
 
     def has_owner(self, name):
         return bool(self.conn.name_has_owner(name))
@@ -97,33 +124,35 @@ class SystemBus:
         hgtest.wait_until(lambda: self.has_owner(name), timeout,
                           message="%s did not appear on the bus" % name)
 
-    def start_mock(self, args, name, timeout=10.0):
-        """python3 -m dbusmock --system ARGS; waits for name."""
+    def start_mock(self, args, name, timeout=10.0, log=None):
+        """python3 -m dbusmock [--system] ARGS; waits for name. log: a file
+        for the mock's own log (every call it gets, GetAll included)."""
         env = dict(os.environ)
         env.update(self.env())
-        proc = subprocess.Popen([PYTHON, "-m", "dbusmock", "--system"] + args,
-                                env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        kind = ["--system"] if self.KIND == "system" else []
+        logging = ["-l", log] if log else []
+        proc = hgtest.spawn([PYTHON, "-m", "dbusmock"] + kind + logging + args,
+                            env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
         self.mocks.append(proc)
         try:
             self.wait_for_name(name, timeout)
         except AssertionError:
-            proc.kill()
+            self.stop_mock(proc)
             raise
         return proc
 
     def stop_mock(self, proc, name=None):
-        proc.kill()
-        proc.wait()
+        hgtest.stop_process(proc, signal.SIGKILL)
         if proc in self.mocks:
             self.mocks.remove(proc)
         if name:
             hgtest.wait_until(lambda: not self.has_owner(name), 5.0)
 
-    def logind(self):
+    def logind(self, log=None):
         proc = self.start_mock(["--template", "logind"],
-                               "org.freedesktop.login1")
+                               "org.freedesktop.login1", log=log)
         return proc, dbus.Interface(
             self.conn.get_object("org.freedesktop.login1",
                                  "/org/freedesktop/login1"),
@@ -154,14 +183,18 @@ class SystemBus:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-        for proc in self.mocks:
-            proc.kill()
-            proc.wait()
-        self.mocks = []
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
+        for proc in list(self.mocks):
+            self.stop_mock(proc)
+        if getattr(self, "proc", None) is not None:
+            hgtest.stop_process(self.proc, signal.SIGKILL)
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class SessionBus(SystemBus):
+    """A session-like bus of the test's own, reachable by other uids (an
+    agent run as alice, mocks as root)."""
+
+    KIND = "session"
 
 
 class BusDaemon(hgtest.Daemon):

@@ -5,8 +5,18 @@ directory: its own configuration (test defaults merged with what a test
 asks for), its own pam_wrapper service directory (tests/data/pam.d plus
 services for the test module pam_hgtest.so), fake users from nss_wrapper,
 and its log (stderr, debug level) in a file. `Client` speaks HTTP to it with
-every header under the test's control. Nothing here sleeps a fixed time:
-waits are polls with a deadline.
+every header under the test's control.
+
+The only timers of the Python tests are here: wait_until() waits for a
+condition with a deadline, assert_stays() says that nothing happens for a
+bounded time. Nothing sleeps a fixed time to let something happen.
+Deadlines are what is configured plus SLACK (a loaded 2-core machine, an
+ASan build); a latency worth knowing is printed with note().
+
+Every process a test starts goes through spawn() (or is a Daemon): killed
+by PID and reaped when the run ends, however it ends (a failure, an
+exception, SIGTERM or SIGHUP from meson's timeout), and the PAM helpers of
+a daemon with it.
 
 Environment (meson sets it, see meson.build; defaults for a run by hand):
   HG_BUILD_ROOT       build directory (default: <source>/build)
@@ -33,6 +43,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -51,6 +62,12 @@ SANITIZER_RE = re.compile(
     r"SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer")
 
 _live_daemons = []
+_live_procs = []
+
+# Room on top of a configured time for a loaded 2-core machine or an ASan
+# build: deadlines are the configured time plus this. What a test measures
+# it prints (note()); it never asserts a tight bound on it.
+SLACK = 5.0
 
 
 def _compiler_file(name):
@@ -185,6 +202,48 @@ def kill_pid(pid, sig=signal.SIGKILL):
         pass
 
 
+def spawn(args, **kw):
+    """subprocess.Popen, registered: killed by PID and reaped when the run
+    ends unless stopped before (stop_process())."""
+    proc = subprocess.Popen(args, **kw)
+    _live_procs.append(proc)
+    return proc
+
+
+def stop_process(proc, sig=signal.SIGTERM, timeout=10.0):
+    """Ends a spawned process by PID: sig, SIGKILL after timeout seconds;
+    reaped. Returns its exit status."""
+    if proc.poll() is None:
+        kill_pid(proc.pid, sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc in _live_procs:
+        _live_procs.remove(proc)
+    return proc.returncode
+
+
+def _on_signal(signo, frame):
+    # unittest lets KeyboardInterrupt through (SystemExit it would record
+    # as one test's error, and go on): the run stops, the cleanups at exit
+    # kill what is left.
+    raise KeyboardInterrupt("signal %d" % signo)
+
+
+if threading.current_thread() is threading.main_thread():
+    for _sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(_sig) == signal.SIG_DFL:
+            signal.signal(_sig, _on_signal)
+
+
+def note(text):
+    """A measurement for the test log: a '# ' line."""
+    sys.stdout.write("# %s\n" % text)
+    sys.stdout.flush()
+
+
 def wait_until(predicate, timeout=5.0, interval=0.02, message=None):
     """Polls predicate until it returns something true, which is returned;
     fails the test after timeout seconds."""
@@ -197,6 +256,24 @@ def wait_until(predicate, timeout=5.0, interval=0.02, message=None):
             raise AssertionError(message or "condition not met within %.1f s: %r"
                                  % (timeout, predicate))
         time.sleep(interval)
+
+
+def assert_stays(predicate, duration, message=None, interval=0.02):
+    """'Nothing happens for duration seconds': predicate stays true all
+    that time (checked every interval, and at the end); fails as soon as
+    it is not. Returns its last value."""
+    start = time.monotonic()
+    end = start + duration
+    while True:
+        value = predicate()
+        if not value:
+            raise AssertionError("%s: broke after %.2f of %.2f s"
+                                 % (message or repr(predicate),
+                                    time.monotonic() - start, duration))
+        now = time.monotonic()
+        if now >= end:
+            return value
+        time.sleep(min(interval, end - now))
 
 
 def free_port():
@@ -369,10 +446,12 @@ def session_token(response):
 def default_config():
     return {
         "Http": {"Listen": "127.0.0.1:{port}"},
-        # Helpers forked by the daemon, whoever runs the tests (the socket
-        # side has its own tests).
+        # HelperTimeoutSec stays at its default (30 s): a helper slowed by
+        # a busy machine or ASan must not fail a login. Tests of hung
+        # helpers set their own. Helpers are forked by the daemon, whoever
+        # runs the tests (the socket side has its own tests).
         "Pam": {"Service": "hourglass-test", "FailDelayMSec": "100",
-                "HelperTimeoutSec": "2", "Helper": "fork"},
+                "Helper": "fork"},
         # The browser-close rule ends sessions without requests: off unless
         # a test is about it.
         "Timeouts": {"CloseAfterSec": "0"},
@@ -441,7 +520,7 @@ class Daemon:
 
     def hgtest_service(self, name, *auth_args, password="secret"):
         """A service of pam_hgtest alone: auth with the given arguments
-        (sleep=MS, crash, only_user=U, ...), every call logged."""
+        (hold=FIFO, crash, only_user=U, ...), every call logged."""
         module = pam_module()
         log = "log=" + self.pam_log_path
         auth = " ".join(["password=" + password, log] + list(auth_args))
@@ -541,18 +620,22 @@ class Daemon:
                              % (self.proc.returncode, self.log_tail()))
 
     def _wait_listening(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """True once the daemon takes connections; False if it exited or
+        did not listen within timeout."""
+        def listening_or_exited():
             if self.proc.poll() is not None:
                 self.returncode = self.proc.returncode
-                return False
+                return "exited"
             try:
                 socket.create_connection(("127.0.0.1", self.port),
                                          timeout=0.5).close()
-                return True
+                return "listening"
             except OSError:
-                time.sleep(0.02)
-        return False
+                return None
+        try:
+            return wait_until(listening_or_exited, timeout) == "listening"
+        except AssertionError:
+            return False
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -697,6 +780,8 @@ class Daemon:
 def _kill_everything():
     for d in list(_live_daemons):
         d.close()
+    for proc in reversed(list(_live_procs)):
+        stop_process(proc, signal.SIGKILL)
 
 
 class TestCase(unittest.TestCase):
@@ -736,11 +821,53 @@ class TestCase(unittest.TestCase):
                                  % (self.id(), d.tmp, d.log_tail()))
             d.close()
 
+    def scratch_dir(self):
+        """A temporary directory of this test's, removed after it unless it
+        failed (then kept, and named)."""
+        path = tempfile.mkdtemp(prefix="hg-%s-" % self._testMethodName)
+
+        def remove():
+            if self._failed() or os.environ.get("HG_TEST_KEEP") == "1":
+                sys.stderr.write("\n--- %s: kept %s\n" % (self.id(), path))
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+        self.addCleanup(remove)
+        return path
+
     def assertGone(self, pids, timeout=5.0):
         """Every pid exits (or is reaped) within timeout."""
         wait_until(lambda: not [p for p in pids if pid_running(p)], timeout,
                    message="still running after %.1f s: %r"
                    % (timeout, [p for p in pids if pid_running(p)]))
+
+
+class Hold:
+    """A FIFO for pam_hgtest's hold=PATH: its authenticate waits until
+    release() (or forever: a hung module)."""
+
+    def __init__(self, directory, name="hold"):
+        self.path = os.path.join(directory, name)
+        os.mkfifo(self.path, 0o600)
+
+    def arg(self):
+        return "hold=" + self.path
+
+    def release(self, timeout=5.0):
+        """Lets the module that waits on it go on (waiting for it to be
+        there: it opens the FIFO after logging its call)."""
+        def opened():
+            try:
+                return os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as e:
+                if e.errno == errno.ENXIO:  # no reader yet
+                    return None
+                raise
+        fd = wait_until(opened, timeout,
+                        message="no module waits on " + self.path)
+        try:
+            os.write(fd, b"x")
+        finally:
+            os.close(fd)
 
 
 def random_token():

@@ -12,8 +12,11 @@ import hgtest
 
 
 class HelperSocketTest(hgtest.TestCase):
-    def start(self, *auth_args, pam=None):
+    def start(self, *auth_args, pam=None, hold=False):
         d = self.daemon(start=False, config={"Pam": dict(pam or {})})
+        if hold:
+            self.hold = hgtest.Hold(d.tmp)  # never released: a hung module
+            auth_args = (self.hold.arg(),) + auth_args
         service = d.hgtest_service("hgtest", *auth_args)
         self.activator = hgactivator.Activator(d.tmp, d.environment())
         self.addCleanup(self.activator.close)
@@ -47,7 +50,7 @@ class HelperSocketTest(hgtest.TestCase):
         self.assertEqual(r.json()["state"], "authenticated", r)
 
     def test_hung_module_is_ended_by_the_helper_itself(self):
-        self.start("sleep=30000", "only_user=bob", pam={"HelperTimeoutSec": 2})
+        self.start("only_user=bob", pam={"HelperTimeoutSec": 2}, hold=True)
         r = self.c.login_response("bob", "secret")
         self.assertEqual(r.status, 401, r)
         (proc,) = self.activator.procs()

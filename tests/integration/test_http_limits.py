@@ -32,8 +32,8 @@ class Attacker:
         cmd = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid,
                "--clear-groups", PYTHON, os.path.join(HERE, "slowclient.py"),
                str(port)] + [str(a) for a in args]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = hgtest.spawn(cmd, stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True)
 
     def report(self, timeout=30.0):
         """The attacker's one line of figures, waited for with a deadline."""
@@ -53,9 +53,7 @@ class Attacker:
         self.proc.wait()
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
+        hgtest.stop_process(self.proc, signal.SIGKILL)
         for f in (self.proc.stdin, self.proc.stdout):
             f.close()
 
@@ -234,7 +232,8 @@ class HangupTest(hgtest.TestCase):
         watched for hang-up, so the login is dropped when the client goes,
         not when the PAM module returns (30 s later here)."""
         d = self.daemon(start=False)
-        service = d.hgtest_service("hgtest", "sleep=30000", "only_user=bob")
+        hold = hgtest.Hold(d.tmp)  # never released: a hung module
+        service = d.hgtest_service("hgtest", hold.arg(), "only_user=bob")
         d.write_config({"Pam": {"Service": service}})
         d.start()
         body = json.dumps({"user": "bob", "password": "secret"}).encode()

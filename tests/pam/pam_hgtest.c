@@ -3,9 +3,11 @@
  *
  *   password=X     authenticate succeeds only if the answer to a hidden
  *                  "Password: " prompt is X
- *   sleep=MS       authenticate first sleeps MS milliseconds (a hung LDAP)
+ *   hold=PATH      authenticate first waits until it reads a byte from the
+ *                  FIFO at PATH (a hung LDAP, for as long as the test says:
+ *                  forever if it says nothing)
  *   crash          authenticate dies of SIGSEGV (a broken module)
- *   only_user=U    sleep and crash apply to user U only; others just check
+ *   only_user=U    hold and crash apply to user U only; others just check
  *                  the password
  *   log=PATH       every call appends "<call> user=<name> pid=<pid>" to PATH,
  *                  so tests can see a PAM session being opened and closed
@@ -24,13 +26,11 @@
  * succeed (and are logged). Linked with libpam only; not installed. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <security/pam_appl.h>
@@ -50,7 +50,7 @@ struct Options {
   bool expired;
   const char *only_user;
   const char *log_path;
-  long sleep_ms;
+  const char *hold_path;
   bool crash;
   AuthMode mode;
 };
@@ -65,18 +65,6 @@ static const struct {
     {"password", auth_password},
     {"otp", auth_otp},
 };
-
-static bool parse_ms(const char *s, long *ret) {
-  char *end = NULL;
-  long v;
-
-  errno = 0;
-  v = strtol(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0' || v < 0 || v > 3600 * 1000)
-    return false;
-  *ret = v;
-  return true;
-}
 
 static AuthMode find_mode(const char *name) {
   for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
@@ -98,10 +86,9 @@ static bool parse_options(int argc, const char **argv, Options *o) {
       o->only_user = a + 10;
     else if (strncmp(a, "log=", 4) == 0)
       o->log_path = a + 4;
-    else if (strncmp(a, "sleep=", 6) == 0) {
-      if (!parse_ms(a + 6, &o->sleep_ms))
-        return false;
-    } else if (strcmp(a, "crash") == 0)
+    else if (strncmp(a, "hold=", 5) == 0)
+      o->hold_path = a + 5;
+    else if (strcmp(a, "crash") == 0)
       o->crash = true;
     else if (strncmp(a, "code=", 5) == 0)
       o->code = a + 5;
@@ -147,12 +134,19 @@ static void log_call(pam_handle_t *pamh, const Options *o, const char *call) {
   close(fd);
 }
 
-static void sleep_ms(long ms) {
-  struct timespec left = {.tv_sec = ms / 1000,
-                          .tv_nsec = (ms % 1000) * 1000000L};
+/* Opening a FIFO for reading waits for its writer; reading waits for its
+ * byte (or its close). Until then this helper hangs, as on a dead server. */
+static void hold(const char *path) {
+  char byte;
+  int fd;
 
-  while (nanosleep(&left, &left) < 0 && errno == EINTR)
+  while ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 && errno == EINTR)
     ;
+  if (fd < 0)
+    return;
+  while (read(fd, &byte, 1) < 0 && errno == EINTR)
+    ;
+  close(fd);
 }
 
 /* A real crash, not a sanitizer's report of one: the default action. */
@@ -259,8 +253,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     return PAM_SERVICE_ERR;
   log_call(pamh, &o, "authenticate");
   if (applies_to(pamh, &o)) {
-    if (o.sleep_ms > 0)
-      sleep_ms(o.sleep_ms);
+    if (o.hold_path)
+      hold(o.hold_path);
     if (o.crash)
       crash();
   }

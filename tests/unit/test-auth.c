@@ -18,9 +18,11 @@
 #include "config.h"
 #include "hg-auth.h"
 #include "hg-spawn.h"
+#include "test-poll.h"
 
 #define SERVICE "hourglass-test"
-#define DEADLINE (20 * HG_USEC_PER_SEC)
+#define DEADLINE_SEC 20
+#define DEADLINE (DEADLINE_SEC * HG_USEC_PER_SEC)
 
 typedef struct {
   HgAuthEventType type;
@@ -155,20 +157,27 @@ static void wait_helpers(Fixture *fx, unsigned n) {
   run_until(fx, has_helpers, &n);
 }
 
-/* How pid ended, read without reaping it (its reaper is the loop, which
- * does not run meanwhile). Polls: valgrind knows no pidfds. */
-static siginfo_t peek_exit(pid_t pid) {
-  hg_usec_t deadline = hg_now(CLOCK_MONOTONIC) + DEADLINE;
-  siginfo_t si = {0};
+typedef struct {
+  pid_t pid;
+  siginfo_t si;
+} Exit;
 
-  for (;;) {
-    assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT),
-                     0);
-    if (si.si_pid == pid)
-      return si;
-    assert_true(hg_now(CLOCK_MONOTONIC) < deadline);
-    g_usleep(1000);
-  }
+static bool exited(void *p) {
+  Exit *e = p;
+
+  e->si = (siginfo_t){0};
+  assert_int_equal(
+      waitid(P_PID, (id_t)e->pid, &e->si, WEXITED | WNOHANG | WNOWAIT), 0);
+  return e->si.si_pid == e->pid;
+}
+
+/* How pid ended, read without reaping it (its reaper is the loop, which
+ * does not run meanwhile). */
+static siginfo_t peek_exit(pid_t pid) {
+  Exit e = {.pid = pid};
+
+  assert_true(test_poll_until(exited, &e, DEADLINE_SEC));
+  return e.si;
 }
 
 static void assert_exited(pid_t pid, int status) {

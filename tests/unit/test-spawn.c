@@ -19,6 +19,9 @@
 #include <unistd.h>
 
 #include "hg-spawn.h"
+#include "test-poll.h"
+
+#define DEADLINE_SEC 10 /* a hung child must not hang the suite */
 
 static pid_t spawned;
 
@@ -71,20 +74,26 @@ static void test_environment(void **state) {
   assert_int_equal(g_strv_length(empty), 1);
 }
 
-/* Exit status of pid, within 10 s (a hung child must not hang the suite).
- * Polls: valgrind knows no pidfds. */
-static int wait_exit(pid_t pid) {
-  gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+typedef struct {
+  pid_t pid;
   int status;
-  pid_t r;
+} Child;
 
-  while ((r = waitpid(pid, &status, WNOHANG)) == 0) {
-    assert_true(g_get_monotonic_time() < deadline);
-    g_usleep(1000);
-  }
-  assert_int_equal(r, pid);
-  assert_true(WIFEXITED(status));
-  return WEXITSTATUS(status);
+static bool reaped(void *p) {
+  Child *c = p;
+  pid_t r = waitpid(c->pid, &c->status, WNOHANG);
+
+  assert_true(r == 0 || r == c->pid);
+  return r == c->pid;
+}
+
+/* Exit status of pid, within the deadline. */
+static int wait_exit(pid_t pid) {
+  Child c = {.pid = pid};
+
+  assert_true(test_poll_until(reaped, &c, DEADLINE_SEC));
+  assert_true(WIFEXITED(c.status));
+  return WEXITSTATUS(c.status);
 }
 
 static char *proc_file(pid_t pid, const char *name, size_t *len) {
@@ -95,22 +104,21 @@ static char *proc_file(pid_t pid, const char *name, size_t *len) {
   return text;
 }
 
-/* Waits until pid sleeps in sleep(1): before, /proc shows our state (no
+static bool asleep(void *p) {
+  pid_t pid = *(pid_t *)p;
+  g_autofree char *cmdline = proc_file(pid, "cmdline", NULL);
+  g_autofree char *syscall_line = proc_file(pid, "syscall", NULL);
+  long nr = strtol(syscall_line, NULL, 10);
+
+  return strcmp(cmdline, "sleep") == 0 &&
+         (nr == SYS_clock_nanosleep || nr == SYS_nanosleep);
+}
+
+/* Waits until pid is asleep in /bin/sleep: before, /proc shows our state (no
  * exec yet) or the loader's and locale's passing descriptors. */
 static void wait_asleep(pid_t pid) {
-  gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-
-  while (g_get_monotonic_time() < deadline) {
-    g_autofree char *cmdline = proc_file(pid, "cmdline", NULL);
-    g_autofree char *syscall_line = proc_file(pid, "syscall", NULL);
-    long nr = strtol(syscall_line, NULL, 10);
-
-    if (strcmp(cmdline, "sleep") == 0 &&
-        (nr == SYS_clock_nanosleep || nr == SYS_nanosleep))
-      return;
-    g_usleep(1000);
-  }
-  fail_msg("the child did not get to sleep");
+  if (!test_poll_until(asleep, &pid, DEADLINE_SEC))
+    fail_msg("the child did not get to sleep");
 }
 
 static void assert_status_line(const char *status, const char *key,

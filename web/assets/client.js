@@ -606,6 +606,10 @@
     if (returnFocus && returnFocus.isConnected && returnFocus !== document.body) {
       returnFocus.focus({ preventScroll: true });
     }
+    /* Nothing had the focus before (or it cannot take it back): Chromium
+     * leaves it on the hidden button until a later layout, where a key
+     * would still press it and a screen reader would still read it. */
+    if (dlg.contains(document.activeElement)) document.activeElement.blur();
     returnFocus = null;
   }
 

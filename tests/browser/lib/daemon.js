@@ -4,7 +4,9 @@
  * port, its configuration in a fresh temporary directory, fake users and
  * passwords (nss_wrapper + pam_wrapper's pam_matrix, tests/data: alice /
  * secret, PAM service hourglass-test), stderr in a log file that a failing
- * test prints. Started and stopped by PID; every wait has a deadline.
+ * test prints. Started and stopped by PID, and so are the PAM helpers it
+ * leaves (found by a marker in their environment); every wait has a
+ * deadline (lib/wait.js).
  *
  * Environment (meson sets it; defaults for a run by hand):
  *   HG_BUILD_ROOT     build directory (default <source>/build)
@@ -21,6 +23,7 @@ const http = require('http');
 const net = require('net');
 const os = require('os');
 const path = require('path');
+const { waitFor } = require('./wait');
 
 const SOURCE_ROOT = path.resolve(process.env.HG_SOURCE_ROOT || path.join(__dirname, '..', '..', '..'));
 const BUILD_ROOT = path.resolve(process.env.HG_BUILD_ROOT || path.join(SOURCE_ROOT, 'build'));
@@ -37,19 +40,30 @@ const DEFAULT_CONFIG = {
 };
 
 /* Daemons still running when this process ends (a timeout, Ctrl-C) are
- * killed by PID, never left behind. */
+ * killed by PID, and so are their PAM helpers, never left behind. */
 const live = new Set();
 process.on('exit', () => {
-  for (const proc of live) {
-    try { process.kill(proc.pid, 'SIGKILL'); } catch (e) { /* gone */ }
-  }
+  for (const daemon of live) daemon.killAll();
 });
 for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
   process.once(sig, () => process.exit(128 + os.constants.signals[sig]));
 }
 
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function killPid(pid) {
+  try { process.kill(pid, 'SIGKILL'); } catch (e) { /* gone */ }
+}
+
+/* Processes whose environment holds the line marker (the daemon passes
+ * HOURGLASS_TEST_* on to its helpers). */
+function pidsWithMarker(marker) {
+  const out = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (fs.readFileSync('/proc/' + name + '/environ', 'latin1').split('\0').includes(marker)) out.push(Number(name));
+    } catch (e) { /* gone, or not ours */ }
+  }
+  return out;
 }
 
 function compilerFile(name) {
@@ -114,6 +128,7 @@ class Daemon {
     this.proc = null;
     this.port = null;
     this.exit = null;
+    this.marker = 'HOURGLASS_TEST_RUN=' + this.tmp;
   }
 
   get origin() {
@@ -165,6 +180,8 @@ class Daemon {
       NSS_WRAPPER_GROUP: path.join(DATA_DIR, 'group'),
       HOURGLASS_LOG: 'stderr',
       HOURGLASS_LOG_LEVEL: 'debug',
+      /* Passed on to the PAM helpers: how killAll() finds them. */
+      HOURGLASS_TEST_RUN: this.tmp,
       DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=' + path.join(this.tmp, 'no-bus'),
     });
     if (SANITIZE !== 'none') {
@@ -189,16 +206,16 @@ class Daemon {
       });
       fs.closeSync(log);
       const proc = this.proc;
-      live.add(proc);
+      live.add(this);
       proc.on('exit', (code, signal) => {
-        live.delete(proc);
         if (this.proc === proc) this.exit = { code, signal };
       });
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline && !this.exit) {
-        if (await canConnect(this.port)) return this;
-        await sleep(20);
-      }
+      let listening = false;
+      try {
+        await waitFor(async () => this.exit || (listening = await canConnect(this.port)),
+          timeoutMs, 'hourglassd to listen');
+      } catch (e) { /* reported below */ }
+      if (listening) return this;
       if (!this.exit) break;
       /* Another program took the free port meanwhile: try another. */
       if (!this.log().slice(mark).includes('Cannot listen')) break;
@@ -211,11 +228,11 @@ class Daemon {
     if (!proc) return;
     if (!this.exit) {
       proc.kill('SIGTERM');
-      const deadline = Date.now() + timeoutMs;
-      while (!this.exit && Date.now() < deadline) await sleep(20);
-      if (!this.exit) {
+      try {
+        await waitFor(() => this.exit, timeoutMs, 'hourglassd to exit on SIGTERM');
+      } catch (e) {
         proc.kill('SIGKILL');
-        while (!this.exit) await sleep(20);
+        await waitFor(() => this.exit, 10000, 'hourglassd to die of SIGKILL');
         throw new Error('hourglassd did not stop on SIGTERM within ' + timeoutMs + ' ms');
       }
     }
@@ -224,7 +241,17 @@ class Daemon {
     if (this.exit.code !== 0) throw new Error('hourglassd exited with ' + JSON.stringify(this.exit));
   }
 
+  /* SIGKILL to the daemon, if it runs, and to every helper it started. */
+  killAll() {
+    if (this.proc && !this.exit) killPid(this.proc.pid);
+    for (const pid of pidsWithMarker(this.marker)) killPid(pid);
+  }
+
+  /* Nothing of this daemon's is left running; its directory goes unless
+   * kept. */
   cleanup(keep) {
+    this.killAll();
+    live.delete(this);
     if (keep || process.env.HG_TEST_KEEP === '1') return;
     fs.rmSync(this.tmp, { recursive: true, force: true });
   }
@@ -239,12 +266,8 @@ class Daemon {
 
   /* Waits for a line of the log matching re; returns Date.now() then. */
   async waitLog(re, timeoutMs) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (re.test(this.log())) return Date.now();
-      if (Date.now() >= deadline) throw new Error('no ' + re + ' in the daemon log within ' + timeoutMs + ' ms');
-      await sleep(20);
-    }
+    await waitFor(() => re.test(this.log()), timeoutMs, re + ' in the daemon log');
+    return Date.now();
   }
 
   /* An HTTP request from outside the browser (allowed Host and Origin). */
@@ -276,4 +299,4 @@ class Daemon {
   }
 }
 
-module.exports = { Daemon, sleep, SOURCE_ROOT, BUILD_ROOT };
+module.exports = { Daemon, SOURCE_ROOT, BUILD_ROOT };

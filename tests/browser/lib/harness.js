@@ -30,7 +30,8 @@ process.stderr.write = function (chunk, ...rest) {
 const { test } = require('node:test');
 const fs = require('fs');
 const path = require('path');
-const { Daemon, sleep } = require('./daemon');
+const { Daemon } = require('./daemon');
+const { waitFor, holdsFor, within } = require('./wait');
 
 const CHROMIUM = process.env.HG_CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
@@ -61,17 +62,6 @@ function note(text) {
   process.stdout.write('# ' + text + '\n');
 }
 
-async function waitFor(fn, timeoutMs, what) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    last = await fn();
-    if (last) return last;
-    if (Date.now() >= deadline) throw new Error('timed out after ' + timeoutMs + ' ms waiting for ' + (what || fn));
-    await sleep(25);
-  }
-}
-
 class Env {
   constructor(name) {
     this.name = name;
@@ -82,6 +72,7 @@ class Env {
     this.csp = [];
     this.pageErrors = [];
     this.requests = [];
+    this.responses = [];
   }
 
   async start(opts) {
@@ -94,8 +85,9 @@ class Env {
     this.context = await this.newContext(opts.initScript);
   }
 
-  /* A context with the recorders; initScript runs in every page before
-   * the page's own scripts (CDP, not subject to the page's CSP). */
+  /* A context with the recorders; initScript (a function, or a list of
+   * them) runs in every page before the page's own scripts (CDP, not
+   * subject to the page's CSP). */
   async newContext(initScript) {
     const ctx = await this.browser.newContext({ viewport: { width: 1280, height: 800 } });
     ctx.setDefaultTimeout(10000);
@@ -105,7 +97,7 @@ class Env {
           ' at ' + e.sourceFile + ':' + e.lineNumber);
       });
     });
-    if (initScript) await ctx.addInitScript(initScript);
+    for (const script of [].concat(initScript || [])) await ctx.addInitScript(script);
     ctx.on('console', (m) => {
       const text = m.text();
       const where = m.page() ? m.page().url() : '';
@@ -122,7 +114,19 @@ class Env {
       const url = new URL(r.url());
       this.requests.push({ at: Date.now(), method: r.method(), path: url.pathname, page: r.frame().page() });
     });
+    ctx.on('response', (r) => {
+      const url = new URL(r.url());
+      this.responses.push({ at: Date.now(), status: r.status(), path: url.pathname, page: r.frame().page() });
+    });
     return ctx;
+  }
+
+  /* The server has taken an event stream of page (any page if none) since
+   * the time since: its 200 answer came. Returns that page. */
+  async streamOpen(page, since = 0, timeoutMs = 10000) {
+    const r = await waitFor(() => this.responses.find((x) => x.path === '/api/events' && x.status === 200 &&
+      x.at >= since && (!page || x.page === page)), timeoutMs, 'an open event stream');
+    return r.page;
   }
 
   count(pathname, since = 0) {
@@ -134,19 +138,32 @@ class Env {
   }
 
   /* Signs in through the login page; resolves once the session page's
-   * client has the server's state. Returns Date.now() of the login answer. */
+   * client has the server's state. Returns { requested, answered }:
+   * Date.now() before the click that sends the login (the session starts
+   * after it) and when the answer was seen (after the session started). */
   async signIn(page, user = 'alice', password = 'secret') {
     await page.goto(this.daemon.url('/'));
     await page.fill('#hg-user', user);
     await page.fill('#hg-password', password);
+    const requested = Date.now();
     const [response] = await Promise.all([
       page.waitForResponse((r) => new URL(r.url()).pathname === '/api/login'),
       page.click('#hg-submit'),
     ]);
-    const at = Date.now();
+    const answered = Date.now();
     if (response.status() !== 200) throw new Error('sign-in answered ' + response.status());
     await this.ready(page);
-    return at;
+    return { requested, answered };
+  }
+
+  /* The answer to the page's next POST /api/ping, as JSON: the server's
+   * state right after the activity (call before causing it). A test that
+   * fails before awaiting it leaves no unhandled rejection behind. */
+  nextPing(page) {
+    const answer = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/ping' &&
+      r.request().method() === 'POST', { timeout: 15000 }).then((r) => r.json());
+    answer.catch(() => {});
+    return answer;
   }
 
   /* A page of the session, once client.js heard the server. */
@@ -252,6 +269,22 @@ class Env {
   }
 }
 
+/* An init script: counts, in window.__sessionRefused, the 401 answers to
+ * GET /api/session whose body the page has read. Once the count shows,
+ * the page's own handling of that answer (it follows the read in the same
+ * turn) has run. */
+function countSessionRefusals() {
+  const json = Response.prototype.json;
+  window.__sessionRefused = 0;
+  Response.prototype.json = function () {
+    const read = json.call(this);
+    if (this.status === 401 && new URL(this.url).pathname === '/api/session') {
+      read.then(() => { window.__sessionRefused++; }, () => {});
+    }
+    return read;
+  };
+}
+
 /* A test with its own daemon (options.config: groups of keys merged into
  * the test defaults) and its own browser. */
 function hgTest(name, opts, fn) {
@@ -277,4 +310,4 @@ function hgTest(name, opts, fn) {
   });
 }
 
-module.exports = { hgTest, waitFor, sleep, note };
+module.exports = { hgTest, waitFor, holdsFor, within, note, countSessionRefusals };
