@@ -107,10 +107,12 @@ class RestartTest(hgtest.TestCase):
         d = self.managed({"Timeouts": {"WarnAfterSec": 1, "ExpireAfterSec": 2,
                                        "CloseAfterSec": 60}})
         token = d.client().login()
+        expire_in = d.client().session(token).json()["expire_in_sec"]
+        ends_at = time.monotonic() + expire_in
         d.crash()
-        # Bounded on purpose: the session's time runs out while no daemon
-        # runs (ExpireAfterSec=2).
-        time.sleep(2.5)
+        # The condition is the session's own end, while no daemon runs.
+        hgtest.wait_until(lambda: time.monotonic() > ends_at + 0.2,
+                          expire_in + 5)
         d.restart()
         d.wait_ready()
         d.wait_for_log(r"ended: idle-timeout")
