@@ -322,10 +322,10 @@ const sd_bus_vtable hg_bus_manager_vtable[] = {
     SD_BUS_METHOD_WITH_ARGS(
         "ReportActivity", SD_BUS_ARGS("s", id, "u", idle_sec), SD_BUS_NO_RESULT,
         method_report_activity, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD_WITH_ARGS(
-        "ReportIdleSource",
-        SD_BUS_ARGS("s", id, "s", method, "as", inhibitors), SD_BUS_NO_RESULT,
-        method_report_idle_source, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("ReportIdleSource",
+                            SD_BUS_ARGS("s", id, "s", method, "as", inhibitors),
+                            SD_BUS_NO_RESULT, method_report_idle_source,
+                            SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL_WITH_ARGS("SessionNew", SD_BUS_ARGS("s", id, "o", path), 0),
     SD_BUS_SIGNAL_WITH_ARGS("SessionWarning",
                             SD_BUS_ARGS("s", id, "o", path, "t", seconds_left),

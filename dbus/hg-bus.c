@@ -177,8 +177,8 @@ void hg_bus_reload(HgBus *bus, const HgConfig *config) {
   bus->config = config;
   if (bus->desktop)
     hg_desktop_reload(bus->desktop, config);
-  (void)sd_bus_emit_properties_changed(
-      bus->bus, HG_BUS_PATH, HG_BUS_MANAGER_IFACE, "WarnAfterSec",
-      "ExpireAfterSec", "MaxSessionSec", "CloseAfterSec", "InhibitMaxSec",
-      NULL);
+  (void)sd_bus_emit_properties_changed(bus->bus, HG_BUS_PATH,
+                                       HG_BUS_MANAGER_IFACE, "WarnAfterSec",
+                                       "ExpireAfterSec", "MaxSessionSec",
+                                       "CloseAfterSec", "InhibitMaxSec", NULL);
 }

@@ -65,8 +65,7 @@ static void apply_inhibitor(HgDesktop *d, Desk *k, HgSession *s) {
 
   if (lock)
     hg_registry_note_source(d->reg, s, HG_INPUT_SOURCE_INHIBITOR, lock,
-                            hg_session_get_times(s)->inhibited ? 0
-                                                               : now_of(d));
+                            hg_session_get_times(s)->inhibited ? 0 : now_of(d));
   else
     hg_registry_forget_source(d->reg, s, HG_INPUT_SOURCE_INHIBITOR);
   if (hg_session_get_times(s)->inhibited != (lock != NULL))
@@ -84,9 +83,8 @@ void desk_idle_apply(HgDesktop *d, Desk *k) {
    * nothing can tell. */
   busy = logind_counts(k) ? !k->idle : !desk_idle_known(d, k);
   if (hg_session_get_times(s)->busy != busy)
-    (void)hg_registry_set_busy(d->reg, s, busy,
-                               logind_counts(k) ? k->idle_since
-                                                : HG_USEC_INFINITY);
+    (void)hg_registry_set_busy(
+        d->reg, s, busy, logind_counts(k) ? k->idle_since : HG_USEC_INFINITY);
   if (!hg_session_is_ended(s))
     apply_inhibitor(d, k, s);
 }
@@ -106,8 +104,7 @@ void desk_idle_logind(HgDesktop *d, Desk *k, bool idle, hg_usec_t since) {
 /* --- the tty --- */
 
 static void log_tty_error(HgDesktop *d, Desk *k, int r) {
-  g_autofree char *f_session =
-      g_strconcat("HG_SESSION=", k->session_id, NULL);
+  g_autofree char *f_session = g_strconcat("HG_SESSION=", k->session_id, NULL);
 
   hg_log_fields(LOG_WARNING, (const char *[]){f_session, NULL},
                 "Cannot read the input of /dev/%s (desktop session %s of "
@@ -220,8 +217,7 @@ static int track_agent(HgDesktop *d, Desk *k, sd_bus_message *m) {
   const char *sender = sd_bus_message_get_sender(m);
   int r;
 
-  if (k->agent && sender &&
-      sd_bus_track_count_name(k->agent, sender) > 0)
+  if (k->agent && sender && sd_bus_track_count_name(k->agent, sender) > 0)
     return 0;
   k->agent = sd_bus_track_unref(k->agent);
   r = sd_bus_track_new(d->bus, &k->agent, on_agent_gone, k);

@@ -22,12 +22,12 @@ typedef struct {
   bool hinted;          /* someone sets that hint: it tells idleness */
 
   /* The other idle sources. */
-  hg_usec_t tty_input; /* the last input read off the tty, 0 none yet */
-  int tty_error;       /* the last read's -errno, 0 when it worked */
-  char *agent_method;  /* how the agent sees input, NULL without agent */
-  char **agent_inhibitors;  /* org.freedesktop.ScreenSaver locks it sees */
-  sd_bus_track *agent;      /* the agent that reports, to see it go */
-  sd_event_source *check;   /* "no working idle source", said once */
+  hg_usec_t tty_input;     /* the last input read off the tty, 0 none yet */
+  int tty_error;           /* the last read's -errno, 0 when it worked */
+  char *agent_method;      /* how the agent sees input, NULL without agent */
+  char **agent_inhibitors; /* org.freedesktop.ScreenSaver locks it sees */
+  sd_bus_track *agent;     /* the agent that reports, to see it go */
+  sd_event_source *check;  /* "no working idle source", said once */
   HgDesktop *owner;
 } Desk;
 

@@ -40,8 +40,8 @@ static int read_locks(sd_bus_message *m, GHashTable *holders) {
   r = sd_bus_message_enter_container(m, 'a', "(ssssuu)");
   if (r < 0)
     return r;
-  while ((r = sd_bus_message_read(m, "(ssssuu)", &what, &who, &why, &mode,
-                                  &uid, &pid)) > 0)
+  while ((r = sd_bus_message_read(m, "(ssssuu)", &what, &who, &why, &mode, &uid,
+                                  &pid)) > 0)
     if (strcmp(mode, "block") == 0 && what_has_idle(what) &&
         !g_hash_table_contains(holders, GUINT_TO_POINTER(uid)))
       g_hash_table_insert(holders, GUINT_TO_POINTER(uid), g_strdup(who));
@@ -139,8 +139,8 @@ int hg_inhibit_new(sd_bus *bus, HgInhibitChanged changed, void *userdata,
   i->userdata = userdata;
   i->holders = g_hash_table_new_full(NULL, NULL, NULL, g_free);
   r = sd_bus_match_signal_async(bus, &i->props_match, LOGIND, LOGIND_PATH,
-                                PROPERTIES, "PropertiesChanged", on_props,
-                                NULL, i);
+                                PROPERTIES, "PropertiesChanged", on_props, NULL,
+                                i);
   if (r >= 0)
     r = sd_bus_add_match_async(
         bus, &i->owner_match,

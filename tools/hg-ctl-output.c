@@ -227,15 +227,15 @@ static void append_idle_sources(GString *out, const CtlSession *s,
     g_autofree char *name = ctl_printable(src->name);
     g_autofree char *method = ctl_printable(*src->method ? src->method : "-");
 
-    g_string_append_printf(out, "%13s  %s %s: ", i ? "" : "Idle sources:",
-                           name, method);
+    g_string_append_printf(out, "%13s  %s %s: ", i ? "" : "Idle sources:", name,
+                           method);
     if (src->last == 0)
       g_string_append(out, "nothing reported yet\n");
     else
       g_string_append_printf(
           out, "last %s ago\n",
-          ctl_format_duration(buf, hg_usec_sub(now, src->last) /
-                                       HG_USEC_PER_SEC));
+          ctl_format_duration(buf,
+                              hg_usec_sub(now, src->last) / HG_USEC_PER_SEC));
   }
   if (s->idle_sources->len == 0)
     g_string_append_printf(out, "%13s: none\n", "Idle sources");

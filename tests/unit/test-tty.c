@@ -18,12 +18,11 @@
 #define S(x) ((hg_usec_t)(x)*HG_USEC_PER_SEC)
 
 static void test_names(void **state) {
-  static const char *const good[] = {"pts/3", "tty2", "ttyS0", "hvc0",
+  static const char *const good[] = {"pts/3",  "tty2",    "ttyS0",    "hvc0",
                                      "pts/12", "ttyUSB0", "3270/tty1"};
-  static const char *const bad[] = {"",         "/dev/pts/3", "pts/../shadow",
-                                    "..",       "pts/",       "pts//3",
-                                    "pts/./3",  ":0",         "tty 2",
-                                    "pts/3\n",  NULL};
+  static const char *const bad[] = {
+      "",        "/dev/pts/3", "pts/../shadow", "..",      "pts/", "pts//3",
+      "pts/./3", ":0",         "tty 2",         "pts/3\n", NULL};
 
   for (size_t i = 0; i < G_N_ELEMENTS(good); i++)
     assert_true(hg_tty_name_is_valid(good[i]));
@@ -63,16 +62,16 @@ static void test_pty(void **state) {
   assert_int_equal(openpty(&master, &slave, name, NULL, NULL), 0);
   tty = name + strlen("/dev/");
   assert_true(g_str_has_prefix(name, "/dev/pts/"));
-  assert_int_equal(futimens(slave, (struct timespec[]){{1700000041, 0},
-                                                       {UTIME_OMIT, 0}}),
-                   0);
+  assert_int_equal(
+      futimens(slave, (struct timespec[]){{1700000041, 0}, {UTIME_OMIT, 0}}),
+      0);
   assert_int_equal(hg_tty_last_input(tty, &c.clock, &at), 0);
   /* Bound 1700000048, 52 s before now. */
   assert_true(at == S(5000) - S(52));
   /* Input now: the bound is now. */
-  assert_int_equal(futimens(slave, (struct timespec[]){{1700000099, 0},
-                                                       {UTIME_OMIT, 0}}),
-                   0);
+  assert_int_equal(
+      futimens(slave, (struct timespec[]){{1700000099, 0}, {UTIME_OMIT, 0}}),
+      0);
   assert_int_equal(hg_tty_last_input(tty, &c.clock, &at), 0);
   assert_true(at == S(5000));
   close(slave);
