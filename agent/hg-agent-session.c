@@ -74,6 +74,7 @@ static void drop(Agent *a, const char *why) {
   agent_slot_clear(&a->adopt_slot);
   agent_slot_clear(&a->expires_slot);
   agent_slot_clear(&a->report_slot);
+  agent_slot_clear(&a->source_slot);
   agent_slot_clear(&a->extend_slot);
   idle_watch_set_enabled(a->idle, false);
 }
@@ -182,15 +183,38 @@ static void read_session(Agent *a) {
     agent_log_errno(LOG_WARNING, r, "Cannot read session %s", a->id);
 }
 
-/* The absolute limit first: the warning's words depend on it. */
-static int on_max_session(sd_bus_message *reply, void *userdata,
-                          sd_bus_error *ret_error) {
+/* MaxSessionSec and WarnAfterSec out of the Manager's a{sv}. */
+static int read_limits(sd_bus_message *m, uint32_t *ret_max,
+                       uint32_t *ret_warn) {
+  const char *name;
+  int r;
+
+  r = sd_bus_message_enter_container(m, 'a', "{sv}");
+  while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+    r = sd_bus_message_read(m, "s", &name);
+    if (r >= 0 && strcmp(name, "MaxSessionSec") == 0)
+      r = sd_bus_message_read(m, "v", "u", ret_max);
+    else if (r >= 0 && strcmp(name, "WarnAfterSec") == 0)
+      r = sd_bus_message_read(m, "v", "u", ret_warn);
+    else if (r >= 0)
+      r = sd_bus_message_skip(m, "v");
+    if (r >= 0)
+      r = sd_bus_message_exit_container(m);
+  }
+  return r;
+}
+
+/* The limits first: the warning's words depend on the absolute one, the
+ * idle methods that poll on WarnAfterSec. */
+static int on_limits(sd_bus_message *reply, void *userdata,
+                     sd_bus_error *ret_error) {
   Agent *a = userdata;
-  uint32_t max = 0;
+  uint32_t max = 0, warn = 0;
 
   if (!agent_bus_reply_error(reply))
-    (void)sd_bus_message_read(reply, "v", "u", &max);
+    (void)read_limits(reply, &max, &warn);
   a->max_session_sec = max;
+  idle_watch_set_warn_after(a->idle, warn);
   read_session(a);
   return 0;
 }
@@ -226,14 +250,15 @@ static void adopt(Agent *a, const char *id, const char *path) {
   agent_info("Following session %s of hourglassd (logind session %s)", id,
              a->logind_id);
   idle_watch_set_enabled(a->idle, true);
+  agent_report_idle_source(a);
   r = follow_state(a);
   if (r < 0)
     agent_log_errno(LOG_WARNING, r, "Cannot follow the state of %s", id);
   r = agent_bus_call(a->system, &a->adopt_slot, HG_BUS_NAME, HG_BUS_PATH,
-                     PROPERTIES_IFACE, "Get", on_max_session, a, "ss",
-                     HG_BUS_MANAGER_IFACE, "MaxSessionSec");
+                     PROPERTIES_IFACE, "GetAll", on_limits, a, "s",
+                     HG_BUS_MANAGER_IFACE);
   if (r < 0)
-    agent_log_errno(LOG_WARNING, r, "Cannot read MaxSessionSec");
+    agent_log_errno(LOG_WARNING, r, "Cannot read the daemon's limits");
 }
 
 /* --- finding the session: the one whose LogindSession is ours --- */
@@ -476,6 +501,41 @@ void agent_report_activity(Agent *a, uint32_t idle_sec) {
               a->id);
 }
 
+static int on_source_reported(sd_bus_message *reply, void *userdata,
+                              sd_bus_error *ret_error) {
+  Agent *a = userdata;
+  const sd_bus_error *e = agent_bus_reply_error(reply);
+
+  agent_slot_clear(&a->source_slot);
+  if (e && !is_gone(e))
+    agent_warning("hourglassd did not take the idle method of session %s: "
+                  "%s",
+                  a->id, agent_bus_error_text(e));
+  if (a->source_again)
+    agent_report_idle_source(a);
+  return 0;
+}
+
+void agent_report_idle_source(Agent *a) {
+  const char *method = idle_watch_method(a->idle);
+  int r;
+
+  if (!a->id)
+    return;
+  if (a->source_slot) {
+    a->source_again = true; /* sent once the answer is in: in order */
+    return;
+  }
+  a->source_again = false;
+  r = agent_bus_call(a->system, &a->source_slot, HG_BUS_NAME, HG_BUS_PATH,
+                     HG_BUS_MANAGER_IFACE, "ReportIdleSource",
+                     on_source_reported, a, "ssas", a->id, method, 0);
+  if (r < 0)
+    agent_log_errno(LOG_WARNING, r, "Cannot report the idle method");
+  else
+    agent_debug("Reported idle method '%s' for session %s", method, a->id);
+}
+
 static int on_extended(sd_bus_message *reply, void *userdata,
                        sd_bus_error *ret_error) {
   Agent *a = userdata;
@@ -541,6 +601,7 @@ void agent_session_stop(Agent *a) {
   agent_slot_clear(&a->adopt_slot);
   agent_slot_clear(&a->expires_slot);
   agent_slot_clear(&a->report_slot);
+  agent_slot_clear(&a->source_slot);
   agent_slot_clear(&a->extend_slot);
   g_clear_pointer(&a->probes, g_ptr_array_unref);
   g_clear_pointer(&a->id, g_free);

@@ -41,6 +41,8 @@ typedef struct {
   sd_bus_slot *expires_slot; /* its ExpiresAt, when a warning begins */
   GPtrArray *probes;         /* LogindSession of candidate sessions */
   sd_bus_slot *report_slot;
+  sd_bus_slot *source_slot; /* ReportIdleSource */
+  bool source_again;        /* the method changed while it was on its way */
   sd_bus_slot *extend_slot;
   hg_usec_t last_report; /* CLOCK_MONOTONIC */
   bool report_failure_logged;
@@ -64,6 +66,9 @@ void agent_session_stop(Agent *a);
 /* Input idle_sec ago, for the session followed (if any): sent at most
  * once per AGENT_REPORT_INTERVAL_USEC, unless a warning is shown. */
 void agent_report_activity(Agent *a, uint32_t idle_sec);
+/* Tells the daemon how input is seen (the idle method in use), for the
+ * session followed; again whenever that changes. */
+void agent_report_idle_source(Agent *a);
 /* The person chose "Stay signed in". */
 void agent_extend(Agent *a);
 

@@ -177,6 +177,10 @@ static void on_activity(uint32_t idle_sec, void *userdata) {
   agent_report_activity(userdata, idle_sec);
 }
 
+static void on_method(const char *method, void *userdata) {
+  agent_report_idle_source(userdata);
+}
+
 /* One agent per session bus: the name is not queued for and not given
  * up to a later instance. */
 static int open_session_bus(Agent *a) {
@@ -249,7 +253,7 @@ static int setup(Agent *a) {
   if (r >= 0)
     r = notifier_new(a->user, on_action, a, &a->notifier);
   if (r >= 0)
-    r = idle_watch_new(a->user, a->event, on_activity, a, &a->idle);
+    r = idle_watch_new(a->user, a->event, on_activity, on_method, a, &a->idle);
   if (r >= 0)
     r = agent_session_start(a);
   if (r < 0)
