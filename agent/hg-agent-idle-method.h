@@ -26,13 +26,15 @@ typedef struct {
    * less than the daemon's WarnAfterSec, so that it arrives before any
    * warning would. */
   hg_usec_t horizon;
+  /* --idle-method: the only method that may be used, NULL for any. */
+  const char *only;
 } IdleContext;
 
 typedef struct {
   /* Watch input (the method was chosen) or stop. */
   void (*activate)(IdleMethod *m, bool active);
-  /* ctx->urgent changed. */
-  void (*urgent_changed)(IdleMethod *m);
+  /* ctx->urgent or ctx->horizon changed. */
+  void (*ctx_changed)(IdleMethod *m);
   void (*free)(IdleMethod *m);
 } IdleMethodOps;
 

@@ -114,7 +114,7 @@ static void activate(IdleMethod *base, bool active) {
     stop(m);
 }
 
-static void urgent_changed(IdleMethod *base) {
+static void ctx_changed(IdleMethod *base) {
   Mutter *m = (Mutter *)base;
 
   /* A warning is on screen: the next input must clear it, now. */
@@ -153,7 +153,7 @@ static void mutter_free(IdleMethod *base) {
 
 static const IdleMethodOps ops = {
     .activate = activate,
-    .urgent_changed = urgent_changed,
+    .ctx_changed = ctx_changed,
     .free = mutter_free,
 };
 

@@ -114,9 +114,16 @@ static void activate(IdleMethod *base, bool active) {
     stop(s);
 }
 
-static void urgent_changed(IdleMethod *base) {
+/* Urgent: look now. A new horizon: look when that says. */
+static void ctx_changed(IdleMethod *base) {
+  Saver *s = (Saver *)base;
+
+  if (!base->active)
+    return;
   if (base->ctx->urgent)
-    poll_now((Saver *)base);
+    poll_now(s);
+  else if (!s->call)
+    schedule_next(s);
 }
 
 static void on_owner(const char *owner, void *userdata) {
@@ -145,7 +152,7 @@ static void saver_free(IdleMethod *base) {
 
 static const IdleMethodOps ops = {
     .activate = activate,
-    .urgent_changed = urgent_changed,
+    .ctx_changed = ctx_changed,
     .free = saver_free,
 };
 

@@ -3,13 +3,13 @@
  * KDE Plasma 5.27) or, where only that exists, org_kde_kwin_idle (sway
  * 1.7 and cage 0.1.4 on wlroots 0.15, as in Debian 12; older Plasma).
  *
- * Both give one notification with a timeout of IDLE_REPORT_INTERVAL: the
- * compositor says "idle" after that long without input and "resumed" at
- * the next input. While not idle the user is at it: a heartbeat reports
- * input once per interval (at most that much too recent). Once idle,
- * nothing runs here until the compositor says "resumed". Compositors that
- * honour idle inhibitors (a fullscreen video) send no "idle" while one is
- * up: that time counts as activity. */
+ * Both give one notification with a short timeout: the compositor says
+ * "idle" a second after the last input, and "resumed" at the next. While
+ * not idle the user is at it: a heartbeat reports input once per report
+ * interval (at most a second too recent); "idle" reports the last input
+ * with its own time. Once idle, nothing runs here until the compositor
+ * says "resumed". Compositors that honour idle inhibitors (a fullscreen
+ * video) send no "idle" while one is up: that time counts as activity. */
 #include <glib.h>
 
 #include "hg-agent-idle-method.h"
@@ -24,6 +24,9 @@
 #include <wayland-client.h>
 
 #include "ext-idle-notify-v1-client-protocol.h"
+
+/* "idle" this long after the last input. */
+#define IDLE_AFTER_MSEC 1000
 #ifdef HG_HAVE_KDE_IDLE
 #include "kde-idle-client-protocol.h"
 #endif
@@ -70,6 +73,7 @@ static void went_idle(Wayland *w) {
   agent_debug("Wayland: idle");
   w->idle = true;
   (void)sd_event_source_set_enabled(w->heartbeat, SD_EVENT_OFF);
+  idle_method_input(&w->base, IDLE_AFTER_MSEC / 1000);
 }
 
 static void resumed(Wayland *w) {
@@ -129,7 +133,7 @@ static void stop(Wayland *w) {
 /* A new notification starts "not idle": the heartbeat runs until the
  * compositor says otherwise. */
 static void start(Wayland *w) {
-  uint32_t timeout_ms = IDLE_REPORT_INTERVAL_USEC / HG_USEC_PER_MSEC;
+  uint32_t timeout_ms = IDLE_AFTER_MSEC;
 
   stop(w);
   if (w->ext) {
@@ -159,7 +163,7 @@ static void activate(IdleMethod *base, bool active) {
 }
 
 /* A warning is on screen: not idle means input within the interval. */
-static void urgent_changed(IdleMethod *base) {
+static void ctx_changed(IdleMethod *base) {
   Wayland *w = (Wayland *)base;
 
   if (base->ctx->urgent && base->active && !w->idle)
@@ -284,7 +288,7 @@ static void wayland_free(IdleMethod *base) {
 
 static const IdleMethodOps ops = {
     .activate = activate,
-    .urgent_changed = urgent_changed,
+    .ctx_changed = ctx_changed,
     .free = wayland_free,
 };
 
@@ -299,8 +303,8 @@ static int setup(Wayland *w) {
   if (r < 0 || !getenv("WAYLAND_DISPLAY") || !connect_display(w))
     return r;
   describe(w);
-  r = sd_event_add_io(e, &w->io, wl_display_get_fd(w->display), EPOLLIN,
-                      on_io, w);
+  r = sd_event_add_io(e, &w->io, wl_display_get_fd(w->display), EPOLLIN, on_io,
+                      w);
   if (r >= 0)
     r = sd_event_source_set_prepare(w->io, on_prepare);
   return r;
@@ -336,8 +340,8 @@ static const IdleMethodOps ops = {
 int idle_wayland_new(const IdleContext *ctx, IdleMethod **ret) {
   IdleMethod *m = g_new0(IdleMethod, 1);
 
-  *m = (IdleMethod){
-      .ops = &ops, .ctx = ctx, .name = "wayland", .settled = true};
+  *m =
+      (IdleMethod){.ops = &ops, .ctx = ctx, .name = "wayland", .settled = true};
   *ret = m;
   return 0;
 }

@@ -22,6 +22,7 @@
 #ifdef HG_HAVE_XCB
 
 #include <stdlib.h>
+#include <string.h>
 #include <xcb/screensaver.h>
 #include <xcb/sync.h>
 #include <xcb/xcb.h>
@@ -129,9 +130,8 @@ static void sync_check(X11 *x) {
   if (idle < 0)
     return;
   if (idle < PAUSE_MSEC ||
-      (x->last_input &&
-       hg_usec_sub(now, (hg_usec_t)idle * HG_USEC_PER_MSEC) >
-           x->last_input + INPUT_SLACK_USEC)) {
+      (x->last_input && hg_usec_sub(now, (hg_usec_t)idle * HG_USEC_PER_MSEC) >
+                            x->last_input + INPUT_SLACK_USEC)) {
     report(x, idle, now);
     schedule_at(x, hg_usec_add(now, x->base.ctx->urgent
                                         ? HG_USEC_PER_SEC
@@ -194,9 +194,8 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
   xcb_generic_event_t *ev;
 
   while ((ev = xcb_poll_for_event(x->conn))) {
-    if (x->sync &&
-        (ev->response_type & 0x7f) ==
-            x->sync_event_base + XCB_SYNC_ALARM_NOTIFY)
+    if (x->sync && (ev->response_type & 0x7f) ==
+                       x->sync_event_base + XCB_SYNC_ALARM_NOTIFY)
       on_alarm(x, (xcb_sync_alarm_notify_event_t *)ev);
     free(ev);
   }
@@ -220,29 +219,46 @@ static void activate(IdleMethod *base, bool active) {
 
 /* A warning is on screen: input since the last report counts now; the
  * alarm, if set, fires at the next. */
-static void urgent_changed(IdleMethod *base) {
+static void ctx_changed(IdleMethod *base) {
   X11 *x = (X11 *)base;
 
+  if (!base->active)
+    return;
   if (base->ctx->urgent && !x->alarm)
     check(x);
+  else if (!x->sync)
+    schedule_at(x, idle_method_next_poll(base->ctx, x->last_input,
+                                         hg_now(CLOCK_MONOTONIC)));
 }
 
+/* The entries are read by hand: libxcb 1.15's iterator puts the name two
+ * bytes too far (it counts the struct's padding) and then loses step.
+ * Each entry: counter (4), resolution (8), name length (2), the name,
+ * padding to a multiple of 4. */
 static bool find_idletime(X11 *x) {
-  xcb_sync_list_system_counters_reply_t *r = xcb_sync_list_system_counters_reply(
-      x->conn, xcb_sync_list_system_counters(x->conn), NULL);
-  xcb_sync_systemcounter_iterator_t it;
+  xcb_sync_list_system_counters_reply_t *r =
+      xcb_sync_list_system_counters_reply(
+          x->conn, xcb_sync_list_system_counters(x->conn), NULL);
+  const uint8_t *p, *end;
   bool found = false;
 
   if (!r)
     return false;
-  for (it = xcb_sync_list_system_counters_counters_iterator(r);
-       it.rem > 0 && !found; xcb_sync_systemcounter_next(&it)) {
-    int len = xcb_sync_systemcounter_name_length(it.data);
-    const char *name = xcb_sync_systemcounter_name(it.data);
-    if (len == 8 && memcmp(name, "IDLETIME", 8) == 0) {
-      x->idletime = it.data->counter;
+  p = (const uint8_t *)(r + 1);
+  end = p + (size_t)r->length * 4;
+  for (uint32_t i = 0; i < r->counters_len && !found && p + 14 <= end; i++) {
+    uint32_t counter;
+    uint16_t len;
+
+    memcpy(&counter, p, sizeof(counter));
+    memcpy(&len, p + 12, sizeof(len));
+    if (p + 14 + len > end)
+      break;
+    if (len == 8 && memcmp(p + 14, "IDLETIME", 8) == 0) {
+      x->idletime = counter;
       found = true;
     }
+    p += (14 + len + 3) & ~3u;
   }
   free(r);
   return found;
@@ -255,11 +271,11 @@ static bool init_sync(X11 *x) {
 
   if (!ext || !ext->present)
     return false;
-  r = xcb_sync_initialize_reply(
-      x->conn,
-      xcb_sync_initialize(x->conn, XCB_SYNC_MAJOR_VERSION,
-                          XCB_SYNC_MINOR_VERSION),
-      NULL);
+  r = xcb_sync_initialize_reply(x->conn,
+                                xcb_sync_initialize(x->conn,
+                                                    XCB_SYNC_MAJOR_VERSION,
+                                                    XCB_SYNC_MINOR_VERSION),
+                                NULL);
   if (!r)
     return false;
   free(r);
@@ -292,7 +308,8 @@ static bool connect_display(X11 *x) {
   if (it.rem == 0)
     return false;
   x->root = it.data->root;
-  x->sync = init_sync(x);
+  x->sync =
+      g_strcmp0(x->base.ctx->only, "x11-screensaver") != 0 && init_sync(x);
   if (x->sync)
     return true;
   return init_saver(x);
@@ -310,7 +327,7 @@ static void x11_free(IdleMethod *base) {
 
 static const IdleMethodOps ops = {
     .activate = activate,
-    .urgent_changed = urgent_changed,
+    .ctx_changed = ctx_changed,
     .free = x11_free,
 };
 

@@ -2,6 +2,7 @@
 #include "hg-agent-idle.h"
 
 #include <glib.h>
+#include <string.h>
 
 #include "hg-agent-idle-method.h"
 #include "hg-agent-log.h"
@@ -72,10 +73,21 @@ static void announce(IdleWatch *w) {
 static IdleMethod *wanted(const IdleWatch *w) {
   if (!w->enabled)
     return NULL;
-  for (size_t i = 0; i < N_METHODS; i++)
-    if (w->methods[i] && w->methods[i]->available)
-      return w->methods[i];
+  for (size_t i = 0; i < N_METHODS; i++) {
+    IdleMethod *m = w->methods[i];
+    if (m && m->available &&
+        (!w->ctx.only || strcmp(w->ctx.only, m->name) == 0))
+      return m;
+  }
   return NULL;
+}
+
+bool idle_method_name_is_valid(const char *name) {
+  static const char *const names[] = {
+      "none",     "mutter",          "ext-idle-notify", "kde-idle",
+      "x11-sync", "x11-screensaver", "screensaver",     NULL};
+
+  return g_strv_contains(names, name);
 }
 
 static void refresh(IdleWatch *w) {
@@ -114,11 +126,13 @@ void idle_method_set_available(IdleMethod *m, bool available) {
     refresh(w);
 }
 
-int idle_watch_new(sd_bus *bus, sd_event *event, IdleActivityFunc on_activity,
-                   IdleMethodFunc on_method, void *userdata, IdleWatch **ret) {
+int idle_watch_new(sd_bus *bus, sd_event *event, const char *only,
+                   IdleActivityFunc on_activity, IdleMethodFunc on_method,
+                   void *userdata, IdleWatch **ret) {
   IdleWatch *w = g_new0(IdleWatch, 1);
   int r;
 
+  w->ctx.only = only;
   w->ctx.bus = sd_bus_ref(bus);
   w->ctx.event = sd_event_ref(event);
   w->ctx.horizon = DEFAULT_HORIZON_USEC;
@@ -163,8 +177,8 @@ void idle_watch_set_urgent(IdleWatch *w, bool urgent) {
   if (w->ctx.urgent == urgent)
     return;
   w->ctx.urgent = urgent;
-  if (w->current && w->current->ops->urgent_changed)
-    w->current->ops->urgent_changed(w->current);
+  if (w->current && w->current->ops->ctx_changed)
+    w->current->ops->ctx_changed(w->current);
 }
 
 void idle_watch_set_warn_after(IdleWatch *w, uint32_t warn_after_sec) {
@@ -173,6 +187,8 @@ void idle_watch_set_warn_after(IdleWatch *w, uint32_t warn_after_sec) {
 
   w->ctx.horizon =
       warn_after_sec ? HG_MAX(h, URGENT_POLL_USEC) : DEFAULT_HORIZON_USEC;
+  if (w->current && w->current->ops->ctx_changed)
+    w->current->ops->ctx_changed(w->current);
 }
 
 const char *idle_watch_method(const IdleWatch *w) {

@@ -26,8 +26,14 @@ typedef void (*IdleActivityFunc)(uint32_t idle_sec, void *userdata);
 /* The method in use changed: its name ("x11-sync"), "" for none. */
 typedef void (*IdleMethodFunc)(const char *method, void *userdata);
 
-int idle_watch_new(sd_bus *bus, sd_event *event, IdleActivityFunc on_activity,
-                   IdleMethodFunc on_method, void *userdata, IdleWatch **ret);
+/* only: the one method to use ("x11-screensaver"; "none" for none), NULL
+ * for the best there is. */
+int idle_watch_new(sd_bus *bus, sd_event *event, const char *only,
+                   IdleActivityFunc on_activity, IdleMethodFunc on_method,
+                   void *userdata, IdleWatch **ret);
+
+/* Whether name is a method --idle-method may name. */
+bool idle_method_name_is_valid(const char *name);
 IdleWatch *idle_watch_free(IdleWatch *w);
 
 /* Watches only while enabled: without a session to report to, the

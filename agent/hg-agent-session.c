@@ -76,6 +76,9 @@ static void drop(Agent *a, const char *why) {
   agent_slot_clear(&a->report_slot);
   agent_slot_clear(&a->source_slot);
   agent_slot_clear(&a->extend_slot);
+  a->pending_input = 0;
+  if (a->report_timer)
+    (void)sd_event_source_set_enabled(a->report_timer, SD_EVENT_OFF);
   idle_watch_set_enabled(a->idle, false);
 }
 
@@ -460,6 +463,8 @@ static int on_disconnected(sd_bus_message *m, void *userdata,
 
 /* --- what the agent tells the daemon --- */
 
+static void send_pending(Agent *a);
+
 static int on_reported(sd_bus_message *reply, void *userdata,
                        sd_bus_error *ret_error) {
   Agent *a = userdata;
@@ -468,27 +473,51 @@ static int on_reported(sd_bus_message *reply, void *userdata,
   agent_slot_clear(&a->report_slot);
   if (!e) {
     a->report_failure_logged = false;
-    return 0;
+  } else if (!is_gone(e)) {
+    /* Once until a report gets through: input comes every few seconds. */
+    agent_log(a->report_failure_logged ? LOG_DEBUG : LOG_WARNING,
+              "hourglassd did not take the input report for session %s: %s",
+              a->id, agent_bus_error_text(e));
+    a->report_failure_logged = true;
   }
-  if (is_gone(e))
-    return 0; /* ended meanwhile: SessionRemoved says so */
-  /* Once until a report gets through: input comes every few seconds. */
-  agent_log(a->report_failure_logged ? LOG_DEBUG : LOG_WARNING,
-            "hourglassd did not take the input report for session %s: %s",
-            a->id, agent_bus_error_text(e));
-  a->report_failure_logged = true;
+  send_pending(a); /* what came in meanwhile */
   return 0;
 }
 
-void agent_report_activity(Agent *a, uint32_t idle_sec) {
+static int on_report_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+  send_pending(userdata);
+  return 0;
+}
+
+static void hold_until(Agent *a, hg_usec_t at) {
+  int r = 0;
+
+  if (!a->report_timer)
+    r = sd_event_add_time(a->event, &a->report_timer, CLOCK_MONOTONIC, at, 0,
+                          on_report_timer, a);
+  else
+    r = sd_event_source_set_time(a->report_timer, at);
+  if (r >= 0)
+    r = sd_event_source_set_enabled(a->report_timer, SD_EVENT_ONESHOT);
+  if (r < 0)
+    agent_log_errno(LOG_WARNING, r, "Cannot hold the input report back");
+}
+
+/* The input held back goes out, unless the interval is not over (then
+ * later) or a report is on its way (then after its answer). */
+static void send_pending(Agent *a) {
   hg_usec_t now = hg_now(CLOCK_MONOTONIC);
+  hg_usec_t next = hg_usec_add(a->last_report, AGENT_REPORT_INTERVAL_USEC);
+  uint32_t idle_sec;
   int r;
 
-  if (!a->id || a->report_slot)
-    return; /* nobody to tell, or the report on its way says as much */
-  if (!a->warning && a->last_report &&
-      now < hg_usec_add(a->last_report, AGENT_REPORT_INTERVAL_USEC))
+  if (!a->id || !a->pending_input || a->report_slot)
     return;
+  if (!a->warning && a->last_report && now < next) {
+    hold_until(a, next);
+    return;
+  }
+  idle_sec = (uint32_t)(hg_usec_sub(now, a->pending_input) / HG_USEC_PER_SEC);
   r = agent_bus_call(a->system, &a->report_slot, HG_BUS_NAME, HG_BUS_PATH,
                      HG_BUS_MANAGER_IFACE, "ReportActivity", on_reported, a,
                      "su", a->id, idle_sec);
@@ -496,10 +525,23 @@ void agent_report_activity(Agent *a, uint32_t idle_sec) {
     agent_log_errno(LOG_WARNING, r, "Cannot report input");
     return;
   }
+  a->pending_input = 0;
   a->last_report = now;
   agent_debug("Reported input %" PRIu32 " s ago for session %s", idle_sec,
               a->id);
 }
+
+void agent_report_activity(Agent *a, uint32_t idle_sec) {
+  hg_usec_t input =
+      hg_usec_sub(hg_now(CLOCK_MONOTONIC), hg_sec_to_usec(idle_sec));
+
+  if (!a->id)
+    return; /* nobody to tell */
+  a->pending_input = HG_MAX(a->pending_input, input);
+  send_pending(a);
+}
+
+void agent_flush_activity(Agent *a) { send_pending(a); }
 
 static int on_source_reported(sd_bus_message *reply, void *userdata,
                               sd_bus_error *ret_error) {
@@ -603,6 +645,7 @@ void agent_session_stop(Agent *a) {
   agent_slot_clear(&a->report_slot);
   agent_slot_clear(&a->source_slot);
   agent_slot_clear(&a->extend_slot);
+  a->report_timer = sd_event_source_disable_unref(a->report_timer);
   g_clear_pointer(&a->probes, g_ptr_array_unref);
   g_clear_pointer(&a->id, g_free);
   g_clear_pointer(&a->path, g_free);

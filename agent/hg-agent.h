@@ -44,7 +44,9 @@ typedef struct {
   sd_bus_slot *source_slot; /* ReportIdleSource */
   bool source_again;        /* the method changed while it was on its way */
   sd_bus_slot *extend_slot;
-  hg_usec_t last_report; /* CLOCK_MONOTONIC */
+  hg_usec_t last_report;         /* CLOCK_MONOTONIC */
+  hg_usec_t pending_input;       /* input held back by the interval, 0 none */
+  sd_event_source *report_timer; /* sends it when the interval is over */
   bool report_failure_logged;
 
   /* The warning on screen. */
@@ -64,8 +66,11 @@ int agent_session_start(Agent *a);
 /* Drops every match and call in flight; may be called again. */
 void agent_session_stop(Agent *a);
 /* Input idle_sec ago, for the session followed (if any): sent at most
- * once per AGENT_REPORT_INTERVAL_USEC, unless a warning is shown. */
+ * once per AGENT_REPORT_INTERVAL_USEC, unless a warning is shown; input
+ * within the interval is held back and sent when it is over, never lost. */
 void agent_report_activity(Agent *a, uint32_t idle_sec);
+/* Sends held-back input now (a warning came). */
+void agent_flush_activity(Agent *a);
 /* Tells the daemon how input is seen (the idle method in use), for the
  * session followed; again whenever that changes. */
 void agent_report_idle_source(Agent *a);
