@@ -1,8 +1,10 @@
 /* Input from Mutter's IdleMonitor (GNOME, X11 and Wayland): a
- * user-active watch fires once, at the next input; it is armed again
- * after a pause, at once while a warning is shown. Nothing runs while the
- * user is away. */
+ * user-active watch fires once, at the next input; after a pause (at once
+ * while a warning is shown) the idle time is read, so that input during
+ * the pause is reported with its own time, and the watch is armed again
+ * if there was none. Nothing runs while the user is away. */
 #include <glib.h>
+#include <inttypes.h>
 
 #include "hg-agent-bus.h"
 #include "hg-agent-idle-method.h"
@@ -22,8 +24,12 @@ typedef struct {
   sd_bus_slot *call;      /* AddUserActiveWatch */
   sd_event_source *timer; /* arms the next watch */
   uint32_t watch_id;      /* 0 for none */
+  hg_usec_t last_input;   /* CLOCK_MONOTONIC, of the last report */
   bool failure_logged;
 } Mutter;
+
+/* GetIdletime counts milliseconds; the report whole seconds. */
+#define INPUT_SLACK_USEC (HG_USEC_PER_SEC / 2)
 
 static void schedule(Mutter *m, hg_usec_t delay) {
   int r = sd_event_source_set_time_relative(m->timer, delay);
@@ -67,8 +73,51 @@ static void arm(Mutter *m) {
     agent_log_errno(LOG_WARNING, r, "Cannot ask Mutter for a watch");
 }
 
+static void report(Mutter *m, uint64_t idle_ms) {
+  hg_usec_t now = hg_now(CLOCK_MONOTONIC);
+
+  m->last_input = hg_usec_sub(now, idle_ms * HG_USEC_PER_MSEC);
+  schedule(m,
+           m->base.ctx->urgent ? HG_USEC_PER_SEC : IDLE_REPORT_INTERVAL_USEC);
+  idle_method_input(&m->base, (uint32_t)(idle_ms / 1000));
+}
+
+/* After the pause: input meanwhile is reported, else the watch waits. */
+static int on_idletime(sd_bus_message *reply, void *userdata,
+                       sd_bus_error *ret_error) {
+  Mutter *m = userdata;
+  uint64_t idle_ms = 0;
+  hg_usec_t input;
+
+  agent_slot_clear(&m->call);
+  if (agent_bus_reply_error(reply) ||
+      sd_bus_message_read(reply, "t", &idle_ms) < 0) {
+    arm(m); /* an older Mutter: the watch alone */
+    return 0;
+  }
+  input = hg_usec_sub(hg_now(CLOCK_MONOTONIC), idle_ms * HG_USEC_PER_MSEC);
+  if (input > m->last_input + INPUT_SLACK_USEC) {
+    agent_debug("Mutter: input %" PRIu64 " ms ago", idle_ms);
+    report(m, idle_ms);
+  } else
+    arm(m);
+  return 0;
+}
+
+static void check(Mutter *m) {
+  int r;
+
+  if (!m->base.active || m->watch_id || m->call)
+    return;
+  (void)sd_event_source_set_enabled(m->timer, SD_EVENT_OFF);
+  r = agent_bus_call(m->base.ctx->bus, &m->call, m->owner, MUTTER_PATH,
+                     MUTTER_IFACE, "GetIdletime", on_idletime, m, NULL);
+  if (r < 0)
+    arm(m);
+}
+
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-  arm(userdata);
+  check(userdata);
   return 0;
 }
 
@@ -84,11 +133,7 @@ static int on_watch_fired(sd_bus_message *msg, void *userdata,
   agent_debug("Mutter: input (watch %u fired)", id);
   /* The watch is spent. Re-armed at once it would fire at every key
    * press; after a pause, input keeps being noticed at that rate. */
-  if (m->base.ctx->urgent)
-    arm(m);
-  else
-    schedule(m, IDLE_REPORT_INTERVAL_USEC);
-  idle_method_input(&m->base, 0);
+  report(m, 0);
   return 0;
 }
 
@@ -102,6 +147,7 @@ static void stop(Mutter *m) {
                          MUTTER_IFACE, "RemoveWatch", NULL, NULL, "u",
                          m->watch_id);
   m->watch_id = 0;
+  m->last_input = 0;
   m->failure_logged = false;
 }
 
@@ -115,13 +161,10 @@ static void activate(IdleMethod *base, bool active) {
 }
 
 static void ctx_changed(IdleMethod *base) {
-  Mutter *m = (Mutter *)base;
-
-  /* A warning is on screen: the next input must clear it, now. */
-  if (base->ctx->urgent && !m->watch_id && !m->call) {
-    (void)sd_event_source_set_enabled(m->timer, SD_EVENT_OFF);
-    arm(m);
-  }
+  /* A warning is on screen: the input of the pause counts now, and the
+   * next input must clear it at once. */
+  if (base->ctx->urgent)
+    check((Mutter *)base);
 }
 
 /* A restarted Mutter (a new owner) starts over. */

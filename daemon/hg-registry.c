@@ -190,8 +190,6 @@ void hg_registry_set_due_probe(HgRegistry *reg, HgDueProbe probe,
 /* Sources read only when asked report now; what they report is applied by
  * the calls they make, which do not judge while probing (see below). */
 static void run_probe(HgRegistry *reg, HgSession *s) {
-  g_autoptr(HgSession) ref = hg_session_ref(s);
-
   if (!reg->probe || reg->probing)
     return;
   reg->probing = s;
@@ -206,8 +204,11 @@ static void run_probe(HgRegistry *reg, HgSession *s) {
  * a report made from within the probe is applied as it is: the probe's
  * caller judges right after. */
 static bool judge_if_due(HgRegistry *reg, HgSession *s, hg_usec_t now) {
+  g_autoptr(HgSession) ref = NULL;
+
   if (now < s->verdict.next_deadline || reg->probing == s)
     return true;
+  ref = hg_session_ref(s); /* what the probe reports may end it */
   run_probe(reg, s);
   if (hg_session_is_ended(s))
     return false;

@@ -269,7 +269,13 @@ class AgentTest(hgtest.TestCase):
                        "ret = dbus.UInt32(self.last_watch)")
         mock.AddMethod("", "AddIdleWatch", "t", "u", "ret = dbus.UInt32(999)")
         mock.AddMethod("", "RemoveWatch", "u", "", "")
-        mock.AddMethod("", "GetIdletime", "", "t", "ret = dbus.UInt64(0)")
+        # Idle for long unless a test says otherwise (input_at).
+        mock.AddMethod("", "GetIdletime", "", "t",
+                       "since = getattr(self, 'input_at', 0)\n"
+                       "ret = dbus.UInt64(int((time.time() - since) * 1000)"
+                       " if since else 3600000)")
+        mock.AddMethod("", "TestInput", "", "",
+                       "self.input_at = time.time()")
         return mock
 
     def start_screensaver(self):
@@ -508,6 +514,22 @@ class InputTest(AgentTest):
         agent.stop()
         hgtest.wait_until(
             lambda: [watch] in self.calls("RemoveWatch", self.mutter), 5)
+
+    def test_input_in_the_pause_is_reported_with_its_time(self):
+        self.start_daemon(warn=8, expire=12)
+        sid = self.register()
+        agent = self.start_agent()
+        self.following(sid, agent)
+        self.fire_watch(self.watch_armed(agent))
+        mark = agent.mark()
+        # Typed 2 s into the pause after that report: no watch fires, the
+        # idle time read after the pause tells.
+        time.sleep(2)  # the person's pace
+        self.sbus.conn.get_object(MUTTER, MUTTER_PATH).TestInput(
+            dbus_interface=MUTTER)
+        agent.wait_for_log(r"Mutter: input \d+ ms ago", timeout=8,
+                           after=mark)
+        agent.wait_for_log(r"Reported input [0-5] s ago", after=mark)
 
     def test_foreign_uids_cannot_report_activity(self):
         self.start_daemon()
