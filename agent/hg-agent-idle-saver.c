@@ -4,6 +4,7 @@
  * second while a warning is shown, and at once when the screen saver comes
  * or goes. */
 #include <glib.h>
+#include <string.h>
 
 #include "hg-agent-bus.h"
 #include "hg-agent-idle-method.h"
@@ -128,7 +129,15 @@ static void ctx_changed(IdleMethod *base) {
 
 static void on_owner(const char *owner, void *userdata) {
   Saver *s = userdata;
-  bool restart = s->base.active && g_strcmp0(owner, s->owner) != 0;
+  const char *self = NULL;
+  bool restart;
+
+  /* The agent's own inhibition service (--serve-screensaver) tells no
+   * idle time. */
+  if (owner && sd_bus_get_unique_name(s->base.ctx->bus, &self) >= 0 &&
+      strcmp(owner, self) == 0)
+    owner = NULL;
+  restart = s->base.active && g_strcmp0(owner, s->owner) != 0;
 
   if (restart)
     stop(s);

@@ -1,6 +1,6 @@
 /* The session followed in hourglassd, on the system bus: found by its
  * logind session id, followed through the daemon's signals and restarts,
- * told of the user's input, extended on request. */
+ * extended on request (what the agent reports is in hg-agent-report.c). */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -41,12 +41,6 @@ static void probe_free(gpointer p) {
   g_free(q);
 }
 
-static bool is_gone(const sd_bus_error *e) {
-  return sd_bus_error_has_names(e, HG_BUS_ERROR_NO_SUCH_SESSION,
-                                SD_BUS_ERROR_UNKNOWN_OBJECT,
-                                SD_BUS_ERROR_UNKNOWN_INTERFACE) > 0;
-}
-
 static void set_daemon(Agent *a, const char *unique) {
   g_free(a->daemon);
   a->daemon = unique && *unique ? g_strdup(unique) : NULL;
@@ -76,9 +70,7 @@ static void drop(Agent *a, const char *why) {
   agent_slot_clear(&a->report_slot);
   agent_slot_clear(&a->source_slot);
   agent_slot_clear(&a->extend_slot);
-  a->pending_input = 0;
-  if (a->report_timer)
-    (void)sd_event_source_set_enabled(a->report_timer, SD_EVENT_OFF);
+  agent_report_reset(a);
   idle_watch_set_enabled(a->idle, false);
 }
 
@@ -463,128 +455,13 @@ static int on_disconnected(sd_bus_message *m, void *userdata,
 
 /* --- what the agent tells the daemon --- */
 
-static void send_pending(Agent *a);
-
-static int on_reported(sd_bus_message *reply, void *userdata,
-                       sd_bus_error *ret_error) {
-  Agent *a = userdata;
-  const sd_bus_error *e = agent_bus_reply_error(reply);
-
-  agent_slot_clear(&a->report_slot);
-  if (!e) {
-    a->report_failure_logged = false;
-  } else if (!is_gone(e)) {
-    /* Once until a report gets through: input comes every few seconds. */
-    agent_log(a->report_failure_logged ? LOG_DEBUG : LOG_WARNING,
-              "hourglassd did not take the input report for session %s: %s",
-              a->id, agent_bus_error_text(e));
-    a->report_failure_logged = true;
-  }
-  send_pending(a); /* what came in meanwhile */
-  return 0;
-}
-
-static int on_report_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-  send_pending(userdata);
-  return 0;
-}
-
-static void hold_until(Agent *a, hg_usec_t at) {
-  int r = 0;
-
-  if (!a->report_timer)
-    r = sd_event_add_time(a->event, &a->report_timer, CLOCK_MONOTONIC, at, 0,
-                          on_report_timer, a);
-  else
-    r = sd_event_source_set_time(a->report_timer, at);
-  if (r >= 0)
-    r = sd_event_source_set_enabled(a->report_timer, SD_EVENT_ONESHOT);
-  if (r < 0)
-    agent_log_errno(LOG_WARNING, r, "Cannot hold the input report back");
-}
-
-/* The input held back goes out, unless the interval is not over (then
- * later) or a report is on its way (then after its answer). */
-static void send_pending(Agent *a) {
-  hg_usec_t now = hg_now(CLOCK_MONOTONIC);
-  hg_usec_t next = hg_usec_add(a->last_report, AGENT_REPORT_INTERVAL_USEC);
-  uint32_t idle_sec;
-  int r;
-
-  if (!a->id || !a->pending_input || a->report_slot)
-    return;
-  if (!a->warning && a->last_report && now < next) {
-    hold_until(a, next);
-    return;
-  }
-  idle_sec = (uint32_t)(hg_usec_sub(now, a->pending_input) / HG_USEC_PER_SEC);
-  r = agent_bus_call(a->system, &a->report_slot, HG_BUS_NAME, HG_BUS_PATH,
-                     HG_BUS_MANAGER_IFACE, "ReportActivity", on_reported, a,
-                     "su", a->id, idle_sec);
-  if (r < 0) {
-    agent_log_errno(LOG_WARNING, r, "Cannot report input");
-    return;
-  }
-  a->pending_input = 0;
-  a->last_report = now;
-  agent_debug("Reported input %" PRIu32 " s ago for session %s", idle_sec,
-              a->id);
-}
-
-void agent_report_activity(Agent *a, uint32_t idle_sec) {
-  hg_usec_t input =
-      hg_usec_sub(hg_now(CLOCK_MONOTONIC), hg_sec_to_usec(idle_sec));
-
-  if (!a->id)
-    return; /* nobody to tell */
-  a->pending_input = HG_MAX(a->pending_input, input);
-  send_pending(a);
-}
-
-void agent_flush_activity(Agent *a) { send_pending(a); }
-
-static int on_source_reported(sd_bus_message *reply, void *userdata,
-                              sd_bus_error *ret_error) {
-  Agent *a = userdata;
-  const sd_bus_error *e = agent_bus_reply_error(reply);
-
-  agent_slot_clear(&a->source_slot);
-  if (e && !is_gone(e))
-    agent_warning("hourglassd did not take the idle method of session %s: "
-                  "%s",
-                  a->id, agent_bus_error_text(e));
-  if (a->source_again)
-    agent_report_idle_source(a);
-  return 0;
-}
-
-void agent_report_idle_source(Agent *a) {
-  const char *method = idle_watch_method(a->idle);
-  int r;
-
-  if (!a->id)
-    return;
-  if (a->source_slot) {
-    a->source_again = true; /* sent once the answer is in: in order */
-    return;
-  }
-  a->source_again = false;
-  r = agent_bus_call(a->system, &a->source_slot, HG_BUS_NAME, HG_BUS_PATH,
-                     HG_BUS_MANAGER_IFACE, "ReportIdleSource",
-                     on_source_reported, a, "ssas", a->id, method, 0);
-  if (r < 0)
-    agent_log_errno(LOG_WARNING, r, "Cannot report the idle method");
-  else
-    agent_debug("Reported idle method '%s' for session %s", method, a->id);
-}
-
 static int on_extended(sd_bus_message *reply, void *userdata,
                        sd_bus_error *ret_error) {
   Agent *a = userdata;
   const sd_bus_error *e = agent_bus_reply_error(reply);
 
   agent_slot_clear(&a->extend_slot);
-  if (e && !is_gone(e))
+  if (e && !agent_error_is_gone(e))
     agent_warning("Cannot extend session %s: %s", a->id,
                   agent_bus_error_text(e));
   return 0;
@@ -650,4 +527,10 @@ void agent_session_stop(Agent *a) {
   g_clear_pointer(&a->id, g_free);
   g_clear_pointer(&a->path, g_free);
   g_clear_pointer(&a->daemon, g_free);
+}
+
+bool agent_error_is_gone(const sd_bus_error *e) {
+  return sd_bus_error_has_names(e, HG_BUS_ERROR_NO_SUCH_SESSION,
+                                SD_BUS_ERROR_UNKNOWN_OBJECT,
+                                SD_BUS_ERROR_UNKNOWN_INTERFACE) > 0;
 }

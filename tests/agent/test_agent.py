@@ -197,10 +197,12 @@ class AgentTest(hgtest.TestCase):
         with open(os.path.join(self.pam_dir, "other"), "w") as f:
             f.write("session required %s\n" % PAM_DENY)
 
-    def start_daemon(self, warn=2, expire=6, max_session=0):
+    def start_daemon(self, warn=2, expire=6, max_session=0, idle=None):
         config = {"Timeouts": {"WarnAfterSec": warn, "ExpireAfterSec": expire,
                                "MaxSessionSec": max_session},
                   "Desktop": {"Action": "terminate"}}
+        if idle:
+            config["Idle"] = idle
         d = hgbus.BusDaemon(self.bus, config=config, name=self._testMethodName)
         self.addCleanup(self._finish_daemon, d)
         d.start()
@@ -542,6 +544,61 @@ class InputTest(AgentTest):
         self.assertEqual(self.bus.call_as(ALICE, NAME, "/org/hourglass1",
                                           MANAGER, "ReportActivity", "su",
                                           args)[0], "ok")
+
+
+class ScreenSaverInhibitTest(AgentTest):
+    """--serve-screensaver: a kiosk's browser inhibits the screen saver
+    while a video plays; within InhibitMaxSec that holds the warning off."""
+
+    def inhibit_proxy(self):
+        return dbus.Interface(self.sbus.conn.get_object(SAVER, SAVER_PATH),
+                              SAVER)
+
+    def test_inhibition_holds_off_the_warning_until_inhibit_max(self):
+        rec = hgbus.SignalRecorder(self.bus, sender_keyword=None)
+        self.addCleanup(rec.close)
+        self.start_daemon(warn=2, expire=5, idle={"InhibitMaxSec": 4})
+        sid = self.register()
+        agent = self.start_agent(args=("--verbose", "--serve-screensaver"))
+        agent.wait_for_log(r"Serving org\.freedesktop\.ScreenSaver's "
+                           r"inhibitions")
+        self.following(sid, agent)
+        hgtest.wait_until(lambda: [s for s in self.props(sid)["IdleSources"]
+                                   if s[0] == "agent"], 5)
+        # The browser starts a video: the person stops touching anything.
+        cookie = self.inhibit_proxy().Inhibit("Chromium", "video playing")
+        start = time.monotonic()
+        hgtest.wait_until(lambda: [
+            s for s in hgbus._plain(self.props(sid)["IdleSources"])
+            if s[:2] == ["inhibitor",
+                         "org.freedesktop.ScreenSaver: Chromium"]], 3)
+        warn = rec.wait_for("SessionWarning", lambda s: s[3][0] == sid, 9)
+        delay = time.monotonic() - start
+        sys.stderr.write("# screensaver inhibitor: last input to warning "
+                         "%.1f s (InhibitMaxSec=4, WarnAfterSec=2)\n" % delay)
+        self.assertGreater(delay, 4 + 2 - 1.5)
+        self.assertIsNotNone(warn)
+        # The video stops: the lock goes, with its holder's word.
+        self.inhibit_proxy().UnInhibit(cookie)
+        hgtest.wait_until(lambda: not [
+            s for s in self.props(sid)["IdleSources"]
+            if s[0] == "inhibitor"], 3)
+
+    def test_inhibition_ends_with_its_connection(self):
+        self.start_daemon(warn=30, expire=60, idle={"InhibitMaxSec": 600})
+        sid = self.register()
+        agent = self.start_agent(args=("--verbose", "--serve-screensaver"))
+        self.following(sid, agent)
+        conn = dbus.bus.BusConnection(self.sbus.address)
+        dbus.Interface(conn.get_object(SAVER, SAVER_PATH), SAVER).Inhibit(
+            "mpv", "film")
+        hgtest.wait_until(lambda: [s for s in self.props(sid)["IdleSources"]
+                                   if s[0] == "inhibitor"], 3)
+        conn.close()
+        agent.wait_for_log(r"inhibition \d+ of mpv ended")
+        hgtest.wait_until(lambda: not [
+            s for s in self.props(sid)["IdleSources"]
+            if s[0] == "inhibitor"], 3)
 
 
 class RestartTest(AgentTest):

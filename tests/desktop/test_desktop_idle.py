@@ -9,6 +9,7 @@ starting with "#" give the measured delay from the last input to the
 warning."""
 
 import fcntl
+import json
 import os
 import subprocess
 import sys
@@ -99,9 +100,9 @@ class IdleTest(DesktopFixture):
         [sid] = hgtest.wait_until(self.desktop_ids, 5)
         return sid
 
-    def status(self, sid):
+    def status(self, sid, *options):
         env = dict(os.environ, **self.bus.env())
-        out = subprocess.run([CTL, "status", sid], env=env,
+        out = subprocess.run([CTL] + list(options) + ["status", sid], env=env,
                              capture_output=True, text=True, timeout=10)
         self.assertEqual(out.returncode, 0, out.stderr)
         return out.stdout
@@ -124,6 +125,9 @@ class TtyTest(IdleTest):
         self.assertEqual((name, method), ("tty", console.tty))
         self.assertRegex(self.status(sid),
                          r"Idle sources:  tty %s: last \d+s ago" % console.tty)
+        [src] = json.loads(self.status(sid, "--json"))["idle_sources"]
+        self.assertEqual((src["name"], src["method"]), ("tty", console.tty))
+        self.assertLess(abs(src["last"] / 1e6 - time.time()), 10)
         # Someone types, every 2 s, for longer than the idle timeout and
         # the atime's step together: never warned.
         end = time.monotonic() + EXPIRE + SLACK + 2
@@ -193,6 +197,9 @@ class NoSourceTest(IdleTest):
         self.assertFalse(props["IdleKnown"])
         self.assertEqual(props["IdleSources"], [])
         self.assertIn("only the absolute limit", self.status(sid))
+        status = json.loads(self.status(sid, "--json"))
+        self.assertEqual((status["idle_known"], status["idle_sources"]),
+                         (False, []))
         # Said once, when it would first have warned.
         line = self.d.wait_for_log(
             r"Desktop session %s of alice \(logind session c1\) has no "
