@@ -31,7 +31,7 @@ struct Inhibitors {
   void *userdata;
   sd_bus_slot *vtables[2];
   sd_bus_slot *lost;
-  GPtrArray *list; /* Inhibition, oldest first */
+  GPtrArray *list;    /* Inhibition, oldest first */
   GPtrArray *holders; /* their apps, NULL-terminated */
   uint32_t last_cookie;
 };
@@ -99,8 +99,7 @@ static int method_inhibit(sd_bus_message *m, void *userdata,
     return r;
   }
   g_ptr_array_add(i->list, n);
-  agent_info("Screen saver inhibition %u by %s: %s", n->cookie, n->app,
-             reason);
+  agent_info("Screen saver inhibition %u by %s: %s", n->cookie, n->app, reason);
   changed(i);
   return sd_bus_reply_method_return(m, "u", n->cookie);
 }
@@ -140,10 +139,9 @@ static int method_simulate(sd_bus_message *m, void *userdata,
 
 static const sd_bus_vtable saver_vtable[] = {
     SD_BUS_VTABLE_START(0),
-    SD_BUS_METHOD_WITH_ARGS("Inhibit",
-                            SD_BUS_ARGS("s", application_name, "s",
-                                        reason_for_inhibit),
-                            SD_BUS_RESULT("u", cookie), method_inhibit, 0),
+    SD_BUS_METHOD_WITH_ARGS(
+        "Inhibit", SD_BUS_ARGS("s", application_name, "s", reason_for_inhibit),
+        SD_BUS_RESULT("u", cookie), method_inhibit, 0),
     SD_BUS_METHOD_WITH_ARGS("UnInhibit", SD_BUS_ARGS("u", cookie),
                             SD_BUS_NO_RESULT, method_uninhibit, 0),
     SD_BUS_METHOD_WITH_ARGS("GetActive", SD_BUS_NO_ARGS,
@@ -173,8 +171,8 @@ static int on_name_lost(sd_bus_message *m, void *userdata,
 static int setup(Inhibitors *i) {
   int r;
 
-  r = sd_bus_add_object_vtable(i->bus, &i->vtables[0], SAVER_PATH,
-                               SAVER_IFACE, saver_vtable, i);
+  r = sd_bus_add_object_vtable(i->bus, &i->vtables[0], SAVER_PATH, SAVER_IFACE,
+                               saver_vtable, i);
   if (r >= 0)
     r = sd_bus_add_object_vtable(i->bus, &i->vtables[1], SAVER_PATH_KDE,
                                  SAVER_IFACE, saver_vtable, i);

@@ -119,8 +119,8 @@ static int send_idle_source(Agent *a, const char *method) {
   if (r >= 0)
     r = sd_bus_message_append_strv(m, (char **)holders);
   if (r >= 0)
-    r = sd_bus_call_async(a->system, &a->source_slot, m, on_source_reported,
-                          a, 0);
+    r = sd_bus_call_async(a->system, &a->source_slot, m, on_source_reported, a,
+                          0);
   return r;
 }
 
