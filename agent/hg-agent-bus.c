@@ -1,6 +1,7 @@
 /* Bus connections and calls of hourglass-agent; see hg-agent-bus.h. */
 #include "hg-agent-bus.h"
 
+#include <glib.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -74,4 +75,77 @@ bool agent_bus_message_from(sd_bus_message *m, const char *unique) {
   const char *sender = sd_bus_message_get_sender(m);
 
   return sender && unique && strcmp(sender, unique) == 0;
+}
+
+struct AgentNameWatch {
+  char *name;
+  AgentOwnerFunc owner_changed;
+  void *userdata;
+  sd_bus_slot *match;
+  sd_bus_slot *call;
+  bool seen; /* NameOwnerChanged came before GetNameOwner's answer */
+};
+
+static int on_name_owner_changed(sd_bus_message *m, void *userdata,
+                                 sd_bus_error *ret_error) {
+  AgentNameWatch *w = userdata;
+  const char *name, *old_owner, *new_owner;
+
+  if (!agent_bus_message_from(m, DBUS_NAME) ||
+      sd_bus_message_read(m, "sss", &name, &old_owner, &new_owner) < 0 ||
+      strcmp(name, w->name) != 0)
+    return 0;
+  w->seen = true;
+  agent_slot_clear(&w->call);
+  w->owner_changed(*new_owner ? new_owner : NULL, w->userdata);
+  return 0;
+}
+
+static int on_name_owner(sd_bus_message *reply, void *userdata,
+                         sd_bus_error *ret_error) {
+  AgentNameWatch *w = userdata;
+  const char *owner = NULL;
+
+  agent_slot_clear(&w->call);
+  if (w->seen)
+    return 0;
+  if (!agent_bus_reply_error(reply))
+    (void)sd_bus_message_read(reply, "s", &owner);
+  w->owner_changed(owner && *owner ? owner : NULL, w->userdata);
+  return 0;
+}
+
+int agent_name_watch_new(sd_bus *bus, const char *name,
+                         AgentOwnerFunc owner_changed, void *userdata,
+                         AgentNameWatch **ret) {
+  AgentNameWatch *w = g_new0(AgentNameWatch, 1);
+  g_autofree char *rule = g_strdup_printf(
+      "type='signal',sender='" DBUS_NAME "',path='" DBUS_PATH "',"
+      "interface='" DBUS_NAME "',member='NameOwnerChanged',arg0='%s'",
+      name);
+  int r;
+
+  w->name = g_strdup(name);
+  w->owner_changed = owner_changed;
+  w->userdata = userdata;
+  r = sd_bus_add_match(bus, &w->match, rule, on_name_owner_changed, w);
+  if (r >= 0)
+    r = agent_bus_call(bus, &w->call, DBUS_NAME, DBUS_PATH, DBUS_NAME,
+                       "GetNameOwner", on_name_owner, w, "s", name);
+  if (r < 0) {
+    agent_name_watch_free(w);
+    return r;
+  }
+  *ret = w;
+  return 0;
+}
+
+AgentNameWatch *agent_name_watch_free(AgentNameWatch *w) {
+  if (!w)
+    return NULL;
+  sd_bus_slot_unref(w->match);
+  sd_bus_slot_unref(w->call);
+  g_free(w->name);
+  g_free(w);
+  return NULL;
 }

@@ -47,3 +47,14 @@ bool agent_bus_message_from(sd_bus_message *m, const char *unique);
 static inline void agent_slot_clear(sd_bus_slot **slot) {
   *slot = sd_bus_slot_unref(*slot);
 }
+
+/* Follows who owns a well-known name on a bus: owner_changed gets the
+ * unique name, NULL for none, first once GetNameOwner has answered and
+ * then at every change (a NameOwnerChanged that beats the answer wins). */
+typedef void (*AgentOwnerFunc)(const char *owner, void *userdata);
+typedef struct AgentNameWatch AgentNameWatch;
+
+int agent_name_watch_new(sd_bus *bus, const char *name,
+                         AgentOwnerFunc owner_changed, void *userdata,
+                         AgentNameWatch **ret);
+AgentNameWatch *agent_name_watch_free(AgentNameWatch *w);

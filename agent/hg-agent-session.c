@@ -1,6 +1,6 @@
 /* The session followed in hourglassd, on the system bus: found by its
  * logind session id, followed through the daemon's signals and restarts,
- * told of the user's input, extended on request. */
+ * extended on request (what the agent reports is in hg-agent-report.c). */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -41,12 +41,6 @@ static void probe_free(gpointer p) {
   g_free(q);
 }
 
-static bool is_gone(const sd_bus_error *e) {
-  return sd_bus_error_has_names(e, HG_BUS_ERROR_NO_SUCH_SESSION,
-                                SD_BUS_ERROR_UNKNOWN_OBJECT,
-                                SD_BUS_ERROR_UNKNOWN_INTERFACE) > 0;
-}
-
 static void set_daemon(Agent *a, const char *unique) {
   g_free(a->daemon);
   a->daemon = unique && *unique ? g_strdup(unique) : NULL;
@@ -74,7 +68,9 @@ static void drop(Agent *a, const char *why) {
   agent_slot_clear(&a->adopt_slot);
   agent_slot_clear(&a->expires_slot);
   agent_slot_clear(&a->report_slot);
+  agent_slot_clear(&a->source_slot);
   agent_slot_clear(&a->extend_slot);
+  agent_report_reset(a);
   idle_watch_set_enabled(a->idle, false);
 }
 
@@ -182,15 +178,38 @@ static void read_session(Agent *a) {
     agent_log_errno(LOG_WARNING, r, "Cannot read session %s", a->id);
 }
 
-/* The absolute limit first: the warning's words depend on it. */
-static int on_max_session(sd_bus_message *reply, void *userdata,
-                          sd_bus_error *ret_error) {
+/* MaxSessionSec and WarnAfterSec out of the Manager's a{sv}. */
+static int read_limits(sd_bus_message *m, uint32_t *ret_max,
+                       uint32_t *ret_warn) {
+  const char *name;
+  int r;
+
+  r = sd_bus_message_enter_container(m, 'a', "{sv}");
+  while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+    r = sd_bus_message_read(m, "s", &name);
+    if (r >= 0 && strcmp(name, "MaxSessionSec") == 0)
+      r = sd_bus_message_read(m, "v", "u", ret_max);
+    else if (r >= 0 && strcmp(name, "WarnAfterSec") == 0)
+      r = sd_bus_message_read(m, "v", "u", ret_warn);
+    else if (r >= 0)
+      r = sd_bus_message_skip(m, "v");
+    if (r >= 0)
+      r = sd_bus_message_exit_container(m);
+  }
+  return r;
+}
+
+/* The limits first: the warning's words depend on the absolute one, the
+ * idle methods that poll on WarnAfterSec. */
+static int on_limits(sd_bus_message *reply, void *userdata,
+                     sd_bus_error *ret_error) {
   Agent *a = userdata;
-  uint32_t max = 0;
+  uint32_t max = 0, warn = 0;
 
   if (!agent_bus_reply_error(reply))
-    (void)sd_bus_message_read(reply, "v", "u", &max);
+    (void)read_limits(reply, &max, &warn);
   a->max_session_sec = max;
+  idle_watch_set_warn_after(a->idle, warn);
   read_session(a);
   return 0;
 }
@@ -226,14 +245,15 @@ static void adopt(Agent *a, const char *id, const char *path) {
   agent_info("Following session %s of hourglassd (logind session %s)", id,
              a->logind_id);
   idle_watch_set_enabled(a->idle, true);
+  agent_report_idle_source(a);
   r = follow_state(a);
   if (r < 0)
     agent_log_errno(LOG_WARNING, r, "Cannot follow the state of %s", id);
   r = agent_bus_call(a->system, &a->adopt_slot, HG_BUS_NAME, HG_BUS_PATH,
-                     PROPERTIES_IFACE, "Get", on_max_session, a, "ss",
-                     HG_BUS_MANAGER_IFACE, "MaxSessionSec");
+                     PROPERTIES_IFACE, "GetAll", on_limits, a, "s",
+                     HG_BUS_MANAGER_IFACE);
   if (r < 0)
-    agent_log_errno(LOG_WARNING, r, "Cannot read MaxSessionSec");
+    agent_log_errno(LOG_WARNING, r, "Cannot read the daemon's limits");
 }
 
 /* --- finding the session: the one whose LogindSession is ours --- */
@@ -435,54 +455,13 @@ static int on_disconnected(sd_bus_message *m, void *userdata,
 
 /* --- what the agent tells the daemon --- */
 
-static int on_reported(sd_bus_message *reply, void *userdata,
-                       sd_bus_error *ret_error) {
-  Agent *a = userdata;
-  const sd_bus_error *e = agent_bus_reply_error(reply);
-
-  agent_slot_clear(&a->report_slot);
-  if (!e) {
-    a->report_failure_logged = false;
-    return 0;
-  }
-  if (is_gone(e))
-    return 0; /* ended meanwhile: SessionRemoved says so */
-  /* Once until a report gets through: input comes every few seconds. */
-  agent_log(a->report_failure_logged ? LOG_DEBUG : LOG_WARNING,
-            "hourglassd did not take the input report for session %s: %s",
-            a->id, agent_bus_error_text(e));
-  a->report_failure_logged = true;
-  return 0;
-}
-
-void agent_report_activity(Agent *a, uint32_t idle_sec) {
-  hg_usec_t now = hg_now(CLOCK_MONOTONIC);
-  int r;
-
-  if (!a->id || a->report_slot)
-    return; /* nobody to tell, or the report on its way says as much */
-  if (!a->warning && a->last_report &&
-      now < hg_usec_add(a->last_report, AGENT_REPORT_INTERVAL_USEC))
-    return;
-  r = agent_bus_call(a->system, &a->report_slot, HG_BUS_NAME, HG_BUS_PATH,
-                     HG_BUS_MANAGER_IFACE, "ReportActivity", on_reported, a,
-                     "su", a->id, idle_sec);
-  if (r < 0) {
-    agent_log_errno(LOG_WARNING, r, "Cannot report input");
-    return;
-  }
-  a->last_report = now;
-  agent_debug("Reported input %" PRIu32 " s ago for session %s", idle_sec,
-              a->id);
-}
-
 static int on_extended(sd_bus_message *reply, void *userdata,
                        sd_bus_error *ret_error) {
   Agent *a = userdata;
   const sd_bus_error *e = agent_bus_reply_error(reply);
 
   agent_slot_clear(&a->extend_slot);
-  if (e && !is_gone(e))
+  if (e && !agent_error_is_gone(e))
     agent_warning("Cannot extend session %s: %s", a->id,
                   agent_bus_error_text(e));
   return 0;
@@ -541,9 +520,17 @@ void agent_session_stop(Agent *a) {
   agent_slot_clear(&a->adopt_slot);
   agent_slot_clear(&a->expires_slot);
   agent_slot_clear(&a->report_slot);
+  agent_slot_clear(&a->source_slot);
   agent_slot_clear(&a->extend_slot);
+  a->report_timer = sd_event_source_disable_unref(a->report_timer);
   g_clear_pointer(&a->probes, g_ptr_array_unref);
   g_clear_pointer(&a->id, g_free);
   g_clear_pointer(&a->path, g_free);
   g_clear_pointer(&a->daemon, g_free);
+}
+
+bool agent_error_is_gone(const sd_bus_error *e) {
+  return sd_bus_error_has_names(e, HG_BUS_ERROR_NO_SUCH_SESSION,
+                                SD_BUS_ERROR_UNKNOWN_OBJECT,
+                                SD_BUS_ERROR_UNKNOWN_INTERFACE) > 0;
 }

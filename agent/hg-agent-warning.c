@@ -70,6 +70,7 @@ void agent_warning_show(Agent *a, hg_usec_t left_usec) {
                hg_usec_to_sec_ceil(left_usec),
                a->hard_limit ? " before its absolute limit" : "");
     idle_watch_set_urgent(a->idle, true);
+    agent_flush_activity(a);
   }
   update(a);
 }

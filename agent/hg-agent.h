@@ -2,8 +2,9 @@
  * bus) and, on the user's session bus, shows its warning and reports the
  * user's input. One Agent ties the pieces together in one sd-event loop:
  * the session (hg-agent-session.c), the warning on screen
- * (hg-agent-warning.c through hg-agent-notify.c) and the idle sources
- * (hg-agent-idle.c). */
+ * (hg-agent-warning.c through hg-agent-notify.c), what it reports
+ * (hg-agent-report.c), the idle methods (hg-agent-idle.c) and the screen
+ * saver inhibitions it may serve (hg-agent-inhibit.c). */
 #pragma once
 
 #include <glib.h>
@@ -13,6 +14,7 @@
 #include <systemd/sd-event.h>
 
 #include "hg-agent-idle.h"
+#include "hg-agent-inhibit.h"
 #include "hg-agent-notify.h"
 #include "hg-bus-names.h"
 #include "hg-time.h"
@@ -41,8 +43,12 @@ typedef struct {
   sd_bus_slot *expires_slot; /* its ExpiresAt, when a warning begins */
   GPtrArray *probes;         /* LogindSession of candidate sessions */
   sd_bus_slot *report_slot;
+  sd_bus_slot *source_slot; /* ReportIdleSource */
+  bool source_again;        /* the method changed while it was on its way */
   sd_bus_slot *extend_slot;
-  hg_usec_t last_report; /* CLOCK_MONOTONIC */
+  hg_usec_t last_report;         /* CLOCK_MONOTONIC */
+  hg_usec_t pending_input;       /* input held back by the interval, 0 none */
+  sd_event_source *report_timer; /* sends it when the interval is over */
   bool report_failure_logged;
 
   /* The warning on screen. */
@@ -53,19 +59,36 @@ typedef struct {
 
   Notifier *notifier;
   IdleWatch *idle;
+  Inhibitors *inhibitors; /* --serve-screensaver, else NULL */
 } Agent;
 
 /* hg-agent-session.c */
+
+/* The session is gone (ended, or hourglassd restarted): its calls'
+ * errors say nothing more. */
+bool agent_error_is_gone(const sd_bus_error *e);
 
 /* Subscribes to hourglassd's signals and looks for the session. */
 int agent_session_start(Agent *a);
 /* Drops every match and call in flight; may be called again. */
 void agent_session_stop(Agent *a);
-/* Input idle_sec ago, for the session followed (if any): sent at most
- * once per AGENT_REPORT_INTERVAL_USEC, unless a warning is shown. */
-void agent_report_activity(Agent *a, uint32_t idle_sec);
 /* The person chose "Stay signed in". */
 void agent_extend(Agent *a);
+
+/* hg-agent-report.c */
+
+/* Input idle_sec ago, for the session followed (if any): sent at most
+ * once per AGENT_REPORT_INTERVAL_USEC, unless a warning is shown; input
+ * within the interval is held back and sent when it is over, never lost. */
+void agent_report_activity(Agent *a, uint32_t idle_sec);
+/* Sends held-back input now (a warning came). */
+void agent_flush_activity(Agent *a);
+/* The session is no longer followed: nothing held back for it. */
+void agent_report_reset(Agent *a);
+/* Tells the daemon how input is seen (the idle method in use) and who
+ * holds a screen saver inhibition, for the session followed; again
+ * whenever either changes. */
+void agent_report_idle_source(Agent *a);
 
 /* hg-agent-warning.c */
 

@@ -23,6 +23,8 @@
 
 typedef struct {
   bool verbose;
+  const char *idle_method; /* NULL: the best the session offers */
+  bool serve_screensaver;
 } Options;
 
 static void print_help(void) {
@@ -36,16 +38,25 @@ static void print_help(void) {
          "  -h, --help      show this help and exit\n"
          "      --version   show the version and exit\n"
          "  -v, --verbose   log debug lines too\n"
+         "      --idle-method=METHOD\n"
+         "                  see input only through METHOD: mutter,\n"
+         "                  ext-idle-notify, kde-idle, x11-sync,\n"
+         "                  x11-screensaver, screensaver, or none\n"
+         "      --serve-screensaver\n"
+         "                  take org.freedesktop.ScreenSaver's inhibitions\n"
+         "                  where no screen saver serves them (kiosks)\n"
          "\n"
          "Needs XDG_SESSION_ID. See hourglass-agent(1).\n");
 }
 
 /* 0 to go on, else 1 + the exit status. */
 static int parse_args(int argc, char **argv, Options *o) {
-  enum { ARG_VERSION = 0x100 };
+  enum { ARG_VERSION = 0x100, ARG_IDLE_METHOD, ARG_SERVE_SCREENSAVER };
   static const struct option options[] = {
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, ARG_VERSION},
+      {"idle-method", required_argument, NULL, ARG_IDLE_METHOD},
+      {"serve-screensaver", no_argument, NULL, ARG_SERVE_SCREENSAVER},
       {"verbose", no_argument, NULL, 'v'},
       {},
   };
@@ -61,6 +72,16 @@ static int parse_args(int argc, char **argv, Options *o) {
       return 1 + EXIT_SUCCESS;
     case 'v':
       o->verbose = true;
+      break;
+    case ARG_IDLE_METHOD:
+      if (!idle_method_name_is_valid(optarg)) {
+        fprintf(stderr, "hourglass-agent: unknown idle method '%s'\n", optarg);
+        return 1 + EXIT_FAILURE;
+      }
+      o->idle_method = optarg;
+      break;
+    case ARG_SERVE_SCREENSAVER:
+      o->serve_screensaver = true;
       break;
     default:
       return 1 + EXIT_FAILURE; /* getopt has said why */
@@ -177,6 +198,14 @@ static void on_activity(uint32_t idle_sec, void *userdata) {
   agent_report_activity(userdata, idle_sec);
 }
 
+static void on_method(const char *method, void *userdata) {
+  agent_report_idle_source(userdata);
+}
+
+static void on_inhibitors(void *userdata) {
+  agent_report_idle_source(userdata);
+}
+
 /* One agent per session bus: the name is not queued for and not given
  * up to a later instance. */
 static int open_session_bus(Agent *a) {
@@ -211,6 +240,7 @@ static int on_loop_exit(sd_event_source *s, void *userdata) {
   agent_session_stop(a);
   agent_warning_stop(a);
   a->idle = idle_watch_free(a->idle);
+  a->inhibitors = inhibitors_free(a->inhibitors);
   a->notifier = notifier_free(a->notifier);
   return 0;
 }
@@ -229,7 +259,7 @@ static int add_exit_handler(Agent *a) {
   return r;
 }
 
-static int setup(Agent *a) {
+static int setup(Agent *a, const Options *o) {
   int r;
 
   r = sd_event_new(&a->event);
@@ -249,7 +279,10 @@ static int setup(Agent *a) {
   if (r >= 0)
     r = notifier_new(a->user, on_action, a, &a->notifier);
   if (r >= 0)
-    r = idle_watch_new(a->user, a->event, on_activity, a, &a->idle);
+    r = idle_watch_new(a->user, a->event, o->idle_method, on_activity,
+                       on_method, a, &a->idle);
+  if (r >= 0 && o->serve_screensaver)
+    r = inhibitors_new(a->user, on_inhibitors, a, &a->inhibitors);
   if (r >= 0)
     r = agent_session_start(a);
   if (r < 0)
@@ -283,7 +316,7 @@ static int run(int argc, char **argv) {
     return log_no_session(r);
   agent_debug("This is logind session %s (%s)", a.logind_id, origin);
   a.user_name = own_user_name();
-  r = setup(&a);
+  r = setup(&a, &o);
   if (r == 0) {
     r = sd_event_loop(a.event);
     if (r < 0)

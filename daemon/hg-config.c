@@ -339,8 +339,11 @@ static bool parse_sources(const ConfigKey *key, const char *value,
       sources |= HG_IDLE_SOURCE_PAGE;
     else if (strcmp(*t, "logind") == 0)
       sources |= HG_IDLE_SOURCE_LOGIND;
+    else if (strcmp(*t, "tty") == 0)
+      sources |= HG_IDLE_SOURCE_TTY;
     else {
-      g_string_printf(why, "'%s' is not an idle source (page, logind)", *t);
+      g_string_printf(why, "'%s' is not an idle source (page, logind, tty)",
+                      *t);
       return false;
     }
   }
@@ -422,8 +425,9 @@ static const ConfigKey config_keys[] = {
     KEY("Pam", "Helper", "auto", parse_pam_helper, pam_helper),
     KEY("Pam", "HelperSocket", "/run/hourglass-pam/socket", parse_socket_path,
         helper_socket),
-    KEY("Idle", "Sources", "page;logind", parse_sources, idle_sources),
+    KEY("Idle", "Sources", "page;logind;tty", parse_sources, idle_sources),
     KEY("Idle", "Seat", "seat0", parse_seat, seat),
+    UINT_KEY("Idle", "InhibitMaxSec", "0", inhibit_max_sec, 0, 31 * DAY_SEC),
     KEY("DBus", "AdminGroup", "", parse_group, admin_group),
     KEY("Desktop", "Action", "terminate", parse_action, desktop_action),
 };
@@ -648,5 +652,6 @@ void hg_config_get_limits(const HgConfig *config, HgLimits *ret) {
       .expire_after = hg_sec_to_usec(config->expire_after_sec),
       .max_session = hg_sec_to_usec(config->max_session_sec),
       .close_after = hg_sec_to_usec(config->close_after_sec),
+      .inhibit_max = hg_sec_to_usec(config->inhibit_max_sec),
   };
 }

@@ -24,6 +24,7 @@ typedef struct {
 typedef enum {
   HG_IDLE_SOURCE_PAGE = 1 << 0,
   HG_IDLE_SOURCE_LOGIND = 1 << 1,
+  HG_IDLE_SOURCE_TTY = 1 << 2, /* console and SSH logins: the tty's input */
 } HgIdleSources;
 
 typedef enum {
@@ -70,6 +71,7 @@ typedef struct {
   /* [Idle] */
   unsigned idle_sources; /* HgIdleSources */
   char *seat;
+  uint64_t inhibit_max_sec; /* 0: idle locks do not count */
   /* [DBus] */
   char *admin_group; /* NULL: root only */
   gid_t admin_gid;

@@ -81,8 +81,11 @@ void hg_policy_evaluate(const HgLimits *limits, const HgPolicyTimes *times,
   if (limits->max_session > 0)
     hard_end = hg_usec_add(times->created, limits->max_session);
   if (!times->busy) {
-    idle_end = hg_usec_add(times->last_activity, limits->expire_after);
-    idle_warn = hg_usec_add(times->last_activity, limits->warn_after);
+    hg_usec_t idle_from = times->last_activity;
+    if (times->inhibited)
+      idle_from = hg_usec_add(idle_from, limits->inhibit_max);
+    idle_end = hg_usec_add(idle_from, limits->expire_after);
+    idle_warn = hg_usec_add(idle_from, limits->warn_after);
   }
   lead = hg_usec_sub(limits->expire_after, limits->warn_after);
 
@@ -108,6 +111,13 @@ void hg_policy_evaluate(const HgLimits *limits, const HgPolicyTimes *times,
     ret->state = HG_SESSION_STATE_ACTIVE;
     ret->next_deadline = HG_MIN(ret->next_deadline, ret->warn_at);
   }
+}
+
+hg_usec_t hg_policy_inhibit_released(const HgLimits *limits,
+                                     hg_usec_t last_activity, hg_usec_t now) {
+  hg_usec_t held_to = hg_usec_add(last_activity, limits->inhibit_max);
+
+  return HG_MAX(last_activity, HG_MIN(now, held_to));
 }
 
 hg_usec_t hg_policy_activity_time(hg_usec_t last_activity, hg_usec_t now,

@@ -40,6 +40,7 @@ typedef struct {
   hg_usec_t expire_after;
   hg_usec_t max_session; /* 0: no absolute limit */
   hg_usec_t close_after; /* 0: browser close never ends a session */
+  hg_usec_t inhibit_max; /* how long an idle lock may stand for activity */
 } HgLimits;
 
 /* A session's times on CLOCK_BOOTTIME. */
@@ -49,6 +50,7 @@ typedef struct {
   hg_usec_t last_alive;    /* last sign of life, >= created */
   bool live;           /* an open event stream holds the session alive now */
   bool busy;           /* the desktop reports input: no idle deadlines */
+  bool inhibited;      /* an idle lock is held: activity, up to inhibit_max */
   bool watch_liveness; /* web sessions: the browser-close rule applies */
 } HgPolicyTimes;
 
@@ -66,6 +68,13 @@ typedef struct {
  * before any end they can see coming. Activity cannot move that one. */
 void hg_policy_evaluate(const HgLimits *limits, const HgPolicyTimes *times,
                         hg_usec_t now, HgVerdict *ret);
+
+/* An idle lock (a video playing) stands for activity while it is held, at
+ * most inhibit_max past the last activity: the idle time counts from
+ * last_activity + inhibit_max. When it is released at now, the time it
+ * stood for is the session's last activity. */
+hg_usec_t hg_policy_inhibit_released(const HgLimits *limits,
+                                     hg_usec_t last_activity, hg_usec_t now);
 
 /* When a report "idle for idle_sec seconds" dates the activity: now minus
  * the idle time, never before the last known activity, never in the future

@@ -29,6 +29,10 @@ struct HgRegistry {
   HgDeadlineChanged deadline_cb;
   void *deadline_userdata;
   hg_usec_t announced_deadline;
+
+  HgDueProbe probe;
+  void *probe_userdata;
+  HgSession *probing; /* the session being probed, NULL outside a probe */
 };
 
 /* The token hash is already uniformly random: its first bytes are a good
@@ -177,10 +181,37 @@ static bool evaluate(HgRegistry *reg, HgSession *s, hg_usec_t now) {
   return true;
 }
 
+void hg_registry_set_due_probe(HgRegistry *reg, HgDueProbe probe,
+                               void *userdata) {
+  reg->probe = probe;
+  reg->probe_userdata = userdata;
+}
+
+/* Sources read only when asked report now; what they report is applied by
+ * the calls they make, which do not judge while probing (see below). */
+static void run_probe(HgRegistry *reg, HgSession *s) {
+  if (!reg->probe || reg->probing)
+    return;
+  reg->probing = s;
+  reg->probe(reg, s, reg->probe_userdata);
+  reg->probing = NULL;
+}
+
 /* A verdict holds until its next deadline: a session whose deadline has
  * come is judged before anything reported now may change its times, so that
- * a report arriving before the timer fired cannot revive it. */
+ * a report arriving before the timer fired cannot revive it. Only the
+ * sources that are asked at that very instant (the probe) still count, and
+ * a report made from within the probe is applied as it is: the probe's
+ * caller judges right after. */
 static bool judge_if_due(HgRegistry *reg, HgSession *s, hg_usec_t now) {
+  g_autoptr(HgSession) ref = NULL;
+
+  if (now < s->verdict.next_deadline || reg->probing == s)
+    return true;
+  ref = hg_session_ref(s); /* what the probe reports may end it */
+  run_probe(reg, s);
+  if (hg_session_is_ended(s))
+    return false;
   return now < s->verdict.next_deadline || evaluate(reg, s, now);
 }
 
@@ -301,9 +332,10 @@ GPtrArray *hg_registry_list(const HgRegistry *reg) {
   return all;
 }
 
-int hg_registry_touch(HgRegistry *reg, HgSession *s, HgTouch what,
-                      int64_t idle_sec) {
-  hg_usec_t now = hg_clock_boottime(reg->clock);
+/* touch() and touch_at(): activity at `at` (already clamped) and/or a
+ * sign of life now. */
+static int touch(HgRegistry *reg, HgSession *s, bool alive_now, bool activity,
+                 hg_usec_t at, hg_usec_t now) {
   HgPolicyTimes old = s->times;
   bool alive;
 
@@ -311,11 +343,10 @@ int hg_registry_touch(HgRegistry *reg, HgSession *s, HgTouch what,
     return -ESTALE;
   alive = judge_if_due(reg, s, now);
   if (alive) {
-    if (what & HG_TOUCH_ALIVE)
+    if (alive_now)
       s->times.last_alive = now;
-    if (what & HG_TOUCH_ACTIVITY)
-      s->times.last_activity =
-          hg_policy_activity_time(s->times.last_activity, now, idle_sec);
+    if (activity)
+      s->times.last_activity = HG_MAX(s->times.last_activity, at);
     alive = evaluate(reg, s, now);
   }
   /* Signs of life matter too: they move the browser-close deadline, and
@@ -325,6 +356,21 @@ int hg_registry_touch(HgRegistry *reg, HgSession *s, HgTouch what,
     emit(reg, s, HG_REGISTRY_EVENT_TIMES);
   announce_deadline(reg);
   return alive ? 0 : -ESTALE;
+}
+
+int hg_registry_touch(HgRegistry *reg, HgSession *s, HgTouch what,
+                      int64_t idle_sec) {
+  hg_usec_t now = hg_clock_boottime(reg->clock);
+
+  return touch(reg, s, what & HG_TOUCH_ALIVE, what & HG_TOUCH_ACTIVITY,
+               hg_policy_activity_time(s->times.last_activity, now, idle_sec),
+               now);
+}
+
+int hg_registry_touch_at(HgRegistry *reg, HgSession *s, hg_usec_t when) {
+  hg_usec_t now = hg_clock_boottime(reg->clock);
+
+  return touch(reg, s, false, true, HG_MIN(when, now), now);
 }
 
 int hg_registry_hold(HgRegistry *reg, HgSession *s) {
@@ -380,6 +426,48 @@ int hg_registry_set_busy(HgRegistry *reg, HgSession *s, bool busy,
   return alive ? 0 : -ESTALE;
 }
 
+int hg_registry_set_inhibited(HgRegistry *reg, HgSession *s, bool inhibited) {
+  hg_usec_t now = hg_clock_boottime(reg->clock);
+  bool alive;
+
+  if (hg_session_is_ended(s))
+    return -ESTALE;
+  alive = judge_if_due(reg, s, now);
+  if (alive && s->times.inhibited != inhibited) {
+    if (!inhibited)
+      s->times.last_activity =
+          hg_policy_inhibit_released(&reg->limits, s->times.last_activity, now);
+    s->times.inhibited = inhibited;
+    alive = evaluate(reg, s, now);
+    if (alive)
+      emit(reg, s, HG_REGISTRY_EVENT_TIMES);
+  }
+  announce_deadline(reg);
+  return alive ? 0 : -ESTALE;
+}
+
+void hg_registry_note_source(HgRegistry *reg, HgSession *s,
+                             HgInputSource source, const char *method,
+                             hg_usec_t when) {
+  HgSourceReport *r;
+
+  g_return_if_fail(source >= 0 && source < _HG_INPUT_SOURCE_MAX);
+  r = &s->sources[source];
+  r->present = true;
+  if (method && g_strcmp0(method, r->method) != 0) {
+    g_free(r->method);
+    r->method = g_strdup(method);
+  }
+  r->last = HG_MAX(r->last, when);
+}
+
+void hg_registry_forget_source(HgRegistry *reg, HgSession *s,
+                               HgInputSource source) {
+  g_return_if_fail(source >= 0 && source < _HG_INPUT_SOURCE_MAX);
+  g_clear_pointer(&s->sources[source].method, g_free);
+  s->sources[source] = (HgSourceReport){0};
+}
+
 void hg_registry_end(HgRegistry *reg, HgSession *s, HgEndReason reason) {
   g_return_if_fail(reason > HG_END_REASON_NONE && reason < _HG_END_REASON_MAX);
 
@@ -404,6 +492,6 @@ void hg_registry_process(HgRegistry *reg) {
    * now, so the loop ends. */
   while ((top = hg_prioq_peek(reg->deadlines)) &&
          top->verdict.next_deadline <= now)
-    evaluate(reg, top, now);
+    judge_if_due(reg, top, now);
   announce_deadline(reg);
 }

@@ -89,6 +89,19 @@ GPtrArray *hg_registry_list(const HgRegistry *reg);
 int hg_registry_touch(HgRegistry *reg, HgSession *s, HgTouch what,
                       int64_t idle_sec);
 
+/* Activity at a known instant (CLOCK_BOOTTIME), as a tty's atime dates
+ * it: never later than now, never earlier than the last known activity.
+ * Judged first like touch(). */
+int hg_registry_touch_at(HgRegistry *reg, HgSession *s, hg_usec_t when);
+
+/* Called for a session whose deadline has come, before it is judged: a
+ * source read only when asked (a tty's atime) reports its input now,
+ * through hg_registry_touch_at(), so that a person typing is not warned.
+ * Reports made from within the probe are applied without judging. */
+typedef void (*HgDueProbe)(HgRegistry *reg, HgSession *s, void *userdata);
+void hg_registry_set_due_probe(HgRegistry *reg, HgDueProbe probe,
+                               void *userdata);
+
 /* Holders keep a web session's page live (open event streams); when the
  * last one lets go, the browser-close grace starts. A hold owns a reference
  * to the session until its release. hold() fails with -ESTALE on a session
@@ -100,6 +113,20 @@ void hg_registry_release(HgRegistry *reg, HgSession *s);
  * the last activity at idle_since (CLOCK_BOOTTIME). */
 int hg_registry_set_busy(HgRegistry *reg, HgSession *s, bool busy,
                          hg_usec_t idle_since);
+
+/* An idle lock (logind's "idle" inhibitor, a ScreenSaver inhibition) is
+ * held or released: while held it stands for activity up to the limits'
+ * inhibit_max past the last activity (hg_policy_inhibit_released()). */
+int hg_registry_set_inhibited(HgRegistry *reg, HgSession *s, bool inhibited);
+
+/* Records what an input source said, for people and tools (no policy
+ * effect): method NULL keeps the one known, when (CLOCK_BOOTTIME) moves
+ * the last report only forward. forget_source() drops the source. */
+void hg_registry_note_source(HgRegistry *reg, HgSession *s,
+                             HgInputSource source, const char *method,
+                             hg_usec_t when);
+void hg_registry_forget_source(HgRegistry *reg, HgSession *s,
+                               HgInputSource source);
 
 void hg_registry_end(HgRegistry *reg, HgSession *s, HgEndReason reason);
 void hg_registry_end_all(HgRegistry *reg, HgEndReason reason);

@@ -19,6 +19,7 @@ struct HgSession {
   uid_t peer_uid;
   char *logind_id;
   bool restored;
+  HgSourceReport sources[_HG_INPUT_SOURCE_MAX];
 
   size_t deadline_idx; /* slot in the registry's deadline heap */
 };

@@ -25,6 +25,27 @@ HgSessionSource hg_session_source_from_string(const char *s) {
   return _HG_SESSION_SOURCE_INVALID;
 }
 
+static const char *const input_source_names[_HG_INPUT_SOURCE_MAX] = {
+    [HG_INPUT_SOURCE_PAGE] = "page",
+    [HG_INPUT_SOURCE_LOGIND] = "logind",
+    [HG_INPUT_SOURCE_TTY] = "tty",
+    [HG_INPUT_SOURCE_AGENT] = "agent",
+    [HG_INPUT_SOURCE_INHIBITOR] = "inhibitor",
+};
+
+const char *hg_input_source_to_string(HgInputSource source) {
+  if (source < 0 || source >= _HG_INPUT_SOURCE_MAX)
+    return NULL;
+  return input_source_names[source];
+}
+
+HgInputSource hg_input_source_from_string(const char *s) {
+  for (int i = 0; s && i < _HG_INPUT_SOURCE_MAX; i++)
+    if (strcmp(input_source_names[i], s) == 0)
+      return (HgInputSource)i;
+  return _HG_INPUT_SOURCE_INVALID;
+}
+
 HgSession *hg_session_new(HgSessionSource source, const char *user, uid_t uid,
                           const char *id, hg_usec_t now) {
   uint8_t raw[HG_SESSION_ID_LEN / 2];
@@ -70,6 +91,8 @@ void hg_session_unref(HgSession *s) {
   if (--s->n_ref > 0)
     return;
   explicit_bzero(s->token_hash, sizeof(s->token_hash));
+  for (int i = 0; i < _HG_INPUT_SOURCE_MAX; i++)
+    g_free(s->sources[i].method);
   g_free(s->user);
   g_free(s->logind_id);
   g_free(s);
@@ -111,3 +134,8 @@ const char *hg_session_get_logind_id(const HgSession *s) {
   return s->logind_id;
 }
 bool hg_session_is_restored(const HgSession *s) { return s->restored; }
+const HgSourceReport *hg_session_get_report(const HgSession *s,
+                                            HgInputSource source) {
+  g_return_val_if_fail(source >= 0 && source < _HG_INPUT_SOURCE_MAX, NULL);
+  return &s->sources[source];
+}

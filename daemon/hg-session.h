@@ -25,6 +25,28 @@ typedef enum {
 const char *hg_session_source_to_string(HgSessionSource source);
 HgSessionSource hg_session_source_from_string(const char *s);
 
+/* Who tells hourglass of a session's input: what `hourglassctl status`
+ * lists, and the facts behind "why does this session not time out". */
+typedef enum {
+  HG_INPUT_SOURCE_PAGE,      /* the page script's pings */
+  HG_INPUT_SOURCE_LOGIND,    /* logind's idle hint */
+  HG_INPUT_SOURCE_TTY,       /* the last input on the session's tty */
+  HG_INPUT_SOURCE_AGENT,     /* hourglass-agent, by its method */
+  HG_INPUT_SOURCE_INHIBITOR, /* an idle lock (a video playing) */
+  _HG_INPUT_SOURCE_MAX,
+  _HG_INPUT_SOURCE_INVALID = -1,
+} HgInputSource;
+
+const char *hg_input_source_to_string(HgInputSource source);
+HgInputSource hg_input_source_from_string(const char *s);
+
+/* What one source last said of a session. */
+typedef struct {
+  bool present;
+  char *method;   /* how it sees input ("pts/3", "x11-sync"...), or NULL */
+  hg_usec_t last; /* CLOCK_BOOTTIME of its last report, 0 for none yet */
+} HgSourceReport;
+
 typedef struct HgSession HgSession;
 
 HgSession *hg_session_ref(HgSession *s);
@@ -55,3 +77,6 @@ uid_t hg_session_get_peer_uid(const HgSession *s);
 const char *hg_session_get_logind_id(const HgSession *s);
 /* Taken back from a state file after a restart, not created now. */
 bool hg_session_is_restored(const HgSession *s);
+/* What a source said of the session; present is false if it never did. */
+const HgSourceReport *hg_session_get_report(const HgSession *s,
+                                            HgInputSource source);

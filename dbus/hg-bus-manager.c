@@ -152,7 +152,75 @@ static int report_activity_as(HgBus *bus, sd_bus_message *m,
   if (hg_registry_touch(bus->reg, s, HG_TOUCH_ACTIVITY, idle_sec) < 0)
     return sd_bus_error_setf(error, HG_BUS_ERROR_NO_SUCH_SESSION,
                              "Session %s has just ended", id);
+  hg_registry_note_source(bus->reg, s, HG_INPUT_SOURCE_AGENT, NULL,
+                          hg_clock_boottime(hg_registry_get_clock(bus->reg)));
   return sd_bus_reply_method_return(m, NULL);
+}
+
+/* A method name of the agent's: short, printable, no spaces. */
+static bool valid_method(const char *method) {
+  size_t n = strlen(method);
+
+  if (n > 32)
+    return false;
+  for (const char *p = method; *p; p++)
+    if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_' && *p != '.')
+      return false;
+  return true;
+}
+
+/* Inhibitors' names as the agent got them from applications: bounded and
+ * made printable before they reach logs and hourglassctl. */
+static int read_inhibitors(sd_bus_message *m, GPtrArray *out) {
+  const char *who;
+  int r;
+
+  r = sd_bus_message_enter_container(m, 'a', "s");
+  while (r >= 0 && (r = sd_bus_message_read(m, "s", &who)) > 0)
+    if (out->len < 16) {
+      g_autofree char *valid = g_utf8_make_valid(who, MIN(strlen(who), 64));
+      g_ptr_array_add(out, g_strcanon(g_steal_pointer(&valid),
+                                      G_CSET_A_2_Z G_CSET_a_2_z G_CSET_DIGITS
+                                      " ._-:/()",
+                                      '?'));
+    }
+  if (r >= 0)
+    r = sd_bus_message_exit_container(m);
+  g_ptr_array_add(out, NULL);
+  return r;
+}
+
+/* How the session's own agent sees input; the same authorization as
+ * ReportActivity: the session's own uid only. */
+static int report_idle_source_as(HgBus *bus, sd_bus_message *m,
+                                 const HgBusCaller *caller,
+                                 sd_bus_error *error) {
+  g_autoptr(GPtrArray) inhibitors = g_ptr_array_new_with_free_func(g_free);
+  const char *id, *method;
+  HgSession *s;
+  int r;
+
+  r = sd_bus_message_read(m, "ss", &id, &method);
+  if (r >= 0)
+    r = read_inhibitors(m, inhibitors);
+  if (r < 0)
+    return r;
+  r = hg_bus_find_session(bus, id, &s, error);
+  if (r < 0)
+    return r;
+  if (caller->uid != hg_session_get_uid(s))
+    return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+                             "Only the session's own user reports its "
+                             "idle source");
+  if (!valid_method(method))
+    return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                             "Not a method name: up to 32 letters, digits, "
+                             "'-', '_' or '.'");
+  if (!bus->desktop)
+    return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED,
+                            "Desktop sessions are not managed");
+  return hg_desktop_report_agent(bus->desktop, m, s, method,
+                                 (char **)inhibitors->pdata, error);
 }
 
 /* Desktop logins: root and the admin group (pam_hourglass.so runs as
@@ -197,6 +265,11 @@ static int method_report_activity(sd_bus_message *m, void *userdata,
   return hg_bus_with_caller(userdata, m, report_activity_as);
 }
 
+static int method_report_idle_source(sd_bus_message *m, void *userdata,
+                                     sd_bus_error *error) {
+  return hg_bus_with_caller(userdata, m, report_idle_source_as);
+}
+
 static int method_register(sd_bus_message *m, void *userdata,
                            sd_bus_error *error) {
   return hg_bus_with_caller(userdata, m, register_as);
@@ -219,6 +292,8 @@ static int get_limit(sd_bus *sdbus, const char *path, const char *iface,
     v = c->expire_after_sec;
   else if (strcmp(property, "MaxSessionSec") == 0)
     v = c->max_session_sec;
+  else if (strcmp(property, "InhibitMaxSec") == 0)
+    v = c->inhibit_max_sec;
   else
     v = c->close_after_sec;
   return sd_bus_message_append(reply, "u", (uint32_t)v);
@@ -247,6 +322,10 @@ const sd_bus_vtable hg_bus_manager_vtable[] = {
     SD_BUS_METHOD_WITH_ARGS(
         "ReportActivity", SD_BUS_ARGS("s", id, "u", idle_sec), SD_BUS_NO_RESULT,
         method_report_activity, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("ReportIdleSource",
+                            SD_BUS_ARGS("s", id, "s", method, "as", inhibitors),
+                            SD_BUS_NO_RESULT, method_report_idle_source,
+                            SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL_WITH_ARGS("SessionNew", SD_BUS_ARGS("s", id, "o", path), 0),
     SD_BUS_SIGNAL_WITH_ARGS("SessionWarning",
                             SD_BUS_ARGS("s", id, "o", path, "t", seconds_left),
@@ -260,6 +339,8 @@ const sd_bus_vtable hg_bus_manager_vtable[] = {
     SD_BUS_PROPERTY("MaxSessionSec", "u", get_limit, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("CloseAfterSec", "u", get_limit, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("InhibitMaxSec", "u", get_limit, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_VTABLE_END,
 };

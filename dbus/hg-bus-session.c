@@ -133,6 +133,41 @@ static int get_time(sd_bus *sdbus, const char *path, const char *iface,
   return sd_bus_message_append(reply, "t", realtime_of(o->bus, t));
 }
 
+/* Every source that reported: (name, method, last report), the time
+ * wall-clock, 0 for a source that has said nothing yet. */
+static int get_idle_sources(sd_bus *sdbus, const char *path, const char *iface,
+                            const char *property, sd_bus_message *reply,
+                            void *userdata, sd_bus_error *error) {
+  BusObject *o = userdata;
+  int r;
+
+  r = sd_bus_message_open_container(reply, 'a', "(sst)");
+  for (HgInputSource i = 0; r >= 0 && i < _HG_INPUT_SOURCE_MAX; i++) {
+    const HgSourceReport *rep = hg_session_get_report(o->session, i);
+    if (rep->present)
+      r = sd_bus_message_append(reply, "(sst)", hg_input_source_to_string(i),
+                                rep->method ?: "",
+                                rep->last ? realtime_of(o->bus, rep->last) : 0);
+  }
+  if (r < 0)
+    return r;
+  return sd_bus_message_close_container(reply);
+}
+
+/* Web sessions have their page; desktop sessions whatever their desk
+ * says. */
+static int get_idle_known(sd_bus *sdbus, const char *path, const char *iface,
+                          const char *property, sd_bus_message *reply,
+                          void *userdata, sd_bus_error *error) {
+  BusObject *o = userdata;
+  HgDesktop *d = o->bus->desktop;
+  int known = 1;
+
+  if (hg_session_get_source(o->session) == HG_SESSION_SOURCE_DESKTOP)
+    known = d && hg_desktop_idle_known(d, hg_session_get_id(o->session));
+  return sd_bus_message_append(reply, "b", known);
+}
+
 /* The session of the object a call went to: looked up again once the
  * caller is known, since it may have ended meanwhile. */
 static int session_of_call(HgBus *bus, sd_bus_message *m, HgSession **ret,
@@ -190,6 +225,10 @@ const sd_bus_vtable hg_bus_session_vtable[] = {
     SD_BUS_PROPERTY("WarnAt", "t", get_time, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
     SD_BUS_PROPERTY("ExpiresAt", "t", get_time, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("IdleSources", "a(sst)", get_idle_sources, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("IdleKnown", "b", get_idle_known, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
     SD_BUS_VTABLE_END,
 };

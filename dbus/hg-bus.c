@@ -54,9 +54,9 @@ static int on_flush(sd_event_source *source, uint64_t usec, void *userdata) {
   while (g_hash_table_iter_next(&it, &id, NULL)) {
     g_autofree char *path = hg_bus_session_path(id);
     if (path && hg_registry_lookup(bus->reg, id))
-      (void)sd_bus_emit_properties_changed(bus->bus, path, HG_BUS_SESSION_IFACE,
-                                           "LastActivity", "WarnAt",
-                                           "ExpiresAt", NULL);
+      (void)sd_bus_emit_properties_changed(
+          bus->bus, path, HG_BUS_SESSION_IFACE, "LastActivity", "WarnAt",
+          "ExpiresAt", "IdleSources", "IdleKnown", NULL);
     g_hash_table_iter_remove(&it);
   }
   return 0;
@@ -177,7 +177,8 @@ void hg_bus_reload(HgBus *bus, const HgConfig *config) {
   bus->config = config;
   if (bus->desktop)
     hg_desktop_reload(bus->desktop, config);
-  (void)sd_bus_emit_properties_changed(
-      bus->bus, HG_BUS_PATH, HG_BUS_MANAGER_IFACE, "WarnAfterSec",
-      "ExpireAfterSec", "MaxSessionSec", "CloseAfterSec", NULL);
+  (void)sd_bus_emit_properties_changed(bus->bus, HG_BUS_PATH,
+                                       HG_BUS_MANAGER_IFACE, "WarnAfterSec",
+                                       "ExpireAfterSec", "MaxSessionSec",
+                                       "CloseAfterSec", "InhibitMaxSec", NULL);
 }

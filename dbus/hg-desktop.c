@@ -1,38 +1,15 @@
 /* Desktop sessions and seat idleness from logind; see hg-desktop.h. */
-#include "hg-desktop.h"
+#include "hg-desktop-private.h"
 
 #include <errno.h>
 #include <string.h>
 
 #include "hg-bus.h"
 #include "hg-log.h"
-#include "hg-logind.h"
+#include "hg-tty.h"
 
 #define LOGIND "org.freedesktop.login1"
 #define LOGIND_PATH "/org/freedesktop/login1"
-
-typedef struct {
-  char *logind_id;
-  char *user;
-  uid_t uid;
-  char *session_id;  /* ours; NULL while locked at its end */
-  bool locked_by_us; /* re-armed when logind says it is unlocked */
-  int idle;          /* logind's last word, -1 before it */
-  hg_usec_t idle_since;
-} Desk;
-
-struct HgDesktop {
-  sd_bus *bus;
-  HgRegistry *reg;
-  const HgConfig *config;
-  HgLogind *logind;
-  GHashTable *by_logind;  /* logind id -> Desk */
-  GHashTable *by_session; /* our session id -> Desk (borrowed) */
-  GHashTable *pending;    /* Pending registrations */
-  unsigned listener;
-  char *seat_session; /* the seat's active logind session */
-  int seat_idle;
-};
 
 typedef struct {
   HgDesktop *d;
@@ -44,6 +21,8 @@ typedef struct {
 static void desk_free(gpointer p) {
   Desk *k = p;
 
+  desk_idle_end(k);
+  g_free(k->tty);
   g_free(k->logind_id);
   g_free(k->user);
   g_free(k->session_id);
@@ -61,13 +40,6 @@ static void pending_free(gpointer p) {
 
 static HgSession *session_of(HgDesktop *d, Desk *k) {
   return k->session_id ? hg_registry_lookup(d->reg, k->session_id) : NULL;
-}
-
-static void apply_idle(HgDesktop *d, Desk *k) {
-  HgSession *s = session_of(d, k);
-
-  if (s && k->idle >= 0)
-    (void)hg_registry_set_busy(d->reg, s, !k->idle, k->idle_since);
 }
 
 /* A new managed session for a logind session (at registration, and again
@@ -89,7 +61,7 @@ static int arm(HgDesktop *d, Desk *k) {
   k->session_id = g_strdup(hg_session_get_id(s));
   k->locked_by_us = false;
   g_hash_table_insert(d->by_session, k->session_id, k);
-  apply_idle(d, k);
+  desk_idle_begin(d, k);
   return 0;
 }
 
@@ -121,11 +93,8 @@ static void on_idle(HgLogind *l, const char *id, bool idle, hg_usec_t since,
   HgDesktop *d = userdata;
   Desk *k = g_hash_table_lookup(d->by_logind, id);
 
-  if (k) {
-    k->idle = idle;
-    k->idle_since = since;
-    apply_idle(d, k);
-  }
+  if (k)
+    desk_idle_logind(d, k, idle, since);
   if (g_strcmp0(id, d->seat_session) == 0)
     seat_idle(d, idle);
 }
@@ -187,6 +156,7 @@ static void on_session_event(HgRegistry *reg, HgSession *s,
     return;
   g_hash_table_remove(d->by_session, k->session_id);
   g_clear_pointer(&k->session_id, g_free);
+  desk_idle_end(k);
   if ((reason == HG_END_REASON_IDLE_TIMEOUT ||
        reason == HG_END_REASON_MAX_AGE) &&
       d->config->desktop_action == HG_DESKTOP_ACTION_LOCK) {
@@ -211,59 +181,98 @@ static bool valid_logind_id(const char *id) {
   return true;
 }
 
-/* Name and uid out of a logind Session's a{sv}. */
-static int read_owner(sd_bus_message *m, const char **ret_name,
-                      uint32_t *ret_uid) {
-  const char *upath;
+/* What the daemon needs of a logind Session, out of its a{sv}. */
+typedef struct {
+  const char *name;
+  uint32_t uid;
+  const char *type;
+  const char *tty;
+} SessionInfo;
+
+static int read_info_entry(sd_bus_message *m, SessionInfo *info) {
+  const char *name, *upath;
+  int r;
+
+  r = sd_bus_message_read(m, "s", &name);
+  if (r < 0)
+    return r;
+  if (strcmp(name, "Name") == 0)
+    return sd_bus_message_read(m, "v", "s", &info->name);
+  if (strcmp(name, "User") == 0)
+    return sd_bus_message_read(m, "v", "(uo)", &info->uid, &upath);
+  if (strcmp(name, "Type") == 0)
+    return sd_bus_message_read(m, "v", "s", &info->type);
+  if (strcmp(name, "TTY") == 0)
+    return sd_bus_message_read(m, "v", "s", &info->tty);
+  return sd_bus_message_skip(m, "v");
+}
+
+static int read_info(sd_bus_message *m, SessionInfo *info) {
   int r;
 
   r = sd_bus_message_enter_container(m, 'a', "{sv}");
   if (r < 0)
     return r;
-  while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-    const char *name;
-    if ((r = sd_bus_message_read(m, "s", &name)) < 0)
+  while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0)
+    if ((r = read_info_entry(m, info)) < 0 ||
+        (r = sd_bus_message_exit_container(m)) < 0)
       return r;
-    if (strcmp(name, "Name") == 0)
-      r = sd_bus_message_read(m, "v", "s", ret_name);
-    else if (strcmp(name, "User") == 0)
-      r = sd_bus_message_read(m, "v", "(uo)", ret_uid, &upath);
-    else
-      r = sd_bus_message_skip(m, "v");
-    if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0)
-      return r;
-  }
   return r;
 }
 
-static int finish_register(Pending *q, const char *user, uint32_t uid) {
-  HgDesktop *d = q->d;
-  bool known_idle;
-  Desk *k;
-  int r;
+/* logind's graphical types. Others (tty, unspecified, web) cannot have
+ * the idle hint set; logind reads their tty instead, and so do we. */
+static bool type_is_graphical(const char *type) {
+  static const char *const non_graphical[] = {"tty", "unspecified", "web",
+                                              NULL};
 
-  if ((uint64_t)uid < d->config->min_uid) {
-    hg_info("Desktop session %s of %s (uid %u) is not managed: below MinUid",
-            q->logind_id, user, uid);
-    return sd_bus_reply_method_return(q->m, "s", "");
-  }
-  k = g_new0(Desk, 1);
-  k->logind_id = g_strdup(q->logind_id);
+  return !type || !g_strv_contains(non_graphical, type);
+}
+
+static Desk *desk_new(HgDesktop *d, const char *logind_id, const char *user,
+                      uid_t uid, const SessionInfo *info) {
+  Desk *k = g_new0(Desk, 1);
+  bool known_idle;
+
+  k->owner = d;
+  k->logind_id = g_strdup(logind_id);
   k->user = g_strdup(user);
   k->uid = uid;
   k->idle = -1;
+  k->graphical = type_is_graphical(info->type);
+  if (!k->graphical && info->tty && hg_tty_name_is_valid(info->tty))
+    k->tty = g_strdup(info->tty);
+  else if (!k->graphical && info->tty && *info->tty)
+    hg_notice("logind session %s has a tty hourglass does not read: '%s'",
+              logind_id, info->tty);
   /* Already followed (it is the seat's active session): what logind said
    * of it applies at once; else its first report will. */
-  if (hg_logind_get_idle(d->logind, k->logind_id, &known_idle, &k->idle_since))
+  if (hg_logind_get_idle(d->logind, logind_id, &known_idle, &k->idle_since)) {
     k->idle = known_idle;
+    k->hinted = known_idle || k->idle_since != 0;
+  }
+  return k;
+}
+
+static int finish_register(Pending *q, const SessionInfo *info) {
+  HgDesktop *d = q->d;
+  Desk *k;
+  int r;
+
+  if ((uint64_t)info->uid < d->config->min_uid) {
+    hg_info("Desktop session %s of %s (uid %u) is not managed: below MinUid",
+            q->logind_id, info->name, info->uid);
+    return sd_bus_reply_method_return(q->m, "s", "");
+  }
+  k = desk_new(d, q->logind_id, info->name, info->uid, info);
+  g_hash_table_insert(d->by_logind, k->logind_id, k);
   r = arm(d, k);
   if (r < 0) {
-    desk_free(k);
+    g_hash_table_remove(d->by_logind, k->logind_id);
     return sd_bus_reply_method_errorf(q->m, SD_BUS_ERROR_FAILED,
                                       "Cannot create the session: %s",
                                       g_strerror(-r));
   }
-  g_hash_table_insert(d->by_logind, k->logind_id, k);
   hg_logind_watch(d->logind, k->logind_id);
   return sd_bus_reply_method_return(q->m, "s", k->session_id);
 }
@@ -271,11 +280,10 @@ static int finish_register(Pending *q, const char *user, uint32_t uid) {
 static int on_register_props(sd_bus_message *reply, void *userdata,
                              sd_bus_error *error) {
   Pending *q = userdata;
-  const char *user = NULL;
-  uint32_t uid = 0;
+  SessionInfo info = {0};
 
   if (sd_bus_message_is_method_error(reply, NULL) ||
-      read_owner(reply, &user, &uid) < 0 || !user || !*user)
+      read_info(reply, &info) < 0 || !info.name || !*info.name)
     (void)sd_bus_reply_method_errorf(q->m, SD_BUS_ERROR_INVALID_ARGS,
                                      "logind cannot tell the owner of %s",
                                      q->logind_id);
@@ -285,7 +293,7 @@ static int on_register_props(sd_bus_message *reply, void *userdata,
         ((Desk *)g_hash_table_lookup(q->d->by_logind, q->logind_id))->session_id
             ?: "");
   else
-    (void)finish_register(q, user, uid);
+    (void)finish_register(q, &info);
   g_hash_table_remove(q->d->pending, q);
   return 0;
 }
@@ -333,31 +341,36 @@ static int logind_call(HgDesktop *d, const char *path, const char *iface,
   return r;
 }
 
-/* Whether logind still has the session: at start-up, before the daemon
- * says it is ready, so blocking calls with a short timeout. Its object is
- * read too: that is what proves it exists. */
-static bool logind_has(HgDesktop *d, const char *logind_id) {
+/* Whether logind still has the session, and what it says of it: at
+ * start-up, before the daemon says it is ready, so blocking calls with a
+ * short timeout. Its object is read too: that is what proves it exists.
+ * *ret_props holds the strings of info. */
+static bool logind_has(HgDesktop *d, const char *logind_id,
+                       sd_bus_message **ret_props, SessionInfo *info) {
   _cleanup_(sd_bus_message_unrefp) sd_bus_message *path_reply = NULL;
-  _cleanup_(sd_bus_message_unrefp) sd_bus_message *id_reply = NULL;
   const char *path;
 
   return logind_call(d, LOGIND_PATH, "org.freedesktop.login1.Manager",
                      "GetSession", &path_reply, "s", logind_id, NULL) >= 0 &&
          sd_bus_message_read(path_reply, "o", &path) >= 0 &&
-         logind_call(d, path, "org.freedesktop.DBus.Properties", "Get",
-                     &id_reply, "ss", "org.freedesktop.login1.Session",
-                     "Id") >= 0;
+         logind_call(d, path, "org.freedesktop.DBus.Properties", "GetAll",
+                     ret_props, "s", "org.freedesktop.login1.Session",
+                     NULL) >= 0 &&
+         read_info(*ret_props, info) >= 0;
 }
 
+/* Followed again; what its sources say applies once logind has answered
+ * (the first processing judges the restored session first). */
 static void take_back(HgDesktop *d, HgSession *s) {
+  _cleanup_(sd_bus_message_unrefp) sd_bus_message *props = NULL;
   const char *logind_id = hg_session_get_logind_id(s);
   g_autofree char *f_session =
       g_strconcat("HG_SESSION=", hg_session_get_id(s), NULL);
-  bool known_idle;
+  SessionInfo info = {0};
   Desk *k;
 
   if (!logind_id || g_hash_table_contains(d->by_logind, logind_id) ||
-      !logind_has(d, logind_id)) {
+      !logind_has(d, logind_id, &props, &info)) {
     hg_log_fields(LOG_NOTICE, (const char *[]){f_session, NULL},
                   "Desktop session %s of %s not taken back: logind no longer "
                   "has session %s",
@@ -366,14 +379,9 @@ static void take_back(HgDesktop *d, HgSession *s) {
     hg_registry_end(d->reg, s, HG_END_REASON_LOGOUT);
     return;
   }
-  k = g_new0(Desk, 1);
-  k->logind_id = g_strdup(logind_id);
-  k->user = g_strdup(hg_session_get_user(s));
-  k->uid = hg_session_get_uid(s);
+  k = desk_new(d, logind_id, hg_session_get_user(s), hg_session_get_uid(s),
+               &info);
   k->session_id = g_strdup(hg_session_get_id(s));
-  k->idle = -1;
-  if (hg_logind_get_idle(d->logind, k->logind_id, &known_idle, &k->idle_since))
-    k->idle = known_idle;
   g_hash_table_insert(d->by_logind, k->logind_id, k);
   g_hash_table_insert(d->by_session, k->session_id, k);
   hg_logind_watch(d->logind, k->logind_id);
@@ -470,6 +478,8 @@ int hg_desktop_new(sd_bus *bus, HgRegistry *reg, const HgConfig *config,
   d->pending = g_hash_table_new_full(NULL, NULL, pending_free, NULL);
   r = hg_logind_new(bus, hg_registry_get_clock(reg), config->seat, &callbacks,
                     d, &d->logind);
+  if (r >= 0)
+    r = desk_idle_setup(d);
   if (r < 0) {
     hg_desktop_free(d);
     return r;
@@ -485,9 +495,10 @@ HgDesktop *hg_desktop_free(HgDesktop *d) {
   if (d->listener)
     hg_registry_unsubscribe(d->reg, d->listener);
   g_hash_table_destroy(d->pending);
-  hg_logind_free(d->logind);
   g_hash_table_destroy(d->by_session);
   g_hash_table_destroy(d->by_logind);
+  desk_idle_teardown(d);
+  hg_logind_free(d->logind);
   sd_bus_unref(d->bus);
   g_free(d->seat_session);
   g_free(d);
@@ -496,4 +507,11 @@ HgDesktop *hg_desktop_free(HgDesktop *d) {
 
 void hg_desktop_reload(HgDesktop *d, const HgConfig *config) {
   d->config = config;
+  desk_idle_reload(d);
+}
+
+bool hg_desktop_idle_known(HgDesktop *d, const char *session_id) {
+  Desk *k = g_hash_table_lookup(d->by_session, session_id);
+
+  return k && desk_idle_known(d, k);
 }

@@ -101,7 +101,9 @@ static int apply_properties(Watch *w, sd_bus_message *m) {
   if (r < 0 || (r = sd_bus_message_exit_container(m)) < 0)
     return r;
 
-  if (have_since)
+  /* 0 stays 0: logind has no such time (nobody ever set the hint of a
+   * graphical session; a tty session's is its atime, never signalled). */
+  if (have_since && since)
     since = hg_logind_realtime_to_boottime(l->clock, since);
   if (idle >= 0 &&
       (idle != w->idle || (have_since && since != w->idle_since))) {

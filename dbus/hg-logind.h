@@ -14,7 +14,8 @@
 typedef struct HgLogind HgLogind;
 
 typedef struct {
-  /* A watched session's idleness, when it changes or is first read. */
+  /* A watched session's idleness, when it changes or is first read;
+   * idle_since 0 when logind has none (its IdleSinceHint is 0). */
   void (*idle)(HgLogind *l, const char *logind_id, bool idle,
                hg_usec_t idle_since, void *userdata);
   /* A watched session was locked or unlocked. */

@@ -167,7 +167,50 @@ void ctl_session_clear(CtlSession *s) {
   g_clear_pointer(&s->user, g_free);
   g_clear_pointer(&s->source, g_free);
   g_clear_pointer(&s->state, g_free);
+  g_clear_pointer(&s->idle_sources, g_ptr_array_unref);
   *s = (CtlSession){0};
+}
+
+static void idle_source_free(gpointer p) {
+  CtlIdleSource *src = p;
+
+  g_free(src->name);
+  g_free(src->method);
+  g_free(src);
+}
+
+static int read_idle_sources(sd_bus_message *m, CtlSession *s) {
+  const char *name, *method;
+  uint64_t last;
+  int r;
+
+  g_clear_pointer(&s->idle_sources, g_ptr_array_unref);
+  s->idle_sources = g_ptr_array_new_with_free_func(idle_source_free);
+  r = sd_bus_message_enter_container(m, 'v', "a(sst)");
+  if (r >= 0)
+    r = sd_bus_message_enter_container(m, 'a', "(sst)");
+  while (r >= 0 &&
+         (r = sd_bus_message_read(m, "(sst)", &name, &method, &last)) > 0) {
+    CtlIdleSource *src = g_new0(CtlIdleSource, 1);
+    src->name = g_strdup(name);
+    src->method = g_strdup(method);
+    src->last = last;
+    g_ptr_array_add(s->idle_sources, src);
+  }
+  if (r >= 0)
+    r = sd_bus_message_exit_container(m);
+  if (r >= 0)
+    r = sd_bus_message_exit_container(m);
+  return r;
+}
+
+static int read_idle_known(sd_bus_message *m, CtlSession *s) {
+  int known = 0;
+  int r = sd_bus_message_read(m, "v", "b", &known);
+
+  s->has_idle_known = r >= 0;
+  s->idle_known = known;
+  return r;
 }
 
 typedef struct {
@@ -229,7 +272,12 @@ static int read_properties(sd_bus_message *m, CtlSession *s) {
     if (r < 0)
       return r;
     p = find_property(name);
-    r = p ? read_property(m, p, s) : sd_bus_message_skip(m, "v");
+    if (strcmp(name, "IdleSources") == 0)
+      r = read_idle_sources(m, s);
+    else if (strcmp(name, "IdleKnown") == 0)
+      r = read_idle_known(m, s);
+    else
+      r = p ? read_property(m, p, s) : sd_bus_message_skip(m, "v");
     if (r < 0)
       return r;
     r = sd_bus_message_exit_container(m);

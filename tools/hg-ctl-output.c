@@ -111,6 +111,21 @@ void ctl_json_session(GString *out, const CtlSession *s, hg_usec_t now) {
   json_number(out, "idle_sec", has_idle, idle);
   json_number(out, "expires_in_sec", has_left, left);
   json_member(out, "path", s->path);
+  if (s->has_idle_known)
+    g_string_append_printf(out, ",\"idle_known\":%s",
+                           s->idle_known ? "true" : "false");
+  if (s->idle_sources) {
+    g_string_append(out, ",\"idle_sources\":[");
+    for (guint i = 0; i < s->idle_sources->len; i++) {
+      const CtlIdleSource *src = s->idle_sources->pdata[i];
+      g_string_append(out, i ? ",{\"name\":" : "{\"name\":");
+      ctl_json_string(out, src->name);
+      json_member(out, "method", src->method);
+      json_number(out, "last", src->last != 0, src->last);
+      g_string_append_c(out, '}');
+    }
+    g_string_append_c(out, ']');
+  }
   g_string_append_c(out, '}');
 }
 
@@ -199,6 +214,37 @@ static void append_text(GString *out, const char *label, const char *value) {
   g_string_append_printf(out, "%13s: %s\n", label, printable);
 }
 
+/* "  tty pts/3: 12s ago", one line per source; what it means when none
+ * can tell idleness. */
+static void append_idle_sources(GString *out, const CtlSession *s,
+                                hg_usec_t now) {
+  char buf[CTL_DURATION_MAX];
+
+  if (!s->idle_sources)
+    return;
+  for (guint i = 0; i < s->idle_sources->len; i++) {
+    const CtlIdleSource *src = s->idle_sources->pdata[i];
+    g_autofree char *name = ctl_printable(src->name);
+    g_autofree char *method = ctl_printable(*src->method ? src->method : "-");
+
+    g_string_append_printf(out, "%13s  %s %s: ", i ? "" : "Idle sources:", name,
+                           method);
+    if (src->last == 0)
+      g_string_append(out, "nothing reported yet\n");
+    else
+      g_string_append_printf(
+          out, "last %s ago\n",
+          ctl_format_duration(buf,
+                              hg_usec_sub(now, src->last) / HG_USEC_PER_SEC));
+  }
+  if (s->idle_sources->len == 0)
+    g_string_append_printf(out, "%13s: none\n", "Idle sources");
+  if (s->has_idle_known && !s->idle_known)
+    g_string_append_printf(out, "%13s  %s\n", "",
+                           "nothing can tell this session's idleness: only "
+                           "the absolute limit (MaxSessionSec) ends it");
+}
+
 int ctl_print_status(const CtlSession *s, hg_usec_t now) {
   g_autoptr(GString) out = g_string_new(NULL);
 
@@ -210,6 +256,7 @@ int ctl_print_status(const CtlSession *s, hg_usec_t now) {
   append_time(out, "Last activity", s->last_activity, now);
   append_time(out, "Warns at", s->warn_at, now);
   append_time(out, "Expires at", s->expires_at, now);
+  append_idle_sources(out, s, now);
   append_text(out, "Object", s->path);
   return ctl_write_out(out);
 }

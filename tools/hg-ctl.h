@@ -30,6 +30,13 @@ typedef enum {
   CTL_OP_EXTEND,
 } CtlOp;
 
+/* One entry of a session's IdleSources. */
+typedef struct {
+  char *name;
+  char *method;
+  hg_usec_t last; /* µs since the epoch, 0: nothing reported yet */
+} CtlIdleSource;
+
 /* One session's properties (org.hourglass1.Session), times in µs since the
  * epoch, 0 where the daemon sends none. */
 typedef struct {
@@ -42,6 +49,9 @@ typedef struct {
   hg_usec_t last_activity;
   hg_usec_t warn_at;
   hg_usec_t expires_at;
+  GPtrArray *idle_sources; /* CtlIdleSource; NULL from an older daemon */
+  bool has_idle_known;     /* the daemon sent IdleKnown */
+  bool idle_known;
 } CtlSession;
 
 void ctl_session_clear(CtlSession *s);

@@ -127,8 +127,11 @@ static void api_ping(HgWeb *web, HgHttpRequest *req, HgSession *s,
     hg_web_respond_error(req, MHD_HTTP_BAD_REQUEST, "invalid-idle");
     return;
   }
-  if (touch(web, req, s, HG_TOUCH_ALIVE | HG_TOUCH_ACTIVITY, idle))
-    respond_state(web, req, s);
+  if (!touch(web, req, s, HG_TOUCH_ALIVE | HG_TOUCH_ACTIVITY, idle))
+    return;
+  hg_registry_note_source(web->reg, s, HG_INPUT_SOURCE_PAGE, "client.js",
+                          hg_clock_boottime(hg_registry_get_clock(web->reg)));
+  respond_state(web, req, s);
 }
 
 static void add_cookie_removal(struct MHD_Response *r) {

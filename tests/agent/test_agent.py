@@ -146,10 +146,12 @@ class AgentTest(hgtest.TestCase):
         with open(os.path.join(self.pam_dir, "other"), "w") as f:
             f.write("session required %s\n" % PAM_DENY)
 
-    def start_daemon(self, warn=2, expire=6, max_session=0):
+    def start_daemon(self, warn=2, expire=6, max_session=0, idle=None):
         config = {"Timeouts": {"WarnAfterSec": warn, "ExpireAfterSec": expire,
                                "MaxSessionSec": max_session},
                   "Desktop": {"Action": "terminate"}}
+        if idle:
+            config["Idle"] = idle
         d = hgbus.BusDaemon(self.bus, config=config, name=self._testMethodName)
         self.addCleanup(self._finish_daemon, d)
         d.start()
@@ -218,7 +220,13 @@ class AgentTest(hgtest.TestCase):
                        "ret = dbus.UInt32(self.last_watch)")
         mock.AddMethod("", "AddIdleWatch", "t", "u", "ret = dbus.UInt32(999)")
         mock.AddMethod("", "RemoveWatch", "u", "", "")
-        mock.AddMethod("", "GetIdletime", "", "t", "ret = dbus.UInt64(0)")
+        # Idle for long unless a test says otherwise (input_at).
+        mock.AddMethod("", "GetIdletime", "", "t",
+                       "since = getattr(self, 'input_at', 0)\n"
+                       "ret = dbus.UInt64(int((time.time() - since) * 1000)"
+                       " if since else 3600000)")
+        mock.AddMethod("", "TestInput", "", "",
+                       "self.input_at = time.time()")
         return mock
 
     def start_screensaver(self):
@@ -364,10 +372,12 @@ class WarningTest(AgentTest):
         self.assertEqual(len(self.calls("Notify")), 2)
 
     def test_absolute_limit_is_announced_without_the_action(self):
-        # Busy (logind: not idle), so only MaxSessionSec runs: warned at
-        # created + 6 - (4 - 2) s, which no activity can push back.
+        # Busy (logind, where a desktop sets the hint: not idle), so only
+        # MaxSessionSec runs: warned at created + 6 - (4 - 2) s, which no
+        # activity can push back.
         self.start_daemon(warn=2, expire=4, max_session=6)
         sid = self.register()
+        self.set_idle(False)
         agent = self.start_agent()
         self.following(sid, agent)
         args = self.wait_notify()
@@ -460,6 +470,22 @@ class InputTest(AgentTest):
         hgtest.wait_until(
             lambda: [watch] in self.calls("RemoveWatch", self.mutter), 5)
 
+    def test_input_in_the_pause_is_reported_with_its_time(self):
+        self.start_daemon(warn=8, expire=12)
+        sid = self.register()
+        agent = self.start_agent()
+        self.following(sid, agent)
+        self.fire_watch(self.watch_armed(agent))
+        mark = agent.mark()
+        # Typed 2 s into the pause after that report: no watch fires, the
+        # idle time read after the pause tells.
+        time.sleep(2)  # the person's pace
+        self.sbus.conn.get_object(MUTTER, MUTTER_PATH).TestInput(
+            dbus_interface=MUTTER)
+        agent.wait_for_log(r"Mutter: input \d+ ms ago", timeout=8,
+                           after=mark)
+        agent.wait_for_log(r"Reported input [0-5] s ago", after=mark)
+
     def test_foreign_uids_cannot_report_activity(self):
         self.start_daemon()
         sid = self.register()
@@ -471,6 +497,61 @@ class InputTest(AgentTest):
         self.assertEqual(self.bus.call_as(ALICE, NAME, "/org/hourglass1",
                                           MANAGER, "ReportActivity", "su",
                                           args)[0], "ok")
+
+
+class ScreenSaverInhibitTest(AgentTest):
+    """--serve-screensaver: a kiosk's browser inhibits the screen saver
+    while a video plays; within InhibitMaxSec that holds the warning off."""
+
+    def inhibit_proxy(self):
+        return dbus.Interface(self.sbus.conn.get_object(SAVER, SAVER_PATH),
+                              SAVER)
+
+    def test_inhibition_holds_off_the_warning_until_inhibit_max(self):
+        rec = hgbus.SignalRecorder(self.bus, sender_keyword=None)
+        self.addCleanup(rec.close)
+        self.start_daemon(warn=2, expire=5, idle={"InhibitMaxSec": 4})
+        sid = self.register()
+        agent = self.start_agent(args=("--verbose", "--serve-screensaver"))
+        agent.wait_for_log(r"Serving org\.freedesktop\.ScreenSaver's "
+                           r"inhibitions")
+        self.following(sid, agent)
+        hgtest.wait_until(lambda: [s for s in self.props(sid)["IdleSources"]
+                                   if s[0] == "agent"], 5)
+        # The browser starts a video: the person stops touching anything.
+        cookie = self.inhibit_proxy().Inhibit("Chromium", "video playing")
+        start = time.monotonic()
+        hgtest.wait_until(lambda: [
+            s for s in hgbus._plain(self.props(sid)["IdleSources"])
+            if s[:2] == ["inhibitor",
+                         "org.freedesktop.ScreenSaver: Chromium"]], 3)
+        warn = rec.wait_for("SessionWarning", lambda s: s[3][0] == sid, 9)
+        delay = time.monotonic() - start
+        sys.stderr.write("# screensaver inhibitor: last input to warning "
+                         "%.1f s (InhibitMaxSec=4, WarnAfterSec=2)\n" % delay)
+        self.assertGreater(delay, 4 + 2 - 1.5)
+        self.assertIsNotNone(warn)
+        # The video stops: the lock goes, with its holder's word.
+        self.inhibit_proxy().UnInhibit(cookie)
+        hgtest.wait_until(lambda: not [
+            s for s in self.props(sid)["IdleSources"]
+            if s[0] == "inhibitor"], 3)
+
+    def test_inhibition_ends_with_its_connection(self):
+        self.start_daemon(warn=30, expire=60, idle={"InhibitMaxSec": 600})
+        sid = self.register()
+        agent = self.start_agent(args=("--verbose", "--serve-screensaver"))
+        self.following(sid, agent)
+        conn = dbus.bus.BusConnection(self.sbus.address)
+        dbus.Interface(conn.get_object(SAVER, SAVER_PATH), SAVER).Inhibit(
+            "mpv", "film")
+        hgtest.wait_until(lambda: [s for s in self.props(sid)["IdleSources"]
+                                   if s[0] == "inhibitor"], 3)
+        conn.close()
+        agent.wait_for_log(r"inhibition \d+ of mpv ended")
+        hgtest.wait_until(lambda: not [
+            s for s in self.props(sid)["IdleSources"]
+            if s[0] == "inhibitor"], 3)
 
 
 class RestartTest(AgentTest):
@@ -550,7 +631,7 @@ class NoIdleMonitorTest(AgentTest):
         sid = self.register()
         agent = self.start_agent()
         self.following(sid, agent)
-        agent.wait_for_log(r"Input from none on the session bus")
+        agent.wait_for_log(r"Input from nothing")
         self.set_idle(True)
         self.assertCountdown(self.wait_notify())
 

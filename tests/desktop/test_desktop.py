@@ -34,7 +34,10 @@ SLACK = hgtest.SLACK
 CALL_BOUND = 2.0
 
 
-class DesktopTest(hgtest.TestCase):
+class DesktopFixture(hgtest.TestCase):
+    """A private bus with logind's session c1 of alice, and the PAM service
+    that registers it (no tests of its own: test_desktop_idle reuses it)."""
+
     def setUp(self):
         self.bus = hgbus.SystemBus()
         self.addCleanup(self.bus.close)
@@ -58,10 +61,12 @@ class DesktopTest(hgtest.TestCase):
             f.write("session required "
                     "/usr/lib/x86_64-linux-gnu/security/pam_deny.so\n")
 
-    def start(self, timeouts=None, action="terminate"):
+    def start(self, timeouts=None, action="terminate", idle=None):
         config = {"Timeouts": dict({"WarnAfterSec": 1, "ExpireAfterSec": 3,
                                     "MaxSessionSec": 0}, **(timeouts or {})),
                   "Desktop": {"Action": action}}
+        if idle:
+            config["Idle"] = idle
         d = hgbus.BusDaemon(self.bus, config=config, name=self._testMethodName)
         self.addCleanup(self._finish_daemon, d)
         d.start()
@@ -110,6 +115,8 @@ class DesktopTest(hgtest.TestCase):
         return [[str(a) for a in c[2]] for c in self.logind.GetCalls()
                 if c[1] == method]
 
+
+class DesktopTest(DesktopFixture):
     # -- registration --
 
     def test_register_and_unregister_in_one_transaction(self):

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """One D-Bus method call, for tests that call as another user (setpriv):
-buscall.py ADDRESS DEST PATH IFACE METHOD SIGNATURE JSON_ARGS
-prints ["ok", result] or ["error", name, message] as JSON."""
+buscall.py ADDRESS DEST PATH IFACE METHOD SIGNATURE JSON_ARGS [stay]
+prints ["ok", result] or ["error", name, message] as JSON. With "stay" it
+keeps its connection until its standard input closes: a peer that stays,
+as an agent does."""
 
 import json
 import sys
@@ -30,9 +32,12 @@ def main():
         obj = conn.get_object(dest, path, introspect=False)
         result = obj.get_dbus_method(method, iface)(
             *json.loads(args), signature=signature or None, timeout=10)
-        print(json.dumps(["ok", plain(result)]))
+        print(json.dumps(["ok", plain(result)]), flush=True)
     except dbus.exceptions.DBusException as e:
-        print(json.dumps(["error", e.get_dbus_name(), e.get_dbus_message()]))
+        print(json.dumps(["error", e.get_dbus_name(), e.get_dbus_message()]),
+              flush=True)
+    if sys.argv[8:9] == ["stay"]:
+        sys.stdin.read()
 
 
 if __name__ == "__main__":

@@ -179,6 +179,27 @@ class SystemBus:
         result = json.loads(out.stdout)
         return tuple(result)
 
+    def stay_as(self, uid, dest, path, iface, method, signature="", args=()):
+        """Calls a method as uid from a child that keeps its connection
+        (until stop_staying()); returns (child, result)."""
+        cmd = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid,
+               "--clear-groups", PYTHON, os.path.join(HERE, "buscall.py"),
+               self.address, dest, path, iface, method, signature,
+               json.dumps(list(args)), "stay"]
+        child = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True)
+        line = child.stdout.readline()
+        if not line:
+            child.kill()
+            child.wait()
+            raise AssertionError("buscall failed")
+        return child, tuple(json.loads(line))
+
+    @staticmethod
+    def stop_staying(child):
+        child.stdin.close()
+        child.wait(10)
+
     def close(self):
         if self._conn is not None:
             self._conn.close()

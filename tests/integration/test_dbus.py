@@ -92,11 +92,19 @@ class DBusTest(hgtest.TestCase):
         self.assertAlmostEqual(p["WarnAt"] - p["LastActivity"], 60e6, delta=1e6)
         self.assertAlmostEqual(p["ExpiresAt"] - p["LastActivity"], 120e6,
                                delta=1e6)
+        # A web session's page reports; it has not pinged yet.
+        self.assertTrue(p["IdleKnown"])
+        self.assertEqual(p["IdleSources"], [])
+        self.c.ping(token, idle=0)
+        [[name, method, last]] = self.props(path)["IdleSources"]
+        self.assertEqual((name, method), ("page", "client.js"))
+        self.assertLess(abs(last - hgtest.time.time() * 1e6), 5e6)
         m = self.bus.conn.get_object(NAME, PATH)
         limits = hgbus._plain(m.GetAll(MANAGER,
                                        dbus_interface=dbus.PROPERTIES_IFACE))
         self.assertEqual(limits, {"WarnAfterSec": 60, "ExpireAfterSec": 120,
-                                  "MaxSessionSec": 28800, "CloseAfterSec": 0})
+                                  "MaxSessionSec": 28800, "CloseAfterSec": 0,
+                                  "InhibitMaxSec": 0})
         # Tokens never appear on the bus.
         self.assertNotIn(token, repr(p))
         self.assertEqual(self.call(None, "GetSession", "0" * 32)[1],
@@ -201,7 +209,8 @@ class DBusTest(hgtest.TestCase):
                              lambda s: s[3][2], path=path, timeout=1 + SLACK)
         self.assertEqual(inval[3][1], {})
         self.assertEqual(sorted(inval[3][2]),
-                         ["ExpiresAt", "LastActivity", "WarnAt"])
+                         ["ExpiresAt", "IdleKnown", "IdleSources",
+                          "LastActivity", "WarnAt"])
 
         def invalidations():
             return len([s for s in rec.matching("PropertiesChanged", path)

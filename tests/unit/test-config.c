@@ -108,9 +108,11 @@ static void assert_defaults(const HgConfig *c) {
   assert_int_equal(c->helper_timeout_sec, 30);
   assert_int_equal(c->conversation_timeout_sec, 120);
   assert_int_equal(c->fail_delay_msec, 2000);
-  assert_int_equal(c->idle_sources,
-                   HG_IDLE_SOURCE_PAGE | HG_IDLE_SOURCE_LOGIND);
+  assert_int_equal(c->idle_sources, HG_IDLE_SOURCE_PAGE |
+                                        HG_IDLE_SOURCE_LOGIND |
+                                        HG_IDLE_SOURCE_TTY);
   assert_string_equal(c->seat, "seat0");
+  assert_int_equal(c->inhibit_max_sec, 0);
   assert_null(c->admin_group);
   assert_int_equal(c->desktop_action, HG_DESKTOP_ACTION_TERMINATE);
 }
@@ -126,6 +128,7 @@ static void test_defaults(void **state) {
   hg_config_get_limits(empty, &limits);
   assert_true(limits.warn_after == 540 * HG_USEC_PER_SEC);
   assert_true(limits.max_session == 28800 * HG_USEC_PER_SEC);
+  assert_true(limits.inhibit_max == 0);
   /* No inline comments in the strict CSP: it must reach the header whole. */
   assert_null(strchr(hg_config_strict_csp, '#'));
   assert_non_null(strstr(hg_config_strict_csp, "frame-ancestors 'none'"));
@@ -259,6 +262,7 @@ static const BadCase bad_cases[] = {
     {"[Pam]\nService=\n", "PAM service name"},
     {"[Idle]\nSources=page;mouse\n", "'mouse' is not an idle source"},
     {"[Idle]\nSeat=console\n", "seat name"},
+    {"[Idle]\nInhibitMaxSec=2678401\n", "InhibitMaxSec"},
     {"[Idle]\nSeat=seat0/x\n", "seat name"},
     {"[DBus]\nAdminGroup=no-such-group-hg\n", "no such group"},
     {"[Desktop]\nAction=suspend\n", "must be terminate or lock"},
@@ -287,8 +291,9 @@ static void test_good_values(void **state) {
                                "WebRoot=/tmp\n"
                                "WebRootCsp=default-src 'self'\n"
                                "[Idle]\n"
-                               "Sources=logind\n"
+                               "Sources=logind;tty\n"
                                "Seat=seat-kiosk_1\n"
+                               "InhibitMaxSec=7200\n"
                                "[DBus]\n"
                                "AdminGroup=root\n"
                                "[Desktop]\n"
@@ -311,8 +316,9 @@ static void test_good_values(void **state) {
   assert_null(c->allowed_hosts[3]);
   assert_string_equal(c->web_root, "/tmp");
   assert_string_equal(c->web_root_csp, "default-src 'self'");
-  assert_int_equal(c->idle_sources, HG_IDLE_SOURCE_LOGIND);
+  assert_int_equal(c->idle_sources, HG_IDLE_SOURCE_LOGIND | HG_IDLE_SOURCE_TTY);
   assert_string_equal(c->seat, "seat-kiosk_1");
+  assert_int_equal(c->inhibit_max_sec, 7200);
   assert_string_equal(c->admin_group, "root");
   assert_int_equal(c->admin_gid, 0);
   assert_int_equal(c->desktop_action, HG_DESKTOP_ACTION_LOCK);

@@ -15,6 +15,8 @@
 static const HgLimits defaults = {S(540), S(600), S(28800), S(30)};
 static const HgLimits no_max = {S(540), S(600), 0, S(30)};
 static const HgLimits no_close = {S(540), S(600), S(28800), 0};
+/* Idle locks count for at most an hour past the last input. */
+static const HgLimits inhibit_hour = {S(540), S(600), S(28800), S(30), S(3600)};
 
 typedef struct {
   const char *name;
@@ -37,6 +39,11 @@ typedef struct {
   {                                                                            \
     .created = S(1000), .last_activity = (act), .last_alive = S(1000),         \
     .busy = (is_busy)                                                          \
+  }
+#define INHIBITED(act)                                                         \
+  {                                                                            \
+    .created = S(1000), .last_activity = (act), .last_alive = S(1000),         \
+    .inhibited = true                                                          \
   }
 
 static const Case cases[] = {
@@ -120,6 +127,20 @@ static const Case cases[] = {
      HG_END_REASON_IDLE_TIMEOUT, INF},
     {"desktop idle: liveness ignored", &defaults, DESK(S(5000), false), S(5100),
      HG_SESSION_STATE_ACTIVE, HG_END_REASON_NONE, S(5540)},
+    {"idle lock: idleness starts InhibitMaxSec after the last input",
+     &inhibit_hour, INHIBITED(S(1000)), S(4000), HG_SESSION_STATE_ACTIVE,
+     HG_END_REASON_NONE, S(5140)},
+    {"idle lock: warned WarnAfterSec into that idleness", &inhibit_hour,
+     INHIBITED(S(1000)), S(5140), HG_SESSION_STATE_WARNING, HG_END_REASON_NONE,
+     S(5200)},
+    {"idle lock: and no longer", &inhibit_hour, INHIBITED(S(1000)), S(5200),
+     HG_SESSION_STATE_ENDED, HG_END_REASON_IDLE_TIMEOUT, INF},
+    {"idle lock with InhibitMaxSec=0 counts for nothing", &defaults,
+     INHIBITED(S(1000)), S(1540), HG_SESSION_STATE_WARNING, HG_END_REASON_NONE,
+     S(1600)},
+    {"idle lock never moves the absolute limit", &inhibit_hour,
+     INHIBITED(S(29000)), S(29800), HG_SESSION_STATE_ENDED,
+     HG_END_REASON_MAX_AGE, INF},
 };
 
 static void test_cases(void **state) {
@@ -172,6 +193,21 @@ static void test_activity_time(void **state) {
   assert_true(hg_policy_activity_time(S(100), S(200), 0) == S(200));
 }
 
+static void test_inhibit_released(void **state) {
+  /* Released within the bound: the release is the last activity. */
+  assert_true(hg_policy_inhibit_released(&inhibit_hour, S(1000), S(2000)) ==
+              S(2000));
+  /* Released after it: the bound is. */
+  assert_true(hg_policy_inhibit_released(&inhibit_hour, S(1000), S(9000)) ==
+              S(4600));
+  /* Off: nothing moves. */
+  assert_true(hg_policy_inhibit_released(&defaults, S(1000), S(2000)) ==
+              S(1000));
+  /* Never backwards. */
+  assert_true(hg_policy_inhibit_released(&inhibit_hour, S(3000), S(2000)) ==
+              S(3000));
+}
+
 static void test_reload_with_shorter_limits(void **state) {
   const HgLimits shorter = {S(50), S(60), S(28800), S(30)};
   HgPolicyTimes t = WEB(S(1000), S(1000), true);
@@ -216,6 +252,7 @@ int main(void) {
       cmocka_unit_test(test_cases),
       cmocka_unit_test(test_verdict_stable_until_deadline),
       cmocka_unit_test(test_activity_time),
+      cmocka_unit_test(test_inhibit_released),
       cmocka_unit_test(test_reload_with_shorter_limits),
       cmocka_unit_test(test_no_overflow_near_infinity),
       cmocka_unit_test(test_strings),

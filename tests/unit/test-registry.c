@@ -1,5 +1,6 @@
 /* The registry and its deadlines on an injected clock: events, lookups,
  * limits, liveness, and 10,000 sessions ending in deadline order. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -285,6 +286,127 @@ static void test_busy_desktop(void **state) {
   assert_true(hg_session_get_last_activity(s) == S(5470));
 }
 
+static HgSession *create_desktop(Fixture *f, const char *user) {
+  HgSession *s = NULL;
+
+  assert_int_equal(
+      hg_registry_create(f->reg,
+                         &(HgSessionInit){HG_SESSION_SOURCE_DESKTOP, user, 1003,
+                                          .logind_id = "c3"},
+                         &s),
+      0);
+  return s;
+}
+
+/* A tty's input dated by its atime: never in the future, never back. */
+static void test_touch_at(void **state) {
+  Fixture *f = *state;
+  HgSession *s = create_desktop(f, "carol");
+
+  advance_to(f, S(1200));
+  assert_int_equal(hg_registry_touch_at(f->reg, s, S(1100)), 0);
+  assert_true(hg_session_get_last_activity(s) == S(1100));
+  assert_true(f->announced == S(1640));
+  assert_int_equal(hg_registry_touch_at(f->reg, s, S(1050)), 0);
+  assert_true(hg_session_get_last_activity(s) == S(1100));
+  assert_int_equal(hg_registry_touch_at(f->reg, s, S(99999)), 0);
+  assert_true(hg_session_get_last_activity(s) == S(1200));
+  /* Too late: it ended at its deadline, the report cannot revive it. */
+  f->clock.boottime = S(1800);
+  assert_int_equal(hg_registry_touch_at(f->reg, s, S(1790)), -ESTALE);
+}
+
+typedef struct {
+  Fixture *f;
+  hg_usec_t input; /* what the "tty" says when asked */
+  unsigned asked;
+} Probe;
+
+static void probe_tty(HgRegistry *reg, HgSession *s, void *userdata) {
+  Probe *p = userdata;
+
+  p->asked++;
+  (void)hg_registry_touch_at(reg, s, p->input);
+}
+
+/* At its deadline a session is asked first: input read then keeps it
+ * active, and no warning comes and goes. */
+static void test_due_probe(void **state) {
+  Fixture *f = *state;
+  Probe p = {f, S(1000), 0};
+  HgSession *s = create_desktop(f, "carol");
+
+  hg_registry_set_due_probe(f->reg, probe_tty, &p);
+  g_string_truncate(f->events, 0);
+  p.input = S(1500); /* typed at 1500 s, read only when asked */
+  advance_to(f, S(1540));
+  assert_int_equal(p.asked, 1);
+  assert_int_equal(hg_session_get_state(s), HG_SESSION_STATE_ACTIVE);
+  assert_true(f->announced == S(2040));
+  /* Nothing new: warned, then asked again at the end, then ended. */
+  advance_to(f, S(2040));
+  assert_int_equal(p.asked, 2);
+  assert_int_equal(hg_session_get_state(s), HG_SESSION_STATE_WARNING);
+  advance_to(f, S(2100));
+  assert_int_equal(p.asked, 3);
+  assert_string_equal(f->events->str,
+                      "times carol;warning carol;ended carol idle-timeout;");
+  /* A report that comes in after the deadline asks the probe too. */
+  s = create_desktop(f, "dave");
+  p.input = S(2600);
+  f->clock.boottime = S(2650); /* past 2640, the timer not yet run */
+  assert_int_equal(hg_registry_touch(f->reg, s, HG_TOUCH_ALIVE, 0), 0);
+  assert_int_equal(hg_session_get_state(s), HG_SESSION_STATE_ACTIVE);
+  assert_true(hg_session_get_last_activity(s) == S(2600));
+}
+
+/* An idle lock holds idleness off for InhibitMaxSec past the last input;
+ * released early, its release is the last activity. */
+static void test_inhibited(void **state) {
+  static const HgLimits limits = {S(540), S(600), S(28800), S(30), S(3600)};
+  Fixture *f = *state;
+  HgSession *s;
+
+  hg_registry_set_limits(f->reg, &limits);
+  s = create_desktop(f, "carol");
+  assert_int_equal(hg_registry_set_inhibited(f->reg, s, true), 0);
+  assert_true(f->announced == S(1000 + 3600 + 540));
+  advance_to(f, S(2000));
+  assert_int_equal(hg_registry_set_inhibited(f->reg, s, false), 0);
+  assert_true(hg_session_get_last_activity(s) == S(2000));
+  assert_true(f->announced == S(2540));
+  /* Held past the bound: it stops counting there. */
+  assert_int_equal(hg_registry_set_inhibited(f->reg, s, true), 0);
+  advance_to(f, S(2000 + 3600 + 540));
+  assert_int_equal(hg_session_get_state(s), HG_SESSION_STATE_WARNING);
+  assert_int_equal(hg_registry_set_inhibited(f->reg, s, false), 0);
+  assert_true(hg_session_get_last_activity(s) == S(5600));
+  assert_int_equal(hg_session_get_state(s), HG_SESSION_STATE_WARNING);
+}
+
+static void test_source_notes(void **state) {
+  Fixture *f = *state;
+  HgSession *s = create_desktop(f, "carol");
+  const HgSourceReport *r = hg_session_get_report(s, HG_INPUT_SOURCE_TTY);
+
+  assert_false(r->present);
+  hg_registry_note_source(f->reg, s, HG_INPUT_SOURCE_TTY, "pts/3", S(1100));
+  hg_registry_note_source(f->reg, s, HG_INPUT_SOURCE_TTY, NULL, S(1050));
+  assert_true(r->present);
+  assert_string_equal(r->method, "pts/3");
+  assert_true(r->last == S(1100));
+  hg_registry_forget_source(f->reg, s, HG_INPUT_SOURCE_TTY);
+  assert_false(r->present);
+  assert_null(r->method);
+  hg_registry_note_source(f->reg, s, HG_INPUT_SOURCE_AGENT, "x11-sync", 0);
+  for (int i = 0; i < _HG_INPUT_SOURCE_MAX; i++)
+    assert_int_equal(hg_input_source_from_string(hg_input_source_to_string(i)),
+                     i);
+  assert_int_equal(hg_input_source_from_string("mouse"),
+                   _HG_INPUT_SOURCE_INVALID);
+  assert_null(hg_input_source_to_string(_HG_INPUT_SOURCE_MAX));
+}
+
 static void test_end_all(void **state) {
   Fixture *f = *state;
 
@@ -484,6 +606,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_browser_close, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reload_limits, setup, teardown),
       cmocka_unit_test_setup_teardown(test_busy_desktop, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_touch_at, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_due_probe, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_inhibited, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_source_notes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_end_all, setup, teardown),
       cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
       cmocka_unit_test(test_source_strings),
