@@ -385,6 +385,8 @@ static void take_back(HgDesktop *d, HgSession *s) {
   g_hash_table_insert(d->by_logind, k->logind_id, k);
   g_hash_table_insert(d->by_session, k->session_id, k);
   hg_logind_watch(d->logind, k->logind_id);
+  /* Its idle sources again: the tty is read, the agent will report. */
+  desk_idle_begin(d, k);
 }
 
 void hg_desktop_take_back(HgDesktop *d) {
