@@ -373,15 +373,20 @@ static bool parse_group(const ConfigKey *key, const char *value,
 
 static bool parse_action(const ConfigKey *key, const char *value,
                          HgConfig *config, GString *why) {
-  if (strcmp(value, "terminate") == 0)
-    config->desktop_action = HG_DESKTOP_ACTION_TERMINATE;
-  else if (strcmp(value, "lock") == 0)
-    config->desktop_action = HG_DESKTOP_ACTION_LOCK;
-  else {
-    g_string_assign(why, "must be terminate or lock");
+  int action = hg_desktop_action_from_string(value);
+
+  if (action < 0) {
+    g_string_assign(why, "must be terminate, lock or lock-then-terminate");
     return false;
   }
+  config->desktop_action = (HgDesktopAction)action;
   return true;
+}
+
+/* Lead times before the absolute end, as a policy rule takes them. */
+static bool parse_warn_before(const ConfigKey *key, const char *value,
+                              HgConfig *config, GString *why) {
+  return hg_warn_before_parse(value, &config->fallback, why);
 }
 
 #define UINT_KEY(g, k, def, field, lo, hi)                                     \
@@ -399,6 +404,9 @@ static const ConfigKey config_keys[] = {
     UINT_KEY("Timeouts", "MaxSessionSec", "28800", max_session_sec, 0,
              31 * DAY_SEC),
     UINT_KEY("Timeouts", "CloseAfterSec", "30", close_after_sec, 0, DAY_SEC),
+    UINT_KEY("Timeouts", "ExtendBySec", "0", extend_by_sec, 0, DAY_SEC),
+    UINT_KEY("Timeouts", "MaxExtensions", "0", max_extensions, 0, 100),
+    KEY("Timeouts", "WarnBeforeSec", "", parse_warn_before, fallback),
     KEY("Http", "Listen", "127.0.0.1:8080", parse_listen, listen),
     KEY("Http", "AllowedHosts", "", parse_hosts, allowed_hosts),
     KEY("Http", "WebRoot", "", parse_web_root, web_root),
@@ -430,6 +438,7 @@ static const ConfigKey config_keys[] = {
     UINT_KEY("Idle", "InhibitMaxSec", "0", inhibit_max_sec, 0, 31 * DAY_SEC),
     KEY("DBus", "AdminGroup", "", parse_group, admin_group),
     KEY("Desktop", "Action", "terminate", parse_action, desktop_action),
+    UINT_KEY("Desktop", "LockedMaxSec", "600", locked_max_sec, 1, 7 * DAY_SEC),
 };
 
 #define N_KEYS HG_ELEMENTSOF(config_keys)
@@ -477,12 +486,15 @@ static char *quote_value(const char *value) {
 }
 
 static void read_file(const char *path, bool missing_ok, Setting *settings,
-                      GPtrArray *errors) {
+                      HgPolicyRules *rules, GPtrArray *errors) {
   g_autoptr(GKeyFile) kf = g_key_file_new();
   g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
   g_auto(GStrv) groups = NULL;
+  gsize len;
 
-  if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &error)) {
+  if (!g_file_get_contents(path, &text, &len, &error) ||
+      !g_key_file_load_from_data(kf, text, len, G_KEY_FILE_NONE, &error)) {
     if (!(missing_ok &&
           g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT)))
       add_error(errors, "%s: cannot read: %s", path, error->message);
@@ -493,6 +505,10 @@ static void read_file(const char *path, bool missing_ok, Setting *settings,
   for (char **g = groups; *g; g++) {
     g_auto(GStrv) keys = g_key_file_get_keys(kf, *g, NULL, NULL);
 
+    if (g_str_has_prefix(*g, "Policy ")) {
+      hg_policy_rules_read(rules, kf, *g, path, text, errors);
+      continue;
+    }
     if (find_key(*g, NULL) < 0) {
       add_error(errors, "%s: [%s]: unknown group", path, *g);
       continue;
@@ -532,7 +548,7 @@ char *hg_config_dropin_dir(const char *path) {
 
 /* Drop-ins: every *.conf in PATH.d, in strcmp order (10-a before 20-b). */
 static void read_dropins(const char *path, Setting *settings,
-                         GPtrArray *errors) {
+                         HgPolicyRules *rules, GPtrArray *errors) {
   g_autofree char *dir_path = hg_config_dropin_dir(path);
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(GError) error = NULL;
@@ -550,7 +566,7 @@ static void read_dropins(const char *path, Setting *settings,
   g_ptr_array_sort(names, compare_strings);
   for (guint i = 0; i < names->len; i++) {
     g_autofree char *file = g_build_filename(dir_path, names->pdata[i], NULL);
-    read_file(file, false, settings, errors);
+    read_file(file, false, settings, rules, errors);
   }
 }
 
@@ -567,11 +583,45 @@ static bool apply(const ConfigKey *key, const char *value, HgConfig *config,
   return false;
 }
 
+/* The fallback's limits, from [Timeouts], [Idle] and [Desktop] (the
+ * lead times were parsed into it already). */
+static void fill_fallback(HgConfig *config) {
+  HgLimits *l = &config->fallback;
+
+  l->warn_after = hg_sec_to_usec(config->warn_after_sec);
+  l->expire_after = hg_sec_to_usec(config->expire_after_sec);
+  l->max_session = hg_sec_to_usec(config->max_session_sec);
+  l->close_after = hg_sec_to_usec(config->close_after_sec);
+  l->inhibit_max = hg_sec_to_usec(config->inhibit_max_sec);
+  l->action = config->desktop_action;
+  l->locked_max = hg_sec_to_usec(config->locked_max_sec);
+  l->extend_by = hg_sec_to_usec(config->extend_by_sec);
+  l->max_extensions = (unsigned)config->max_extensions;
+}
+
+/* Each rule's limits over the fallback must be sound by themselves. */
+static void check_rules(HgConfig *config, GPtrArray *errors) {
+  fill_fallback(config);
+  for (unsigned i = 0; i < hg_policy_rules_count(config->rules); i++) {
+    const HgPolicyRule *rule = hg_policy_rules_get(config->rules, i);
+    g_autoptr(GString) why = g_string_new(NULL);
+    HgLimits l;
+
+    hg_policy_rule_apply(rule, &config->fallback, &l);
+    if (!hg_limits_valid(&l, why))
+      add_error(errors,
+                "%s:%u: [Policy %s]: %s (with what the rule does not "
+                "set taken from [Timeouts])",
+                rule->file, rule->line, rule->name, why->str);
+  }
+}
+
 /* A default the table cannot parse is a bug that the unit tests catch; it
  * is still an error like any other, never an abort. */
 static HgConfig *config_with_defaults(GPtrArray *errors) {
   HgConfig *config = g_new0(HgConfig, 1);
 
+  config->rules = hg_policy_rules_new();
   for (size_t i = 0; i < N_KEYS; i++)
     (void)apply(&config_keys[i], config_keys[i].default_value, config,
                 "(built-in default)", errors);
@@ -582,6 +632,7 @@ HgConfig *hg_config_new_default(void) {
   g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(HgConfig) config = config_with_defaults(errors);
 
+  fill_fallback(config);
   return errors->len == 0 ? g_steal_pointer(&config) : NULL;
 }
 
@@ -611,13 +662,14 @@ int hg_config_load(const char *path, HgConfig **ret, GPtrArray **ret_errors) {
 
   if (!path)
     path = HG_CONFIG_FILE;
-  read_file(path, !named, settings, errors);
-  read_dropins(path, settings, errors);
+  read_file(path, !named, settings, config->rules, errors);
+  read_dropins(path, settings, config->rules, errors);
   for (size_t i = 0; i < N_KEYS; i++)
     if (settings[i].value)
       settings[i].refused = !apply(&config_keys[i], settings[i].value, config,
                                    settings[i].file, errors);
   check_timeouts(config, settings, errors);
+  check_rules(config, errors);
   settings_clear(settings);
 
   config->path = g_strdup(path);
@@ -641,17 +693,20 @@ HgConfig *hg_config_free(HgConfig *config) {
   g_free(config->helper_socket);
   g_free(config->seat);
   g_free(config->admin_group);
+  hg_policy_rules_free(config->rules);
   g_free(config->path);
   g_free(config);
   return NULL;
 }
 
 void hg_config_get_limits(const HgConfig *config, HgLimits *ret) {
-  *ret = (HgLimits){
-      .warn_after = hg_sec_to_usec(config->warn_after_sec),
-      .expire_after = hg_sec_to_usec(config->expire_after_sec),
-      .max_session = hg_sec_to_usec(config->max_session_sec),
-      .close_after = hg_sec_to_usec(config->close_after_sec),
-      .inhibit_max = hg_sec_to_usec(config->inhibit_max_sec),
-  };
+  *ret = config->fallback;
+}
+
+bool hg_config_limits_of(const HgConfig *config, const char *policy,
+                         HgLimits *ret) {
+  const HgPolicyRule *rule = hg_policy_rules_find(config->rules, policy);
+
+  hg_policy_rule_apply(rule, &config->fallback, ret);
+  return rule || !policy;
 }

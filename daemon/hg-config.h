@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "hg-policy-rules.h"
 #include "hg-policy.h"
 
 #define HG_CONFIG_MAX_LISTEN 8
@@ -26,11 +27,6 @@ typedef enum {
   HG_IDLE_SOURCE_LOGIND = 1 << 1,
   HG_IDLE_SOURCE_TTY = 1 << 2, /* console and SSH logins: the tty's input */
 } HgIdleSources;
-
-typedef enum {
-  HG_DESKTOP_ACTION_TERMINATE,
-  HG_DESKTOP_ACTION_LOCK,
-} HgDesktopAction;
 
 /* Where web logins get their PAM helper (hg-helper-source.h). */
 typedef enum {
@@ -72,11 +68,18 @@ typedef struct {
   unsigned idle_sources; /* HgIdleSources */
   char *seat;
   uint64_t inhibit_max_sec; /* 0: idle locks do not count */
+  uint64_t extend_by_sec;   /* [Timeouts] */
+  uint64_t max_extensions;  /* [Timeouts] */
+  uint64_t locked_max_sec;  /* [Desktop] */
   /* [DBus] */
   char *admin_group; /* NULL: root only */
   gid_t admin_gid;
   /* [Desktop] */
   HgDesktopAction desktop_action;
+
+  /* [Policy NAME] groups, and the limits of whom none matches. */
+  HgPolicyRules *rules;
+  HgLimits fallback;
 
   char *path; /* the main file this was read from */
 } HgConfig;
@@ -94,6 +97,11 @@ HgConfig *hg_config_new_default(void);
 HgConfig *hg_config_free(HgConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HgConfig, hg_config_free)
 
+/* The fallback's limits ([Timeouts], [Idle], [Desktop]). */
 void hg_config_get_limits(const HgConfig *config, HgLimits *ret);
+/* The limits of the rule named policy (NULL: the fallback). false when
+ * there is no such rule: then the fallback's. */
+bool hg_config_limits_of(const HgConfig *config, const char *policy,
+                         HgLimits *ret);
 /* The drop-in folder read with path: PATH.d */
 char *hg_config_dropin_dir(const char *path);

@@ -129,3 +129,20 @@ hg_usec_t hg_policy_activity_time(hg_usec_t last_activity, hg_usec_t now,
   at = HG_MAX(at, last_activity);
   return HG_MIN(at, now);
 }
+
+static const char *const action_names[_HG_DESKTOP_ACTION_MAX] = {
+    [HG_DESKTOP_ACTION_TERMINATE] = "terminate",
+    [HG_DESKTOP_ACTION_LOCK] = "lock",
+    [HG_DESKTOP_ACTION_LOCK_THEN_TERMINATE] = "lock-then-terminate",
+};
+
+const char *hg_desktop_action_to_string(HgDesktopAction a) {
+  return (unsigned)a < _HG_DESKTOP_ACTION_MAX ? action_names[a] : NULL;
+}
+
+int hg_desktop_action_from_string(const char *s) {
+  for (int i = 0; s && i < _HG_DESKTOP_ACTION_MAX; i++)
+    if (strcmp(action_names[i], s) == 0)
+      return i;
+  return -1;
+}

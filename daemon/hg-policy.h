@@ -34,13 +34,38 @@ HgSessionState hg_session_state_from_string(const char *s);
 const char *hg_end_reason_to_string(HgEndReason reason);
 HgEndReason hg_end_reason_from_string(const char *s);
 
-/* All in µs. warn_after < expire_after is the configuration's invariant. */
+/* What happens to a desktop session at its end. */
+typedef enum {
+  HG_DESKTOP_ACTION_TERMINATE,
+  HG_DESKTOP_ACTION_LOCK,
+  HG_DESKTOP_ACTION_LOCK_THEN_TERMINATE, /* locked, then ended LockedMaxSec
+                                            later if still locked */
+  _HG_DESKTOP_ACTION_MAX,
+} HgDesktopAction;
+
+const char *hg_desktop_action_to_string(HgDesktopAction a);
+/* An HgDesktopAction, or -1. */
+int hg_desktop_action_from_string(const char *s);
+
+#define HG_WARN_BEFORE_MAX 8
+
+/* All in µs. warn_after < expire_after is the configuration's invariant.
+ * The first five are the policy's; the rest say what the fronts do at an
+ * end (action, locked_max) and how much more time a person may ask for. */
 typedef struct {
   hg_usec_t warn_after;
   hg_usec_t expire_after;
   hg_usec_t max_session; /* 0: no absolute limit */
   hg_usec_t close_after; /* 0: browser close never ends a session */
   hg_usec_t inhibit_max; /* how long an idle lock may stand for activity */
+  HgDesktopAction action;
+  hg_usec_t locked_max;    /* lock-then-terminate */
+  hg_usec_t extend_by;     /* 0: a person cannot extend */
+  unsigned max_extensions; /* of extend_by each */
+  /* Lead times of the warnings before the absolute end, longest first;
+   * none: one, expire_after - warn_after before it. */
+  unsigned n_warn_before;
+  hg_usec_t warn_before[HG_WARN_BEFORE_MAX];
 } HgLimits;
 
 /* A session's times on CLOCK_BOOTTIME. */

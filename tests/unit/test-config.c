@@ -265,7 +265,8 @@ static const BadCase bad_cases[] = {
     {"[Idle]\nInhibitMaxSec=2678401\n", "InhibitMaxSec"},
     {"[Idle]\nSeat=seat0/x\n", "seat name"},
     {"[DBus]\nAdminGroup=no-such-group-hg\n", "no such group"},
-    {"[Desktop]\nAction=suspend\n", "must be terminate or lock"},
+    {"[Desktop]\nAction=suspend\n",
+     "must be terminate, lock or lock-then-terminate"},
     {"[Timeouts]\nWarnAfterSec=\\q\n", "WarnAfterSec=\\\\q:"},
 };
 
