@@ -37,6 +37,7 @@ static const TypeInfo type_table[] = {
     [HG_PROTO_RESULT_FAIL] = {"result-fail", PAYLOAD_FAILURE, true},
     [HG_PROTO_CLOSED] = {"closed", PAYLOAD_NONE, true},
     [HG_PROTO_ACCOUNT] = {"account", PAYLOAD_TEXT, true, true},
+    [HG_PROTO_GROUPS] = {"groups", PAYLOAD_TEXT, true, false},
 };
 
 static const char *const failure_table[_HG_AUTH_FAILURE_MAX] = {

@@ -36,6 +36,9 @@
  *                    on, not empty; sent before RESULT_FAIL when known, so
  *                    that "ALICE", "alice@realm" and "alice" are throttled
  *                    as the one account they are
+ *   GROUPS           text: the names of the user's groups, "\n"-separated,
+ *                    sent before RESULT_OK (for the policy rules'
+ *                    MatchGroup=: NSS is asked here, outside the daemon)
  *   RESULT_FAIL      u8: an HgAuthFailure
  *   CLOSED           empty: pam_close_session has run
  */
@@ -53,6 +56,7 @@ typedef enum {
   HG_PROTO_RESULT_FAIL = 23,
   HG_PROTO_CLOSED = 24,
   HG_PROTO_ACCOUNT = 25,
+  HG_PROTO_GROUPS = 26,
 } HgProtoType;
 
 /* Why a login failed; for the logs only (every failure looks alike to the
@@ -81,7 +85,7 @@ bool hg_proto_type_from_helper(HgProtoType t);
 typedef struct {
   HgProtoType type;
   const char *text; /* START, ANSWER, PROMPT_*, INFO, ERROR, RESULT_OK,
-                       ACCOUNT */
+                       ACCOUNT, GROUPS, SETUP */
   size_t text_len;
   uint32_t count;        /* WAIT */
   uint64_t usec;         /* FAIL_DELAY */

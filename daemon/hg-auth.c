@@ -51,6 +51,7 @@ struct HgAuth {
   GArray *prompts;  /* HgAuthPrompt, texts owned */
   GArray *messages; /* HgAuthMessage, texts owned */
   char *account;    /* what the helper said the user resolved to */
+  GStrv groups;     /* what it said the user's groups are */
 };
 
 struct HgAuthManager {
@@ -80,6 +81,7 @@ static void auth_free(HgAuth *a) {
   g_array_unref(a->prompts);
   g_array_unref(a->messages);
   g_free(a->account);
+  g_strfreev(a->groups);
   g_free(a);
 }
 
@@ -210,7 +212,10 @@ static int on_wait(HgAuth *a, uint32_t count) {
 }
 
 static int on_result_ok(HgAuth *a, const HgProtoMsg *m) {
+  static const char *const none[] = {NULL};
   HgAuthEvent ev = {.type = HG_AUTH_SUCCESS, .user = m->text, .uid = m->uid};
+
+  ev.groups = a->groups ? (const char *const *)a->groups : none;
 
   if (a->prompts->len > 0)
     return -EPROTO;
@@ -255,6 +260,10 @@ static int handle_message(HgAuth *a, const HgProtoMsg *m) {
   case HG_PROTO_ACCOUNT:
     g_free(a->account);
     a->account = g_strndup(m->text, m->text_len);
+    return 0;
+  case HG_PROTO_GROUPS:
+    g_strfreev(a->groups);
+    a->groups = m->text_len ? g_strsplit(m->text, "\n", -1) : g_new0(char *, 1);
     return 0;
   case HG_PROTO_RESULT_OK:
     return on_result_ok(a, m);

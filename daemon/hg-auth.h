@@ -54,9 +54,11 @@ typedef struct {
    * a FAILURE: "account locked" must look like "wrong password". */
   const HgAuthMessage *messages;
   size_t n_messages;
-  /* SUCCESS: the account as NSS spells it. */
+  /* SUCCESS: the account as NSS spells it, and its groups' names
+   * (NULL-terminated; empty when NSS gave none). */
   const char *user;
   uid_t uid;
+  const char *const *groups;
   /* FAILURE: the reason, for the logs, and the delay PAM asked for before
    * the failure is told (0 if none). */
   HgAuthFailure failure;

@@ -134,6 +134,27 @@ static void take_back(HgDaemon *d) {
             n == 1 ? "" : "s", hg_registry_count(d->registry));
 }
 
+/* A session's limits are its rule's as the configuration now says: a
+ * reload changes them at once. */
+static bool resolve_policy(const char *policy, HgLimits *ret, void *userdata) {
+  HgDaemon *d = userdata;
+
+  if (hg_config_limits_of(d->config, policy, ret))
+    return true;
+  hg_warning("Policy rule %s is gone from the configuration: its sessions "
+             "get the fallback's limits",
+             policy);
+  return false;
+}
+
+static void log_rule_warnings(const HgConfig *config) {
+  g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+
+  hg_policy_rules_check(config->rules, warnings);
+  for (guint i = 0; i < warnings->len; i++)
+    hg_warning("%s", (const char *)warnings->pdata[i]);
+}
+
 int hg_daemon_new(HgConfig *config, const char *config_path, HgDaemon **ret) {
   g_autoptr(HgDaemon) d = g_new0(HgDaemon, 1);
   HgLimits limits;
@@ -155,6 +176,8 @@ int hg_daemon_new(HgConfig *config, const char *config_path, HgDaemon **ret) {
 
   hg_config_get_limits(config, &limits);
   d->registry = hg_registry_new(hg_clock_system(), &limits);
+  hg_registry_set_resolver(d->registry, resolve_policy, d);
+  log_rule_warnings(config);
   d->session_log_listener =
       hg_registry_subscribe(d->registry, log_session_event, d);
   r = hg_deadline_timer_new(d->event, d->registry, &d->deadline_timer);
@@ -221,6 +244,7 @@ int hg_daemon_reload(HgDaemon *d) {
   hg_config_free(d->config);
   d->config = g_steal_pointer(&config);
   hg_config_get_limits(d->config, &limits);
+  log_rule_warnings(d->config);
   hg_registry_set_limits(d->registry, &limits);
   hg_info("Configuration reloaded from %s", d->config->path);
   (void)sd_notify(false, "READY=1\nSTATUS=Running");

@@ -43,9 +43,7 @@ HgPolicyRules *hg_policy_rules_free(HgPolicyRules *r) {
   return NULL;
 }
 
-unsigned hg_policy_rules_count(const HgPolicyRules *r) {
-  return r->rules->len;
-}
+unsigned hg_policy_rules_count(const HgPolicyRules *r) { return r->rules->len; }
 
 const HgPolicyRule *hg_policy_rules_get(const HgPolicyRules *r, unsigned i) {
   return i < r->rules->len ? r->rules->pdata[i] : NULL;
@@ -86,9 +84,8 @@ static const UintKey uint_keys[] = {
      offsetof(HgLimits, max_extensions), 0, 100, true},
 };
 
-static const char *const match_keys[] = {"MatchUser", "MatchGroup",
-                                         "MatchSource", "MatchSeat",
-                                         "MatchService"};
+static const char *const match_keys[] = {
+    "MatchUser", "MatchGroup", "MatchSource", "MatchSeat", "MatchService"};
 
 static void add_error(GPtrArray *errors, const char *fmt, ...)
     G_GNUC_PRINTF(2, 3);
@@ -123,8 +120,8 @@ static GStrv parse_names(const char *value, const char *extra, GString *why) {
     if (out->len >= LIST_MAX)
       g_string_printf(why, "at most %d names", LIST_MAX);
     else if (!is_name(*i, 256, extra))
-      g_string_printf(why, "\"%s\" is not a name (letters, digits, \"%s\")",
-                      *i, extra);
+      g_string_printf(why, "\"%s\" is not a name (letters, digits, \"%s\")", *i,
+                      extra);
     if (why->len > 0) {
       g_ptr_array_free(out, true);
       return NULL;
@@ -186,8 +183,8 @@ bool hg_warn_before_parse(const char *value, HgLimits *limits, GString *why) {
   return true;
 }
 
-static bool parse_match(HgPolicyRule *rule, const char *key,
-                        const char *value, GString *why) {
+static bool parse_match(HgPolicyRule *rule, const char *key, const char *value,
+                        GString *why) {
   GStrv *slot = NULL;
   const char *extra = "_.-@\\";
   int source;
@@ -384,8 +381,7 @@ static bool list_covers(GStrv a, GStrv b) {
 /* Whoever b matches, a matches too (groups: a rule on groups covers one
  * on a subset of them). */
 static bool covers(const HgPolicyRule *a, const HgPolicyRule *b) {
-  return list_covers(a->users, b->users) &&
-         list_covers(a->groups, b->groups) &&
+  return list_covers(a->users, b->users) && list_covers(a->groups, b->groups) &&
          (a->source < 0 || a->source == b->source) &&
          list_covers(a->seats, b->seats) &&
          list_covers(a->services, b->services);

@@ -39,8 +39,8 @@ typedef enum {
 
 typedef struct {
   char *name;
-  char *file;    /* where its group first appeared */
-  unsigned line; /* of that group's header, 1-based */
+  char *file;                           /* where its group first appeared */
+  unsigned line;                        /* of that group's header, 1-based */
   GStrv users, groups, seats, services; /* NULL: any */
   int source;                           /* an HgSessionSource, -1: any */
   unsigned sets;                        /* HgRuleSets */

@@ -26,6 +26,9 @@ struct HgRegistry {
   GArray *listeners;
   unsigned last_listener_id;
 
+  HgLimitsResolver resolver;
+  void *resolver_userdata;
+
   HgDeadlineChanged deadline_cb;
   void *deadline_userdata;
   hg_usec_t announced_deadline;
@@ -166,7 +169,7 @@ static bool evaluate(HgRegistry *reg, HgSession *s, hg_usec_t now) {
   HgSessionState old = s->verdict.state;
   HgVerdict v;
 
-  hg_policy_evaluate(&reg->limits, &s->times, now, &v);
+  hg_policy_evaluate(&s->limits, &s->times, now, &v);
   if (v.state == HG_SESSION_STATE_ENDED) {
     end_session(reg, s, v.reason);
     return false;
@@ -219,6 +222,19 @@ const HgClock *hg_registry_get_clock(const HgRegistry *reg) {
   return reg->clock;
 }
 
+/* A session's limits: its rule's, or the fallback's. */
+static void resolve(HgRegistry *reg, HgSession *s) {
+  if (!reg->resolver ||
+      !reg->resolver(s->policy, &s->limits, reg->resolver_userdata))
+    s->limits = reg->limits;
+}
+
+void hg_registry_set_resolver(HgRegistry *reg, HgLimitsResolver resolver,
+                              void *userdata) {
+  reg->resolver = resolver;
+  reg->resolver_userdata = userdata;
+}
+
 void hg_registry_set_limits(HgRegistry *reg, const HgLimits *limits) {
   g_autoptr(GPtrArray) all = hg_registry_list(reg);
   hg_usec_t now = hg_clock_boottime(reg->clock);
@@ -226,7 +242,10 @@ void hg_registry_set_limits(HgRegistry *reg, const HgLimits *limits) {
   reg->limits = *limits;
   for (guint i = 0; i < all->len; i++) {
     HgSession *s = all->pdata[i];
-    if (!hg_session_is_ended(s) && evaluate(reg, s, now))
+    if (hg_session_is_ended(s))
+      continue;
+    resolve(reg, s);
+    if (evaluate(reg, s, now))
       emit(reg, s, HG_REGISTRY_EVENT_TIMES);
   }
   announce_deadline(reg);
@@ -272,7 +291,9 @@ int hg_registry_create(HgRegistry *reg, const HgSessionInit *init,
     return -EEXIST;
   s->peer_uid = init->peer_uid;
   s->logind_id = g_strdup(init->logind_id);
-  hg_policy_evaluate(&reg->limits, &s->times, now, &s->verdict);
+  s->policy = g_strdup(init->policy);
+  resolve(reg, s);
+  hg_policy_evaluate(&s->limits, &s->times, now, &s->verdict);
   r = insert(reg, s, init->token_hash);
   if (r >= 0 && ret)
     *ret = s;
@@ -292,7 +313,9 @@ int hg_registry_restore(HgRegistry *reg, const HgStateSession *rec,
   s->times.live = false;
   s->peer_uid = rec->peer_uid;
   s->logind_id = g_strdup(rec->logind_id);
+  s->policy = g_strdup(rec->policy);
   s->restored = true;
+  resolve(reg, s);
   /* The state it had; the first hg_registry_process() judges it anew,
    * ending it then if its time ran out while the daemon was away. */
   s->verdict = (HgVerdict){.state = rec->state, .next_deadline = now};
@@ -436,7 +459,7 @@ int hg_registry_set_inhibited(HgRegistry *reg, HgSession *s, bool inhibited) {
   if (alive && s->times.inhibited != inhibited) {
     if (!inhibited)
       s->times.last_activity =
-          hg_policy_inhibit_released(&reg->limits, s->times.last_activity, now);
+          hg_policy_inhibit_released(&s->limits, s->times.last_activity, now);
     s->times.inhibited = inhibited;
     alive = evaluate(reg, s, now);
     if (alive)

@@ -48,7 +48,15 @@ void hg_registry_set_deadline_callback(HgRegistry *reg, HgDeadlineChanged cb,
                                        void *userdata);
 
 const HgClock *hg_registry_get_clock(const HgRegistry *reg);
-/* New limits apply at once to every session's next deadline; sessions
+/* A session's limits come from its rule (its policy name): the resolver
+ * fills them, false when there is no such rule (then, and without a
+ * resolver, the fallback's apply). */
+typedef bool (*HgLimitsResolver)(const char *policy, HgLimits *ret,
+                                 void *userdata);
+void hg_registry_set_resolver(HgRegistry *reg, HgLimitsResolver resolver,
+                              void *userdata);
+/* New fallback limits, and every session's limits resolved anew (a
+ * reload): they apply at once to every session's next deadline; sessions
  * already past the new limits end now. */
 void hg_registry_set_limits(HgRegistry *reg, const HgLimits *limits);
 
@@ -60,6 +68,7 @@ typedef struct {
   const uint8_t *token_hash; /* NULL: no cookie (desktop sessions) */
   uid_t peer_uid;            /* web: HG_PEER_UID_UNKNOWN if not known */
   const char *logind_id;     /* desktop, else NULL */
+  const char *policy;        /* the rule it matched, NULL: the fallback */
 } HgSessionInit;
 
 int hg_registry_create(HgRegistry *reg, const HgSessionInit *init,

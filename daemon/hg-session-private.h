@@ -18,6 +18,8 @@ struct HgSession {
   uint8_t token_hash[HG_TOKEN_HASH_LEN];
   uid_t peer_uid;
   char *logind_id;
+  char *policy;    /* its rule's name, NULL: the fallback */
+  HgLimits limits; /* its rule's limits */
   bool restored;
   HgSourceReport sources[_HG_INPUT_SOURCE_MAX];
 

@@ -95,6 +95,7 @@ void hg_session_unref(HgSession *s) {
     g_free(s->sources[i].method);
   g_free(s->user);
   g_free(s->logind_id);
+  g_free(s->policy);
   g_free(s);
 }
 
@@ -134,6 +135,8 @@ const char *hg_session_get_logind_id(const HgSession *s) {
   return s->logind_id;
 }
 bool hg_session_is_restored(const HgSession *s) { return s->restored; }
+const char *hg_session_get_policy(const HgSession *s) { return s->policy; }
+const HgLimits *hg_session_get_limits(const HgSession *s) { return &s->limits; }
 const HgSourceReport *hg_session_get_report(const HgSession *s,
                                             HgInputSource source) {
   g_return_val_if_fail(source >= 0 && source < _HG_INPUT_SOURCE_MAX, NULL);

@@ -77,6 +77,10 @@ uid_t hg_session_get_peer_uid(const HgSession *s);
 const char *hg_session_get_logind_id(const HgSession *s);
 /* Taken back from a state file after a restart, not created now. */
 bool hg_session_is_restored(const HgSession *s);
+/* The policy rule it matched at sign-in (NULL: the fallback), and that
+ * rule's limits as the configuration now says. */
+const char *hg_session_get_policy(const HgSession *s);
+const HgLimits *hg_session_get_limits(const HgSession *s);
 /* What a source said of the session; present is false if it never did. */
 const HgSourceReport *hg_session_get_report(const HgSession *s,
                                             HgInputSource source);

@@ -54,6 +54,7 @@ static void record_of(HgSession *s, HgStateSession *ret) {
       .times = *hg_session_get_times(s),
       .peer_uid = hg_session_get_peer_uid(s),
       .logind_id = (char *)hg_session_get_logind_id(s),
+      .policy = (char *)hg_session_get_policy(s),
   };
   g_strlcpy(ret->id, hg_session_get_id(s), sizeof(ret->id));
   if (hash)

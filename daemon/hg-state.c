@@ -16,6 +16,7 @@
 void hg_state_session_clear(HgStateSession *s) {
   g_clear_pointer(&s->user, g_free);
   g_clear_pointer(&s->logind_id, g_free);
+  g_clear_pointer(&s->policy, g_free);
   explicit_bzero(s->token_hash, sizeof(s->token_hash));
 }
 
@@ -58,6 +59,8 @@ char *hg_state_encode(const HgStateSession *s, const char *boot_id,
     put_u64(out, "PEER_UID", s->peer_uid);
   if (s->logind_id)
     put(out, "LOGIND_SESSION", s->logind_id);
+  if (s->policy)
+    put(out, "POLICY", s->policy);
   sum = sha256_hex(out->str, out->len);
   put(out, "CHECKSUM", sum);
   *ret_len = out->len;
@@ -80,6 +83,7 @@ typedef enum {
   K_WATCH_LIVENESS,
   K_PEER_UID,
   K_LOGIND_SESSION,
+  K_POLICY,
   _K_MAX,
 } Key;
 
@@ -97,6 +101,7 @@ static const char *const key_names[_K_MAX] = {
     [K_WATCH_LIVENESS] = "WATCH_LIVENESS",
     [K_PEER_UID] = "PEER_UID",
     [K_LOGIND_SESSION] = "LOGIND_SESSION",
+    [K_POLICY] = "POLICY",
 };
 
 static const bool key_required[_K_MAX] = {
@@ -321,6 +326,11 @@ static int parse_links(const Fields *f, HgStateSession *s, char **ret_why) {
     if (strlen(v[K_LOGIND_SESSION]) > 64)
       return refuse(ret_why, -EINVAL, "bad LOGIND_SESSION");
     s->logind_id = g_strdup(v[K_LOGIND_SESSION]);
+  }
+  if (v[K_POLICY]) {
+    if (strlen(v[K_POLICY]) > 64)
+      return refuse(ret_why, -EINVAL, "bad POLICY");
+    s->policy = g_strdup(v[K_POLICY]);
   }
   return 0;
 }

@@ -41,6 +41,8 @@ typedef struct {
   uid_t peer_uid;
   /* desktop: the logind session (NULL for web sessions) */
   char *logind_id;
+  /* the policy rule it matched at sign-in, NULL: the fallback */
+  char *policy;
 } HgStateSession;
 
 void hg_state_session_clear(HgStateSession *s);

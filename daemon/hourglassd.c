@@ -70,6 +70,7 @@ static int parse_args(int argc, char **argv, Options *o) {
 
 static int check_config(const char *path) {
   g_autoptr(GPtrArray) errors = NULL;
+  g_autoptr(GPtrArray) warnings = NULL;
   g_autoptr(HgConfig) config = NULL;
 
   if (hg_config_load(path, &config, &errors) < 0) {
@@ -79,7 +80,14 @@ static int check_config(const char *path) {
             errors->len, errors->len == 1 ? "" : "s");
     return EXIT_FAILURE;
   }
-  printf("%s: configuration OK\n", config->path);
+  warnings = g_ptr_array_new_with_free_func(g_free);
+  hg_policy_rules_check(config->rules, warnings);
+  for (guint i = 0; i < warnings->len; i++)
+    fprintf(stderr, "warning: %s\n", (const char *)warnings->pdata[i]);
+  printf("%s: configuration OK (%u polic%s", config->path,
+         hg_policy_rules_count(config->rules),
+         hg_policy_rules_count(config->rules) == 1 ? "y rule" : "y rules");
+  printf(", %u warning%s)\n", warnings->len, warnings->len == 1 ? "" : "s");
   return EXIT_SUCCESS;
 }
 

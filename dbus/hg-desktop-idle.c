@@ -112,8 +112,10 @@ static void log_tty_error(HgDesktop *d, Desk *k, int r) {
                 k->tty, k->session_id, k->user, g_strerror(-r));
 }
 
-/* Reads the tty now; new input counts as activity at its time. */
-static void read_tty(HgDesktop *d, Desk *k, HgSession *s) {
+/* Reads the tty now; new input counts as activity at its time. False when
+ * the session ended meanwhile: the desk went with it. */
+static bool read_tty(HgDesktop *d, Desk *k, HgSession *s) {
+  g_autoptr(HgSession) ref = hg_session_ref(s);
   bool known = desk_idle_known(d, k);
   hg_usec_t at = 0;
   int r;
@@ -125,10 +127,12 @@ static void read_tty(HgDesktop *d, Desk *k, HgSession *s) {
   if (r >= 0 && at > k->tty_input) {
     k->tty_input = at;
     hg_registry_note_source(d->reg, s, HG_INPUT_SOURCE_TTY, k->tty, at);
-    (void)hg_registry_touch_at(d->reg, s, at);
+    if (hg_registry_touch_at(d->reg, s, at) < 0 && hg_session_is_ended(s))
+      return false;
   }
   if (known != desk_idle_known(d, k))
     desk_idle_apply(d, k);
+  return true;
 }
 
 /* A session's deadline came: what was typed since counts first. */
@@ -137,7 +141,7 @@ static void on_due(HgRegistry *reg, HgSession *s, void *userdata) {
   Desk *k = g_hash_table_lookup(d->by_session, hg_session_get_id(s));
 
   if (k && k->tty && (d->config->idle_sources & HG_IDLE_SOURCE_TTY))
-    read_tty(d, k, s);
+    (void)read_tty(d, k, s);
 }
 
 /* --- nothing can tell --- */
@@ -184,8 +188,9 @@ void desk_idle_begin(HgDesktop *d, Desk *k) {
     return;
   k->tty_input = 0;
   k->tty_error = 0;
-  if (k->tty && (d->config->idle_sources & HG_IDLE_SOURCE_TTY))
-    read_tty(d, k, s);
+  if (k->tty && (d->config->idle_sources & HG_IDLE_SOURCE_TTY) &&
+      !read_tty(d, k, s))
+    return;
   arm_check(d, k, s);
   desk_idle_apply(d, k);
 }

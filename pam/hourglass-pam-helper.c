@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <locale.h>
 #include <poll.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #define PROGRAM "hourglass-pam-helper"
 #define EXIT_USAGE 2
 #define DEFAULT_TIMEOUT_SEC 30
+#define GROUPS_MAX 1024
 #define MAX_TIMEOUT_SEC 600
 /* LOGIN_NAME_MAX; longer names cannot be real. */
 #define USER_MAX 256
@@ -44,6 +46,7 @@ typedef struct {
   int pam_status; /* for pam_end */
   char user[USER_MAX + 1];
   uid_t uid;
+  gid_t gid;
   int signal_fd;
 } Helper;
 
@@ -337,7 +340,40 @@ static int lookup_user(Helper *h, uid_t min_uid, HgAuthFailure *ret_failure) {
     return fail(h, PAM_SYSTEM_ERR, HG_AUTH_FAILURE_INTERNAL, ret_failure);
   strcpy(h->user, pw.pw_name);
   h->uid = pw.pw_uid;
+  h->gid = pw.pw_gid;
   return PAM_SUCCESS;
+}
+
+/* The names of the user's groups, for the daemon's policy rules: resolved
+ * here, where NSS may take its time. Groups without a name are left out;
+ * a list that does not fit one message is cut (a rule on a group past it
+ * does not match: never more rights, only the fallback's limits). */
+static void tell_groups(Helper *h) {
+  gid_t gids[GROUPS_MAX];
+  int n = GROUPS_MAX;
+  char text[HG_PROTO_MAX_TEXT + 1] = "";
+  size_t len = 0;
+
+  if (getgrouplist(h->user, h->gid, gids, &n) < 0)
+    n = GROUPS_MAX;
+  for (int i = 0; i < n; i++) {
+    struct group gr, *found = NULL;
+    char buf[4096];
+    size_t add;
+
+    if (getgrgid_r(gids[i], &gr, buf, sizeof(buf), &found) != 0 || !found ||
+        !sendable_name(gr.gr_name))
+      continue;
+    add = strlen(gr.gr_name) + (len > 0);
+    if (len + add > HG_PROTO_MAX_TEXT)
+      break;
+    if (len > 0)
+      text[len++] = '\n';
+    strcpy(text + len, gr.gr_name);
+    len += strlen(gr.gr_name);
+  }
+  (void)hg_proto_send(h->conv.fd,
+                      &(HgProtoMsg){.type = HG_PROTO_GROUPS, .text = text});
 }
 
 /* After a failure: the account the name stands for, so that the daemon
@@ -461,6 +497,7 @@ static int run(const Args *args) {
   }
 
   /* Sent or not, the session was opened and must be closed. */
+  tell_groups(&h);
   (void)hg_proto_send(
       h.conv.fd,
       &(HgProtoMsg){.type = HG_PROTO_RESULT_OK, .text = h.user, .uid = h.uid});

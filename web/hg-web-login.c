@@ -81,16 +81,20 @@ static void login_free(Login *l) {
 
 /* The journal's record of every login: who, the outcome and, for a
  * failure, why (never shown to the person). */
+/* detail: why a login failed, or the policy rule of one that succeeded. */
 static void journal_login(const char *user, int priority, const char *result,
                           const char *detail) {
+  bool ok = strcmp(result, "succeeded") == 0;
   g_autofree char *f_user = g_strconcat("HG_USER=", user, NULL);
   g_autofree char *f_result = g_strconcat("HG_LOGIN=", result, NULL);
-  g_autofree char *f_reason =
-      detail ? g_strconcat("HG_REASON=", detail, NULL) : NULL;
-  const char *fields[] = {f_user, f_result, f_reason, NULL};
+  g_autofree char *f_detail =
+      detail ? g_strconcat(ok ? "HG_POLICY=" : "HG_REASON=", detail, NULL)
+             : NULL;
+  const char *fields[] = {f_user, f_result, f_detail, NULL};
 
-  hg_log_fields(priority, fields, "Web login of %s: %s%s%s", user, result,
-                detail ? ": " : "", detail ? detail : "");
+  hg_log_fields(priority, fields, "Web login of %s: %s%s%s%s", user, result,
+                detail ? (ok ? " (policy " : ": ") : "", detail ? detail : "",
+                detail && ok ? ")" : "");
 }
 
 /* The answer for a suspended request, which is then no longer ours. */
@@ -257,7 +261,22 @@ static bool within_limits(Login *l, const char *user) {
   return false;
 }
 
+/* The policy rule of a web sign-in: the groups came from the helper. */
+static const HgPolicyRule *rule_of(HgWebLogin *owner, const HgAuthEvent *ev) {
+  const HgConfig *c = owner->web->config;
+  HgPolicyWho who = {
+      .user = ev->user,
+      .groups = ev->groups,
+      .source = HG_SESSION_SOURCE_WEB,
+      .seat = c->seat,
+      .service = c->pam_service,
+  };
+
+  return hg_policy_rules_match(c->rules, &who);
+}
+
 static void on_success(Login *l, const HgAuthEvent *ev) {
+  const HgPolicyRule *rule;
   HgWebLogin *owner = l->owner;
   char token[HG_TOKEN_TEXT_LEN + 1];
   uint8_t hash[HG_TOKEN_HASH_LEN];
@@ -274,18 +293,20 @@ static void on_success(Login *l, const HgAuthEvent *ev) {
   if (!within_limits(l, ev->user))
     return;
   replace_old_session(l);
+  rule = rule_of(owner, ev);
   if (hg_token_new(token, hash) < 0 ||
       hg_registry_create(owner->web->reg,
                          &(HgSessionInit){.source = HG_SESSION_SOURCE_WEB,
                                           .user = ev->user,
                                           .uid = ev->uid,
                                           .token_hash = hash,
-                                          .peer_uid = l->peer},
+                                          .peer_uid = l->peer,
+                                          .policy = rule ? rule->name : NULL},
                          &s) < 0) {
     fail(l, "internal");
     return;
   }
-  journal_login(ev->user, LOG_INFO, "succeeded", NULL);
+  journal_login(ev->user, LOG_INFO, "succeeded", rule ? rule->name : NULL);
   hg_throttle_succeeded(owner->throttle, l->peer, l->user, ev->user);
   l->session_id = g_strdup(hg_session_get_id(s));
   g_hash_table_insert(owner->sessions, l->session_id, l);

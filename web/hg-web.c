@@ -45,6 +45,7 @@ static int64_t seconds_until(hg_usec_t t, hg_usec_t now) {
 JsonNode *hg_web_session_state(HgWeb *web, HgSession *s) {
   g_autoptr(JsonBuilder) b = json_builder_new();
   const HgVerdict *v = hg_session_get_verdict(s);
+  const HgLimits *l = hg_session_get_limits(s);
   hg_usec_t now = hg_clock_boottime(hg_registry_get_clock(web->reg));
   hg_usec_t idle = hg_usec_sub(now, hg_session_get_last_activity(s));
 
@@ -60,12 +61,13 @@ JsonNode *hg_web_session_state(HgWeb *web, HgSession *s) {
   json_builder_add_int_value(b, seconds_until(v->warn_at, now));
   json_builder_set_member_name(b, "expire_in_sec");
   json_builder_add_int_value(b, seconds_until(v->expire_at, now));
+  /* The session's own rule's limits (a policy may set them). */
   json_builder_set_member_name(b, "warn_after_sec");
-  json_builder_add_int_value(b, (int64_t)web->config->warn_after_sec);
+  json_builder_add_int_value(b, (int64_t)(l->warn_after / HG_USEC_PER_SEC));
   json_builder_set_member_name(b, "expire_after_sec");
-  json_builder_add_int_value(b, (int64_t)web->config->expire_after_sec);
+  json_builder_add_int_value(b, (int64_t)(l->expire_after / HG_USEC_PER_SEC));
   json_builder_set_member_name(b, "close_after_sec");
-  json_builder_add_int_value(b, (int64_t)web->config->close_after_sec);
+  json_builder_add_int_value(b, (int64_t)(l->close_after / HG_USEC_PER_SEC));
   json_builder_end_object(b);
   return json_builder_get_root(b);
 }

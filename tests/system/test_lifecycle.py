@@ -91,7 +91,7 @@ class LifecycleTest(hgsys.TestCase):
         self.wait_message(r"restarting, every session is kept")
 
     def test_crash_keeps_web_sessions(self):
-        self.restart_keeps(lambda: self.m.systemctl("kill", "-s", "KILL", UNIT))
+        self.restart_keeps(lambda: self.m.systemctl("kill", "--kill-who=main", "-s", "KILL", UNIT))
 
     def test_stop_ends_everything(self):
         user = self.m.add_user("stop")
@@ -175,7 +175,7 @@ class DesktopLifecycleTest(hgsys.TestCase):
         self.managed_after(lambda: self.m.systemctl("restart", UNIT))
 
     def test_crash(self):
-        self.managed_after(lambda: self.m.systemctl("kill", "-s", "KILL", UNIT))
+        self.managed_after(lambda: self.m.systemctl("kill", "--kill-who=main", "-s", "KILL", UNIT))
 
 
 if __name__ == "__main__":

@@ -525,6 +525,7 @@ static void test_daemon_gone(void **state) {
   assert_int_equal(recv_type(fd), HG_PROTO_WAIT);
   send_text(fd, HG_PROTO_ANSWER, "secret");
   assert_int_equal(recv_type(fd), HG_PROTO_INFO);
+  assert_int_equal(recv_type(fd), HG_PROTO_GROUPS);
   assert_int_equal(recv_type(fd), HG_PROTO_RESULT_OK);
   close(fd);
   assert_exited(pid, 0);

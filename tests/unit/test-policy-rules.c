@@ -77,27 +77,26 @@ static char *first_error(Fixture *f, const char *text) {
   return g_strdup(errors->pdata[0]);
 }
 
-static const char library[] =
-    "[Timeouts]\n"
-    "WarnAfterSec=540\n"
-    "ExpireAfterSec=600\n"
-    "\n"
-    "# staff on the desktops: longer\n"
-    "[Policy staff]\n"
-    "MatchGroup=staff;librarians\n"
-    "MatchSource=desktop\n"
-    "WarnAfterSec=1500\n"
-    "ExpireAfterSec=1800\n"
-    "\n"
-    "[Policy catalog]\n"
-    "MatchSeat=seat1\n"
-    "MaxSessionSec=0\n"
-    "\n"
-    "[Policy patrons]\n"
-    "MaxSessionSec=3600\n"
-    "ExtendBySec=900\n"
-    "MaxExtensions=2\n"
-    "WarnBeforeSec=600;60\n";
+static const char library[] = "[Timeouts]\n"
+                              "WarnAfterSec=540\n"
+                              "ExpireAfterSec=600\n"
+                              "\n"
+                              "# staff on the desktops: longer\n"
+                              "[Policy staff]\n"
+                              "MatchGroup=staff;librarians\n"
+                              "MatchSource=desktop\n"
+                              "WarnAfterSec=1500\n"
+                              "ExpireAfterSec=1800\n"
+                              "\n"
+                              "[Policy catalog]\n"
+                              "MatchSeat=seat1\n"
+                              "MaxSessionSec=0\n"
+                              "\n"
+                              "[Policy patrons]\n"
+                              "MaxSessionSec=3600\n"
+                              "ExtendBySec=900\n"
+                              "MaxExtensions=2\n"
+                              "WarnBeforeSec=600;60\n";
 
 static void test_parse_and_match(void **state) {
   Fixture *f = *state;
@@ -150,8 +149,8 @@ static void test_no_rule_matches(void **state) {
                                "[Policy admins]\nMatchUser=root;admin\n"
                                "MatchService=sshd\nExpireAfterSec=900\n",
                                NULL);
-  HgPolicyWho who = {.user = "admin", .source = HG_SESSION_SOURCE_DESKTOP,
-                     .service = "login"};
+  HgPolicyWho who = {
+      .user = "admin", .source = HG_SESSION_SOURCE_DESKTOP, .service = "login"};
 
   assert_null(hg_policy_rules_match(c->rules, &who));
   who.service = "sshd";
@@ -166,10 +165,9 @@ static void test_no_rule_matches(void **state) {
  * new name comes after the main file's rules. */
 static void test_dropins(void **state) {
   Fixture *f = *state;
-  g_autoptr(HgConfig) c =
-      load(f, library,
-           "[Policy early]\nMatchUser=zoe\n\n"
-           "[Policy staff]\nExpireAfterSec=2400\n");
+  g_autoptr(HgConfig) c = load(f, library,
+                               "[Policy early]\nMatchUser=zoe\n\n"
+                               "[Policy staff]\nExpireAfterSec=2400\n");
   const HgPolicyRule *r;
   HgLimits l;
 

@@ -35,13 +35,14 @@ static const HgProtoMsg examples[] = {
     {.type = HG_PROTO_CLOSED},
     {.type = HG_PROTO_ACCOUNT, .text = "alice@realm"},
     {.type = HG_PROTO_SETUP, .text = "service=hourglass\nmin-uid=1000"},
+    {.type = HG_PROTO_GROUPS, .text = "users\nstaff"},
 };
 
 static bool has_text(HgProtoType t) {
   return t == HG_PROTO_START || t == HG_PROTO_ANSWER ||
          t == HG_PROTO_PROMPT_ECHO_OFF || t == HG_PROTO_PROMPT_ECHO_ON ||
          t == HG_PROTO_INFO || t == HG_PROTO_ERROR || t == HG_PROTO_RESULT_OK ||
-         t == HG_PROTO_ACCOUNT || t == HG_PROTO_SETUP;
+         t == HG_PROTO_ACCOUNT || t == HG_PROTO_SETUP || t == HG_PROTO_GROUPS;
 }
 
 static void assert_msg_equal(const HgProtoMsg *want, const HgProtoMsg *got) {
@@ -76,8 +77,8 @@ static void test_type_names(void **state) {
     if (!name)
       assert_false(hg_proto_type_from_helper((HgProtoType)t));
   }
-  assert_int_equal(named, 13);
-  assert_int_equal(from_helper, 10);
+  assert_int_equal(named, 14);
+  assert_int_equal(from_helper, 11);
   assert_false(hg_proto_type_from_helper(HG_PROTO_START));
   assert_false(hg_proto_type_from_helper(HG_PROTO_ANSWER));
   assert_true(hg_proto_type_from_helper(HG_PROTO_WAIT));
@@ -204,7 +205,7 @@ static void test_decode_refuses(void **state) {
       {RAW("\x00")},
       {RAW("\x04x")},
       {RAW("\x0f")},
-      {RAW("\x1a")},
+      {RAW("\x1b")},
       {RAW("\x03")}, /* SETUP without settings */
       {RAW("\x19")}, /* ACCOUNT without a name */
       {RAW("\xff")},

@@ -29,6 +29,7 @@ static HgStateSession web_session(void) {
                 .last_alive = 3000000,
                 .watch_liveness = true},
       .peer_uid = 1000,
+      .policy = g_strdup("patrons"),
   };
   for (int i = 0; i < HG_TOKEN_HASH_LEN; i++)
     s.token_hash[i] = (uint8_t)(i * 7 + 1);
@@ -71,6 +72,10 @@ static void assert_same(const HgStateSession *a, const HgStateSession *b) {
     assert_string_equal(a->logind_id, b->logind_id);
   else
     assert_null(b->logind_id);
+  if (a->policy)
+    assert_string_equal(a->policy, b->policy);
+  else
+    assert_null(b->policy);
 }
 
 static int decode(const char *data, size_t len, HgStateSession *ret,
