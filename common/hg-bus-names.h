@@ -8,6 +8,8 @@
 #define HG_BUS_MANAGER_IFACE "org.hourglass1.Manager"
 #define HG_BUS_SESSION_IFACE "org.hourglass1.Session"
 #define HG_BUS_ERROR_NO_SUCH_SESSION "org.hourglass1.Error.NoSuchSession"
+#define HG_BUS_ERROR_NO_SUCH_USER "org.hourglass1.Error.NoSuchUser"
+#define HG_BUS_ERROR_MORE_TIME_REFUSED "org.hourglass1.Error.MoreTimeRefused"
 /* The desktop agent, on each user's session bus. */
 #define HG_AGENT_BUS_NAME "org.hourglass1.Agent"
 /* Session ids: 128 random bits in lower-case hex. */

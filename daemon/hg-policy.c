@@ -21,6 +21,7 @@ static const char *const reason_names[_HG_END_REASON_MAX] = {
     [HG_END_REASON_TERMINATED] = "terminated",
     [HG_END_REASON_REPLACED] = "replaced",
     [HG_END_REASON_SHUTDOWN] = "shutdown",
+    [HG_END_REASON_LOCKED_TIMEOUT] = "locked-timeout",
 };
 
 static int lookup_name(const char *const *names, int n, const char *s) {
@@ -52,10 +53,68 @@ HgEndReason hg_end_reason_from_string(const char *s) {
   return (HgEndReason)lookup_name(reason_names, _HG_END_REASON_MAX, s);
 }
 
+static const char *const warning_names[_HG_WARNING_MAX] = {
+    [HG_WARNING_NONE] = "",
+    [HG_WARNING_IDLE] = "idle",
+    [HG_WARNING_LIMIT] = "limit",
+    [HG_WARNING_LOCKED] = "locked",
+};
+
+const char *hg_warning_to_string(HgWarning w) {
+  return (unsigned)w < _HG_WARNING_MAX ? warning_names[w] : NULL;
+}
+
+unsigned hg_limits_warn_before(const HgLimits *limits,
+                               hg_usec_t leads[HG_WARN_BEFORE_MAX]) {
+  if (limits->n_warn_before == 0) {
+    leads[0] = hg_usec_sub(limits->expire_after, limits->warn_after);
+    return 1;
+  }
+  memcpy(leads, limits->warn_before,
+         limits->n_warn_before * sizeof(limits->warn_before[0]));
+  return limits->n_warn_before;
+}
+
+/* What idleness brings: an end or (lock-then-terminate) a lock, and the
+ * warning before it. Infinity for what does not come. */
+typedef struct {
+  hg_usec_t end, lock, warn;
+  HgWarning warning;
+  HgEndReason reason;
+} IdleSide;
+
+static IdleSide idle_side(const HgLimits *limits, const HgPolicyTimes *times) {
+  IdleSide side = {HG_USEC_INFINITY, HG_USEC_INFINITY, HG_USEC_INFINITY,
+                   HG_WARNING_IDLE, HG_END_REASON_IDLE_TIMEOUT};
+  hg_usec_t lead = hg_usec_sub(limits->expire_after, limits->warn_after);
+  bool locks = times->lockable &&
+               limits->action == HG_DESKTOP_ACTION_LOCK_THEN_TERMINATE;
+  hg_usec_t from = times->last_activity;
+
+  if (locks && times->locked_at != 0) {
+    /* Locked: nothing done at the lock screen counts, only the unlock. */
+    side.end = hg_usec_add(times->locked_at, limits->locked_max);
+    side.warn = hg_usec_sub(side.end, lead);
+    side.warning = HG_WARNING_LOCKED;
+    side.reason = HG_END_REASON_LOCKED_TIMEOUT;
+    return side;
+  }
+  if (times->busy)
+    return side;
+  if (times->inhibited)
+    from = hg_usec_add(from, limits->inhibit_max);
+  side.warn = hg_usec_add(from, limits->warn_after);
+  if (locks)
+    side.lock = hg_usec_add(from, limits->expire_after);
+  else
+    side.end = hg_usec_add(from, limits->expire_after);
+  return side;
+}
+
 /* Of the ends that have come, the one that came first; at the same instant
  * the absolute limit wins over idleness, and idleness over a closed browser
  * (the reason a person can act on least comes first). */
-static HgEndReason first_end(hg_usec_t hard_end, hg_usec_t idle_end,
+static HgEndReason first_end(hg_usec_t hard_end, const IdleSide *idle,
                              hg_usec_t close_at, hg_usec_t now) {
   HgEndReason reason = HG_END_REASON_NONE;
   hg_usec_t when = HG_USEC_INFINITY;
@@ -64,53 +123,87 @@ static HgEndReason first_end(hg_usec_t hard_end, hg_usec_t idle_end,
     reason = HG_END_REASON_MAX_AGE;
     when = hard_end;
   }
-  if (idle_end <= now && idle_end < when) {
-    reason = HG_END_REASON_IDLE_TIMEOUT;
-    when = idle_end;
+  if (idle->end <= now && idle->end < when) {
+    reason = idle->reason;
+    when = idle->end;
   }
   if (close_at <= now && close_at < when)
     reason = HG_END_REASON_BROWSER_CLOSED;
   return reason;
 }
 
+/* The warnings before the absolute end: how many lead times passed, and
+ * the next one to come (infinity: none). Returns when the first starts. */
+static hg_usec_t limit_warnings(const HgLimits *limits, hg_usec_t hard_end,
+                                hg_usec_t now, HgVerdict *ret,
+                                hg_usec_t *ret_next) {
+  hg_usec_t leads[HG_WARN_BEFORE_MAX];
+  unsigned n = hg_limits_warn_before(limits, leads);
+
+  *ret_next = HG_USEC_INFINITY;
+  if (hard_end == HG_USEC_INFINITY)
+    return HG_USEC_INFINITY;
+  for (unsigned i = 0; i < n; i++) {
+    hg_usec_t at = hg_usec_sub(hard_end, leads[i]);
+    if (now >= at)
+      ret->warn_level++;
+    else
+      *ret_next = HG_MIN(*ret_next, at);
+  }
+  return hg_usec_sub(hard_end, leads[0]);
+}
+
+/* Which warning stands at now: of the ends warned of, the first to come. */
+static void pick_warning(const IdleSide *idle, hg_usec_t limit_warn,
+                         hg_usec_t now, HgVerdict *ret) {
+  hg_usec_t idle_target = HG_MIN(idle->end, idle->lock);
+  bool idle_warned = now >= idle->warn;
+  bool limit_warned = now >= limit_warn;
+
+  if (idle_warned && (idle_target <= ret->hard_end || !limit_warned)) {
+    ret->warning = idle->warning;
+    ret->warn_until = HG_MIN(idle_target, ret->hard_end);
+  } else if (limit_warned) {
+    ret->warning = HG_WARNING_LIMIT;
+    ret->warn_until = ret->hard_end;
+  }
+  ret->state = ret->warning != HG_WARNING_NONE ? HG_SESSION_STATE_WARNING
+                                               : HG_SESSION_STATE_ACTIVE;
+}
+
 void hg_policy_evaluate(const HgLimits *limits, const HgPolicyTimes *times,
                         hg_usec_t now, HgVerdict *ret) {
-  hg_usec_t hard_end = HG_USEC_INFINITY, idle_end = HG_USEC_INFINITY;
-  hg_usec_t idle_warn = HG_USEC_INFINITY, lead;
+  IdleSide idle = idle_side(limits, times);
+  hg_usec_t hard_end = HG_USEC_INFINITY, limit_warn, next_lead;
 
   if (limits->max_session > 0)
-    hard_end = hg_usec_add(times->created, limits->max_session);
-  if (!times->busy) {
-    hg_usec_t idle_from = times->last_activity;
-    if (times->inhibited)
-      idle_from = hg_usec_add(idle_from, limits->inhibit_max);
-    idle_end = hg_usec_add(idle_from, limits->expire_after);
-    idle_warn = hg_usec_add(idle_from, limits->warn_after);
-  }
-  lead = hg_usec_sub(limits->expire_after, limits->warn_after);
-
+    hard_end = hg_usec_add(hg_usec_add(times->created, limits->max_session),
+                           times->extended);
   *ret = (HgVerdict){
-      .expire_at = HG_MIN(idle_end, hard_end),
-      .warn_at = HG_MIN(idle_warn, hg_usec_sub(hard_end, lead)),
+      .hard_end = hard_end,
+      .lock_at = idle.lock,
       .close_at = HG_USEC_INFINITY,
   };
+  limit_warn = limit_warnings(limits, hard_end, now, ret, &next_lead);
+  ret->expire_at = HG_MIN(HG_MIN(idle.end, hard_end),
+                          hg_usec_add(idle.lock, limits->locked_max));
+  ret->warn_at = HG_MIN(idle.warn, limit_warn);
   if (times->watch_liveness && !times->live && limits->close_after > 0)
     ret->close_at = hg_usec_add(times->last_alive, limits->close_after);
 
-  ret->reason = first_end(hard_end, idle_end, ret->close_at, now);
+  ret->reason = first_end(hard_end, &idle, ret->close_at, now);
   if (ret->reason != HG_END_REASON_NONE) {
     ret->state = HG_SESSION_STATE_ENDED;
     ret->next_deadline = HG_USEC_INFINITY;
     return;
   }
-
-  ret->next_deadline = HG_MIN(ret->expire_at, ret->close_at);
-  if (now >= ret->warn_at) {
-    ret->state = HG_SESSION_STATE_WARNING;
-  } else {
-    ret->state = HG_SESSION_STATE_ACTIVE;
-    ret->next_deadline = HG_MIN(ret->next_deadline, ret->warn_at);
-  }
+  pick_warning(&idle, limit_warn, now, ret);
+  ret->lock_due = idle.lock <= now;
+  ret->next_deadline =
+      HG_MIN(HG_MIN(idle.end, idle.lock), HG_MIN(hard_end, ret->close_at));
+  ret->next_deadline = HG_MIN(ret->next_deadline, next_lead);
+  if (now < idle.warn)
+    ret->next_deadline = HG_MIN(ret->next_deadline, idle.warn);
 }
 
 hg_usec_t hg_policy_inhibit_released(const HgLimits *limits,

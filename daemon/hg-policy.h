@@ -25,9 +25,22 @@ typedef enum {
   HG_END_REASON_TERMINATED,
   HG_END_REASON_REPLACED,
   HG_END_REASON_SHUTDOWN,
+  HG_END_REASON_LOCKED_TIMEOUT, /* lock-then-terminate: still locked */
   _HG_END_REASON_MAX,
   _HG_END_REASON_INVALID = -1,
 } HgEndReason;
+
+/* What a warning is of: what comes at its end, and what helps. */
+typedef enum {
+  HG_WARNING_NONE,
+  HG_WARNING_IDLE,   /* the idle limit (an end, or the lock): activity helps */
+  HG_WARNING_LIMIT,  /* the absolute limit: only more time moves it */
+  HG_WARNING_LOCKED, /* locked by hourglass: the end, unless unlocked */
+  _HG_WARNING_MAX,
+} HgWarning;
+
+/* "", "idle", "limit", "locked". */
+const char *hg_warning_to_string(HgWarning w);
 
 const char *hg_session_state_to_string(HgSessionState state);
 HgSessionState hg_session_state_from_string(const char *s);
@@ -77,20 +90,40 @@ typedef struct {
   bool busy;           /* the desktop reports input: no idle deadlines */
   bool inhibited;      /* an idle lock is held: activity, up to inhibit_max */
   bool watch_liveness; /* web sessions: the browser-close rule applies */
+  bool lockable;       /* desktop sessions: lock-then-terminate applies */
+  hg_usec_t locked_at; /* when hourglass locked it, 0: it did not */
+  hg_usec_t extended;  /* more time the person was given on max_session */
+  unsigned n_extended; /* in how many extensions */
 } HgPolicyTimes;
 
 typedef struct {
   HgSessionState state;
   HgEndReason reason;      /* HG_END_REASON_NONE unless state is ENDED */
-  hg_usec_t warn_at;       /* when the warning starts */
-  hg_usec_t expire_at;     /* idle or absolute end, whichever comes first */
+  hg_usec_t warn_at;       /* when the (first) warning starts */
+  hg_usec_t expire_at;     /* when it ends without activity (the lock and
+                              LockedMaxSec after it included) */
   hg_usec_t close_at;      /* browser-close end, or infinity */
   hg_usec_t next_deadline; /* when to evaluate again, infinity if ended */
+  HgWarning warning;       /* state WARNING: of what; else NONE */
+  hg_usec_t warn_until;    /* state WARNING: when what it warns of comes */
+  hg_usec_t hard_end;      /* the absolute limit, extensions included */
+  hg_usec_t lock_at;       /* lock-then-terminate: when the lock comes */
+  unsigned warn_level;     /* how many lead times before hard_end passed */
+  bool lock_due;           /* lock_at has come: lock it (locked_at), then
+                              judge again */
 } HgVerdict;
 
-/* The whole policy. The warning also comes ahead of the absolute limit,
- * with the same lead time (expire_after - warn_after): a person is told
- * before any end they can see coming. Activity cannot move that one. */
+/* The lead times of the warnings before the absolute end, longest first:
+ * WarnBeforeSec, or the idle warning's (expire_after - warn_after). */
+unsigned hg_limits_warn_before(const HgLimits *limits,
+                               hg_usec_t leads[HG_WARN_BEFORE_MAX]);
+
+/* The whole policy. Warnings also come ahead of the absolute limit, at
+ * each lead time: a person is told before any end they can see coming.
+ * Activity cannot move those. A lock-then-terminate session reaches its
+ * idle limit as a lock (lock_due), not an end; locked, only the unlock
+ * (which clears locked_at) and the absolute limit count, and it ends
+ * LockedMaxSec after the lock, warned with the idle warning's lead. */
 void hg_policy_evaluate(const HgLimits *limits, const HgPolicyTimes *times,
                         hg_usec_t now, HgVerdict *ret);
 

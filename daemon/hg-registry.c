@@ -36,6 +36,10 @@ struct HgRegistry {
   HgDueProbe probe;
   void *probe_userdata;
   HgSession *probing; /* the session being probed, NULL outside a probe */
+
+  bool waiting;
+  HgWaitingChanged waiting_cb;
+  void *waiting_userdata;
 };
 
 /* The token hash is already uniformly random: its first bytes are a good
@@ -163,13 +167,24 @@ static void end_session(HgRegistry *reg, HgSession *s, HgEndReason reason) {
   emit(reg, s, HG_REGISTRY_EVENT_ENDED);
 }
 
+static bool warning_moved(const HgVerdict *a, const HgVerdict *b) {
+  return a->state != b->state || a->warning != b->warning ||
+         a->warn_level != b->warn_level;
+}
+
 /* Judges one session at now and files the verdict. Returns false when the
- * session ended. */
+ * session ended. A lock that came is taken (locked_at), and told after
+ * the state that follows. */
 static bool evaluate(HgRegistry *reg, HgSession *s, hg_usec_t now) {
-  HgSessionState old = s->verdict.state;
-  HgVerdict v;
+  HgVerdict old = s->verdict, v;
+  bool locked = false;
 
   hg_policy_evaluate(&s->limits, &s->times, now, &v);
+  if (v.lock_due) {
+    s->times.locked_at = v.lock_at;
+    locked = true;
+    hg_policy_evaluate(&s->limits, &s->times, now, &v);
+  }
   if (v.state == HG_SESSION_STATE_ENDED) {
     end_session(reg, s, v.reason);
     return false;
@@ -179,9 +194,11 @@ static bool evaluate(HgRegistry *reg, HgSession *s, hg_usec_t now) {
     hg_prioq_put(reg->deadlines, s, &s->deadline_idx);
   else
     hg_prioq_reshuffle(reg->deadlines, s, &s->deadline_idx);
-  if (old != v.state)
+  if (warning_moved(&old, &v))
     emit(reg, s, HG_REGISTRY_EVENT_STATE);
-  return true;
+  if (locked && !hg_session_is_ended(s))
+    emit(reg, s, HG_REGISTRY_EVENT_LOCK);
+  return !hg_session_is_ended(s);
 }
 
 void hg_registry_set_due_probe(HgRegistry *reg, HgDueProbe probe,
@@ -227,6 +244,12 @@ static void resolve(HgRegistry *reg, HgSession *s) {
   if (!reg->resolver ||
       !reg->resolver(s->policy, &s->limits, reg->resolver_userdata))
     s->limits = reg->limits;
+  /* A lock of a rule that no longer locks: idleness counts from it. */
+  if (s->times.locked_at &&
+      s->limits.action != HG_DESKTOP_ACTION_LOCK_THEN_TERMINATE) {
+    s->times.last_activity = HG_MAX(s->times.last_activity, s->times.locked_at);
+    s->times.locked_at = 0;
+  }
 }
 
 void hg_registry_set_resolver(HgRegistry *reg, HgLimitsResolver resolver,
@@ -368,7 +391,8 @@ static int touch(HgRegistry *reg, HgSession *s, bool alive_now, bool activity,
   if (alive) {
     if (alive_now)
       s->times.last_alive = now;
-    if (activity)
+    /* Locked by hourglass: input at the lock screen is not activity. */
+    if (activity && !s->times.locked_at)
       s->times.last_activity = HG_MAX(s->times.last_activity, at);
     alive = evaluate(reg, s, now);
   }
@@ -438,8 +462,9 @@ int hg_registry_set_busy(HgRegistry *reg, HgSession *s, bool busy,
     /* Busy time counts as activity: the idle period starts when the
      * desktop says it did, never before the busy period began (when
      * last_activity was set) and never in the future. */
-    s->times.last_activity =
-        busy ? now : HG_MIN(HG_MAX(idle_since, s->times.last_activity), now);
+    if (!s->times.locked_at)
+      s->times.last_activity =
+          busy ? now : HG_MIN(HG_MAX(idle_since, s->times.last_activity), now);
     s->times.busy = busy;
     alive = evaluate(reg, s, now);
     if (alive)
@@ -489,6 +514,80 @@ void hg_registry_forget_source(HgRegistry *reg, HgSession *s,
   g_return_if_fail(source >= 0 && source < _HG_INPUT_SOURCE_MAX);
   g_clear_pointer(&s->sources[source].method, g_free);
   s->sources[source] = (HgSourceReport){0};
+}
+
+int hg_registry_unlock(HgRegistry *reg, HgSession *s) {
+  hg_usec_t now = hg_clock_boottime(reg->clock);
+  bool alive;
+
+  if (hg_session_is_ended(s))
+    return -ESTALE;
+  alive = judge_if_due(reg, s, now);
+  if (alive && s->times.locked_at) {
+    s->times.locked_at = 0;
+    s->times.last_activity = now;
+    alive = evaluate(reg, s, now);
+    if (alive)
+      emit(reg, s, HG_REGISTRY_EVENT_TIMES);
+  }
+  announce_deadline(reg);
+  return alive ? 0 : -ESTALE;
+}
+
+static HgMoreTime may_have_more_time(const HgRegistry *reg,
+                                     const HgSession *s) {
+  const HgLimits *l = &s->limits;
+
+  if (l->extend_by == 0 || l->max_extensions == 0)
+    return HG_MORE_TIME_NOT_OFFERED;
+  if (l->max_session == 0)
+    return HG_MORE_TIME_NO_LIMIT;
+  if (s->times.n_extended >= l->max_extensions)
+    return HG_MORE_TIME_USED_UP;
+  if (s->verdict.warn_level == 0)
+    return HG_MORE_TIME_TOO_EARLY;
+  if (reg->waiting)
+    return HG_MORE_TIME_WAITING;
+  return HG_MORE_TIME_GRANTED;
+}
+
+int hg_registry_more_time(HgRegistry *reg, HgSession *s, HgMoreTime *ret) {
+  hg_usec_t now = hg_clock_boottime(reg->clock);
+  bool alive;
+
+  if (hg_session_is_ended(s))
+    return -ESTALE;
+  alive = judge_if_due(reg, s, now);
+  if (alive) {
+    *ret = may_have_more_time(reg, s);
+    if (*ret == HG_MORE_TIME_GRANTED) {
+      s->times.extended = hg_usec_add(s->times.extended, s->limits.extend_by);
+      s->times.n_extended++;
+    }
+    if (!s->times.locked_at)
+      s->times.last_activity = now;
+    alive = evaluate(reg, s, now);
+    if (alive)
+      emit(reg, s, HG_REGISTRY_EVENT_TIMES);
+  }
+  announce_deadline(reg);
+  return alive ? 0 : -ESTALE;
+}
+
+void hg_registry_set_waiting(HgRegistry *reg, bool waiting) {
+  if (reg->waiting == waiting)
+    return;
+  reg->waiting = waiting;
+  if (reg->waiting_cb)
+    reg->waiting_cb(reg, waiting, reg->waiting_userdata);
+}
+
+bool hg_registry_get_waiting(const HgRegistry *reg) { return reg->waiting; }
+
+void hg_registry_set_waiting_callback(HgRegistry *reg, HgWaitingChanged cb,
+                                      void *userdata) {
+  reg->waiting_cb = cb;
+  reg->waiting_userdata = userdata;
 }
 
 void hg_registry_end(HgRegistry *reg, HgSession *s, HgEndReason reason) {

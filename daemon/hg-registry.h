@@ -15,9 +15,12 @@ typedef struct HgRegistry HgRegistry;
 
 typedef enum {
   HG_REGISTRY_EVENT_NEW,   /* created, already in the maps */
-  HG_REGISTRY_EVENT_STATE, /* active <-> warning */
+  HG_REGISTRY_EVENT_STATE, /* active <-> warning, or what the warning is
+                              of (HgVerdict.warning, .warn_level) */
   HG_REGISTRY_EVENT_TIMES, /* activity or new limits moved its deadlines */
   HG_REGISTRY_EVENT_ENDED, /* gone from the maps; reason in the session */
+  HG_REGISTRY_EVENT_LOCK,  /* lock-then-terminate: its idle limit came, the
+                              front locks the screen (after a STATE) */
 } HgRegistryEvent;
 
 /* Called synchronously. A listener may call back into the registry (end
@@ -136,6 +139,33 @@ void hg_registry_note_source(HgRegistry *reg, HgSession *s,
                              hg_usec_t when);
 void hg_registry_forget_source(HgRegistry *reg, HgSession *s,
                                HgInputSource source);
+
+/* A session hourglass locked (lock-then-terminate) was unlocked: that is
+ * activity now, and idleness counts again. No-op if it was not locked. */
+int hg_registry_unlock(HgRegistry *reg, HgSession *s);
+
+/* A person asks for more time on their absolute limit (ExtendBySec,
+ * MaxExtensions). Granted only within the warnings before that limit,
+ * while no one is waiting for the machine; asking counts as activity. */
+typedef enum {
+  HG_MORE_TIME_GRANTED,
+  HG_MORE_TIME_NOT_OFFERED, /* its policy gives none */
+  HG_MORE_TIME_NO_LIMIT,    /* no absolute limit to move */
+  HG_MORE_TIME_USED_UP,     /* MaxExtensions given already */
+  HG_MORE_TIME_TOO_EARLY,   /* before the first warning of that limit */
+  HG_MORE_TIME_WAITING,     /* someone is waiting for this machine */
+} HgMoreTime;
+
+/* 0 with the answer in *ret, -ESTALE for a session that has ended. */
+int hg_registry_more_time(HgRegistry *reg, HgSession *s, HgMoreTime *ret);
+
+/* Someone is waiting for this machine (Manager.SetWaiting): a person's
+ * extension is refused meanwhile. The callback hears of every change. */
+typedef void (*HgWaitingChanged)(HgRegistry *reg, bool waiting, void *userdata);
+void hg_registry_set_waiting(HgRegistry *reg, bool waiting);
+bool hg_registry_get_waiting(const HgRegistry *reg);
+void hg_registry_set_waiting_callback(HgRegistry *reg, HgWaitingChanged cb,
+                                      void *userdata);
 
 void hg_registry_end(HgRegistry *reg, HgSession *s, HgEndReason reason);
 void hg_registry_end_all(HgRegistry *reg, HgEndReason reason);

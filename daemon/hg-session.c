@@ -73,6 +73,7 @@ HgSession *hg_session_new(HgSessionSource source, const char *user, uid_t uid,
       .last_activity = now,
       .last_alive = now,
       .watch_liveness = source == HG_SESSION_SOURCE_WEB,
+      .lockable = source == HG_SESSION_SOURCE_DESKTOP,
   };
   s->deadline_idx = HG_PRIOQ_IDX_NULL;
   return s;

@@ -194,6 +194,8 @@ static void on_session_event(HgRegistry *reg, HgSession *s,
       arm_timer(st);
     }
     break;
+  case HG_REGISTRY_EVENT_LOCK: /* its STATE was saved */
+    break;
   case HG_REGISTRY_EVENT_ENDED:
     g_hash_table_remove(st->entries, hg_session_get_id(s));
     if (unlinkat(st->dir_fd, hg_session_get_id(s), 0) < 0 && errno != ENOENT)
@@ -201,6 +203,30 @@ static void on_session_event(HgRegistry *reg, HgSession *s,
                    hg_session_get_id(s));
     break;
   }
+}
+
+/* Someone waits for the machine: a file of that name, kept apart from the
+ * sessions' (a dot name is not read as one). */
+#define WAITING_FILE ".waiting"
+
+static void on_waiting(HgRegistry *reg, bool waiting, void *userdata) {
+  HgStateStore *st = userdata;
+  int r = 0, fd;
+
+  if (waiting) {
+    fd = openat(st->dir_fd, WAITING_FILE,
+                O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    r = fd < 0 ? -errno : 0;
+    if (fd >= 0)
+      (void)hg_close_nointr(fd);
+  } else if (unlinkat(st->dir_fd, WAITING_FILE, 0) < 0 && errno != ENOENT) {
+    r = -errno;
+  }
+  if (r < 0)
+    hg_log_errno(LOG_WARNING, r,
+                 "Cannot keep in %s that someone is %swaiting: a restart "
+                 "would forget it",
+                 st->dir, waiting ? "" : "no longer ");
 }
 
 /* Ours and closed to others: the files hold token hashes. */
@@ -247,6 +273,7 @@ int hg_state_store_new(sd_event *event, HgRegistry *reg, const char *dir,
   (void)sd_event_source_set_enabled(st->timer, SD_EVENT_OFF);
   st->reg = reg;
   st->listener = hg_registry_subscribe(reg, on_session_event, st);
+  hg_registry_set_waiting_callback(reg, on_waiting, st);
   *ret = g_steal_pointer(&st);
   return 0;
 }
@@ -254,8 +281,10 @@ int hg_state_store_new(sd_event *event, HgRegistry *reg, const char *dir,
 HgStateStore *hg_state_store_free(HgStateStore *st) {
   if (!st)
     return NULL;
-  if (st->listener)
+  if (st->listener) {
     hg_registry_unsubscribe(st->reg, st->listener);
+    hg_registry_set_waiting_callback(st->reg, NULL, NULL);
+  }
   sd_event_source_disable_unref(st->timer);
   sd_event_unref(st->event);
   g_hash_table_destroy(st->entries);
@@ -353,6 +382,8 @@ unsigned hg_state_store_load(HgStateStore *st) {
     return 0;
   }
   fd = -1; /* the DIR has it */
+  if (faccessat(st->dir_fd, WAITING_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    hg_registry_set_waiting(st->reg, true);
   while ((de = readdir(d)))
     if (de->d_name[0] != '.' || strstr(de->d_name, ".tmp"))
       g_ptr_array_add(names, g_strdup(de->d_name));

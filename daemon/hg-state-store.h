@@ -4,7 +4,8 @@
  * rename when something that matters changes: at once for a new session
  * and a change of state, at most once a second for its times (a crash may
  * lose less than a second of activity, which can only end a session
- * sooner). A session's file goes when the session ends. */
+ * sooner). A session's file goes when the session ends. Whether someone
+ * is waiting for the machine (hg_registry_set_waiting) is kept there too. */
 #pragma once
 
 #include <systemd/sd-event.h>
@@ -21,7 +22,8 @@ int hg_state_store_new(sd_event *event, HgRegistry *reg, const char *dir,
 HgStateStore *hg_state_store_free(HgStateStore *st);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HgStateStore, hg_state_store_free)
 
-/* Takes back every session whose file is sound (hg_registry_restore); a
+/* Takes back every session whose file is sound (hg_registry_restore), and
+ * the waiting flag; a
  * file of another boot or version, truncated or corrupt is removed with a
  * journal line that says why. Returns how many were taken back. Call it
  * before the registry's first processing. */

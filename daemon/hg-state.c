@@ -61,6 +61,12 @@ char *hg_state_encode(const HgStateSession *s, const char *boot_id,
     put(out, "LOGIND_SESSION", s->logind_id);
   if (s->policy)
     put(out, "POLICY", s->policy);
+  if (s->times.locked_at)
+    put_u64(out, "LOCKED_AT", s->times.locked_at);
+  if (s->times.n_extended) {
+    put_u64(out, "EXTENDED", s->times.extended);
+    put_u64(out, "N_EXTENDED", s->times.n_extended);
+  }
   sum = sha256_hex(out->str, out->len);
   put(out, "CHECKSUM", sum);
   *ret_len = out->len;
@@ -84,6 +90,9 @@ typedef enum {
   K_PEER_UID,
   K_LOGIND_SESSION,
   K_POLICY,
+  K_LOCKED_AT,
+  K_EXTENDED,
+  K_N_EXTENDED,
   _K_MAX,
 } Key;
 
@@ -102,6 +111,9 @@ static const char *const key_names[_K_MAX] = {
     [K_PEER_UID] = "PEER_UID",
     [K_LOGIND_SESSION] = "LOGIND_SESSION",
     [K_POLICY] = "POLICY",
+    [K_LOCKED_AT] = "LOCKED_AT",
+    [K_EXTENDED] = "EXTENDED",
+    [K_N_EXTENDED] = "N_EXTENDED",
 };
 
 static const bool key_required[_K_MAX] = {
@@ -335,6 +347,27 @@ static int parse_links(const Fields *f, HgStateSession *s, char **ret_why) {
   return 0;
 }
 
+/* What only some sessions have: a lock by hourglass (desktop sessions),
+ * more time given. */
+static int parse_extras(const Fields *f, HgPolicyTimes *t, char **ret_why) {
+  const char *const *v = (const char *const *)f->values;
+  uint64_t n = 0;
+
+  if (v[K_LOCKED_AT] &&
+      (!t->lockable ||
+       !parse_u64(v[K_LOCKED_AT], HG_USEC_INFINITY - 1, &t->locked_at) ||
+       t->locked_at < t->created))
+    return refuse(ret_why, -EINVAL, "bad LOCKED_AT");
+  if (!v[K_EXTENDED] != !v[K_N_EXTENDED])
+    return refuse(ret_why, -EINVAL, "EXTENDED without N_EXTENDED");
+  if (v[K_EXTENDED] &&
+      (!parse_u64(v[K_EXTENDED], HG_USEC_INFINITY - 1, &t->extended) ||
+       !parse_u64(v[K_N_EXTENDED], 1000, &n) || n == 0))
+    return refuse(ret_why, -EINVAL, "bad EXTENDED or N_EXTENDED");
+  t->n_extended = (unsigned)n;
+  return 0;
+}
+
 static int parse_times(const Fields *f, HgStateSession *s, char **ret_why) {
   const char *const *v = (const char *const *)f->values;
   HgPolicyTimes *t = &s->times;
@@ -353,7 +386,8 @@ static int parse_times(const Fields *f, HgStateSession *s, char **ret_why) {
       !parse_bool(v[K_WATCH_LIVENESS], &t->watch_liveness))
     return refuse(ret_why, -EINVAL, "bad BUSY or WATCH_LIVENESS");
   t->live = false;
-  return 0;
+  t->lockable = s->source == HG_SESSION_SOURCE_DESKTOP;
+  return parse_extras(f, t, ret_why);
 }
 
 int hg_state_decode(const char *data, size_t len, const char *boot_id,

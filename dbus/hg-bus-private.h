@@ -9,6 +9,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_creds, sd_bus_creds_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_message, sd_bus_message_unref)
 
 typedef struct HgBusPending HgBusPending;
+typedef struct HgBusExplain HgBusExplain;
 
 struct HgBus {
   sd_event *event;
@@ -24,7 +25,8 @@ struct HgBus {
   sd_bus_slot *enumerator_slot;
   HgDesktop *desktop; /* NULL if logind cannot be followed */
   HgKioskReset *kiosk_reset;
-  GHashTable *pending; /* HgBusPending: calls waiting for their caller */
+  GHashTable *pending;  /* HgBusPending: calls waiting for their caller */
+  GHashTable *explains; /* HgBusExplain: ExplainPolicy waiting for NSS */
 };
 
 extern const sd_bus_vtable hg_bus_manager_vtable[];
@@ -37,6 +39,10 @@ void hg_bus_forget_object(HgBus *bus, HgSession *s);
 
 /* The object path of a session id (escaped). */
 char *hg_bus_session_path(const char *id);
+
+/* A CLOCK_BOOTTIME time as D-Bus gives times: wall-clock µs, 0 for
+ * never (infinity). */
+uint64_t hg_bus_realtime(HgBus *bus, hg_usec_t boottime);
 
 /* Authorization (hg-bus-auth.c), on the credentials the bus took when the
  * caller connected: never from /proc, whose pid may be another process's
@@ -80,3 +86,20 @@ int hg_bus_terminate(HgBus *bus, sd_bus_message *m, const HgBusCaller *caller,
                      HgSession *s, sd_bus_error *error);
 int hg_bus_extend(HgBus *bus, sd_bus_message *m, const HgBusCaller *caller,
                   HgSession *s, sd_bus_error *error);
+
+/* hg-bus-policy.c: ExplainPolicy, SetWaiting and Waiting, RequestMoreTime
+ * (a person's more time: the session's own uid only; hg_bus_more_time()
+ * serves both interfaces). */
+int hg_bus_method_explain_policy(sd_bus_message *m, void *userdata,
+                                 sd_bus_error *error);
+void hg_bus_explain_free(HgBusExplain *e);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HgBusExplain, hg_bus_explain_free)
+int hg_bus_method_set_waiting(sd_bus_message *m, void *userdata,
+                              sd_bus_error *error);
+int hg_bus_get_waiting(sd_bus *sdbus, const char *path, const char *iface,
+                       const char *property, sd_bus_message *reply,
+                       void *userdata, sd_bus_error *error);
+int hg_bus_method_more_time(sd_bus_message *m, void *userdata,
+                            sd_bus_error *error);
+int hg_bus_more_time(HgBus *bus, sd_bus_message *m, const HgBusCaller *caller,
+                     HgSession *s, sd_bus_error *error);

@@ -93,7 +93,17 @@ static int get_string(sd_bus *sdbus, const char *path, const char *iface,
     HgDesktop *d = ((BusObject *)userdata)->bus->desktop;
     v = d ? hg_desktop_logind_id(d, hg_session_get_id(s)) : NULL;
     v = v ? v : "";
-  } else
+  } else if (strcmp(property, "Policy") == 0)
+    v = hg_session_get_policy(s) ?: "";
+  else if (strcmp(property, "Warning") == 0)
+    v = hg_warning_to_string(hg_session_get_verdict(s)->warning);
+  else if (strcmp(property, "Stage") == 0)
+    v = hg_session_get_times(s)->locked_at ? "locked" : "active";
+  else if (strcmp(property, "Action") == 0)
+    v = hg_session_get_source(s) == HG_SESSION_SOURCE_DESKTOP
+            ? hg_desktop_action_to_string(hg_session_get_limits(s)->action)
+            : "";
+  else
     v = hg_session_state_to_string(hg_session_get_state(s));
   return sd_bus_message_append(reply, "s", v);
 }
@@ -101,7 +111,7 @@ static int get_string(sd_bus *sdbus, const char *path, const char *iface,
 /* D-Bus times are wall-clock; 0 stands for "never". Both clocks are read
  * as the loop saw them when this call came in, so the times of one
  * session keep their order whatever the jitter between two reads. */
-static uint64_t realtime_of(HgBus *bus, hg_usec_t boottime) {
+uint64_t hg_bus_realtime(HgBus *bus, hg_usec_t boottime) {
   uint64_t real_now, boot_now;
 
   if (boottime == HG_USEC_INFINITY)
@@ -128,9 +138,29 @@ static int get_time(sd_bus *sdbus, const char *path, const char *iface,
     t = hg_session_get_last_activity(s);
   else if (strcmp(property, "WarnAt") == 0)
     t = v->warn_at;
+  else if (strcmp(property, "LockAt") == 0)
+    t = v->lock_at;
+  else if (strcmp(property, "LimitAt") == 0)
+    t = v->hard_end;
   else
     t = HG_MIN(v->expire_at, v->close_at);
-  return sd_bus_message_append(reply, "t", realtime_of(o->bus, t));
+  return sd_bus_message_append(reply, "t", hg_bus_realtime(o->bus, t));
+}
+
+/* The person's extensions: taken, and left (0 where the policy gives
+ * none). */
+static int get_extensions(sd_bus *sdbus, const char *path, const char *iface,
+                          const char *property, sd_bus_message *reply,
+                          void *userdata, sd_bus_error *error) {
+  HgSession *s = ((BusObject *)userdata)->session;
+  const HgLimits *l = hg_session_get_limits(s);
+  unsigned taken = hg_session_get_times(s)->n_extended;
+  unsigned left = 0;
+
+  if (l->extend_by > 0 && l->max_session > 0 && l->max_extensions > taken)
+    left = l->max_extensions - taken;
+  return sd_bus_message_append(
+      reply, "u", strcmp(property, "Extensions") == 0 ? taken : left);
 }
 
 /* Every source that reported: (name, method, last report), the time
@@ -145,9 +175,9 @@ static int get_idle_sources(sd_bus *sdbus, const char *path, const char *iface,
   for (HgInputSource i = 0; r >= 0 && i < _HG_INPUT_SOURCE_MAX; i++) {
     const HgSourceReport *rep = hg_session_get_report(o->session, i);
     if (rep->present)
-      r = sd_bus_message_append(reply, "(sst)", hg_input_source_to_string(i),
-                                rep->method ?: "",
-                                rep->last ? realtime_of(o->bus, rep->last) : 0);
+      r = sd_bus_message_append(
+          reply, "(sst)", hg_input_source_to_string(i), rep->method ?: "",
+          rep->last ? hg_bus_realtime(o->bus, rep->last) : 0);
   }
   if (r < 0)
     return r;
@@ -196,6 +226,14 @@ static int extend_as(HgBus *bus, sd_bus_message *m, const HgBusCaller *caller,
   return r < 0 ? r : hg_bus_extend(bus, m, caller, s, error);
 }
 
+static int more_time_as(HgBus *bus, sd_bus_message *m,
+                        const HgBusCaller *caller, sd_bus_error *error) {
+  HgSession *s;
+  int r = session_of_call(bus, m, &s, error);
+
+  return r < 0 ? r : hg_bus_more_time(bus, m, caller, s, error);
+}
+
 static int method_terminate(sd_bus_message *m, void *userdata,
                             sd_bus_error *error) {
   return hg_bus_with_caller(((BusObject *)userdata)->bus, m, terminate_as);
@@ -206,12 +244,20 @@ static int method_extend(sd_bus_message *m, void *userdata,
   return hg_bus_with_caller(((BusObject *)userdata)->bus, m, extend_as);
 }
 
+static int method_more_time(sd_bus_message *m, void *userdata,
+                            sd_bus_error *error) {
+  return hg_bus_with_caller(((BusObject *)userdata)->bus, m, more_time_as);
+}
+
 const sd_bus_vtable hg_bus_session_vtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_METHOD_WITH_ARGS("Terminate", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
                             method_terminate, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("Extend", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
                             method_extend, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("RequestMoreTime", SD_BUS_NO_ARGS,
+                            SD_BUS_RESULT("t", limit_at, "u", extensions_left),
+                            method_more_time, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_PROPERTY("Id", "s", get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("User", "s", get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Source", "s", get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -229,6 +275,21 @@ const sd_bus_vtable hg_bus_session_vtable[] = {
     SD_BUS_PROPERTY("IdleSources", "a(sst)", get_idle_sources, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
     SD_BUS_PROPERTY("IdleKnown", "b", get_idle_known, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("Policy", "s", get_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Action", "s", get_string, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("Warning", "s", get_string, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Stage", "s", get_string, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("LockAt", "t", get_time, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("LimitAt", "t", get_time, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("Extensions", "u", get_extensions, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("ExtensionsLeft", "u", get_extensions, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
     SD_BUS_VTABLE_END,
 };

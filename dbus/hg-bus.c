@@ -27,10 +27,10 @@ static void emit_state(HgBus *bus, HgSession *s, const char *path) {
     r = sd_bus_emit_signal(bus->bus, HG_BUS_PATH, HG_BUS_MANAGER_IFACE,
                            "SessionWarning", "sot", hg_session_get_id(s), path,
                            (uint64_t)hg_usec_to_sec_ceil(hg_usec_sub(
-                               HG_MIN(v->expire_at, v->close_at), now)));
+                               HG_MIN(v->warn_until, v->close_at), now)));
   if (r >= 0)
     r = sd_bus_emit_properties_changed(bus->bus, path, HG_BUS_SESSION_IFACE,
-                                       "State", NULL);
+                                       "State", "Warning", "Stage", NULL);
   if (r < 0)
     hg_log_errno(LOG_WARNING, r, "Cannot emit a session's state");
 }
@@ -56,7 +56,8 @@ static int on_flush(sd_event_source *source, uint64_t usec, void *userdata) {
     if (path && hg_registry_lookup(bus->reg, id))
       (void)sd_bus_emit_properties_changed(
           bus->bus, path, HG_BUS_SESSION_IFACE, "LastActivity", "WarnAt",
-          "ExpiresAt", "IdleSources", "IdleKnown", NULL);
+          "ExpiresAt", "IdleSources", "IdleKnown", "LockAt", "LimitAt",
+          "Extensions", "ExtensionsLeft", "Action", NULL);
     g_hash_table_iter_remove(&it);
   }
   return 0;
@@ -78,6 +79,7 @@ static void on_session_event(HgRegistry *reg, HgSession *s,
     emit_state(bus, s, path);
     break;
   case HG_REGISTRY_EVENT_TIMES:
+  case HG_REGISTRY_EVENT_LOCK:
     mark_dirty(bus, s);
     break;
   case HG_REGISTRY_EVENT_ENDED:
@@ -125,6 +127,8 @@ int hg_bus_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
   bus->dirty = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   bus->pending = g_hash_table_new_full(
       NULL, NULL, (GDestroyNotify)hg_bus_pending_free, NULL);
+  bus->explains = g_hash_table_new_full(
+      NULL, NULL, (GDestroyNotify)hg_bus_explain_free, NULL);
   r = sd_bus_open_system(&bus->bus);
   if (r < 0)
     return r;
@@ -151,6 +155,7 @@ HgBus *hg_bus_free(HgBus *bus) {
     hg_registry_unsubscribe(bus->reg, bus->listener);
   /* Before the connection goes: their slots are on it. */
   g_hash_table_destroy(bus->pending);
+  g_hash_table_destroy(bus->explains);
   sd_event_source_disable_unref(bus->flush_timer);
   sd_bus_slot_unref(bus->manager_slot);
   sd_bus_slot_unref(bus->session_slot);

@@ -162,14 +162,15 @@ static int on_check(sd_event_source *es, uint64_t usec, void *userdata) {
                 "(%" PRIu64 " s, 0 = none) can end it",
                 k->session_id, k->user, k->logind_id,
                 k->tty ? "its tty cannot be read" : "it has no tty",
-                d->config->max_session_sec);
+                hg_usec_to_sec_ceil(
+                    hg_session_get_limits(session_of(d, k))->max_session));
   return 0;
 }
 
 /* When the session would first warn if it were idle. */
 static void arm_check(HgDesktop *d, Desk *k, HgSession *s) {
   hg_usec_t at = hg_usec_add(hg_session_get_created(s),
-                             hg_sec_to_usec(d->config->warn_after_sec));
+                             hg_session_get_limits(s)->warn_after);
   int r;
 
   k->check = sd_event_source_disable_unref(k->check);

@@ -13,6 +13,7 @@ typedef struct {
   uid_t uid;
   char *session_id;  /* ours; NULL while locked at its end */
   bool locked_by_us; /* re-armed when logind says it is unlocked */
+  char *policy;      /* the rule it matched at sign-in, NULL: fallback */
 
   /* What logind says of it. */
   bool graphical;       /* Type x11, wayland, mir (or one logind adds) */

@@ -2,20 +2,39 @@
 #include "hg-desktop-private.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "hg-bus.h"
+#include "hg-groups.h"
 #include "hg-log.h"
+#include "hg-policy-rules.h"
 #include "hg-tty.h"
 
 #define LOGIND "org.freedesktop.login1"
 #define LOGIND_PATH "/org/freedesktop/login1"
+
+#define GROUPS_TIMEOUT_USEC (10 * HG_USEC_PER_SEC)
+
+/* What the daemon needs of a logind Session, out of its a{sv}: strings
+ * owned by the message read, or (in a Pending) copied. */
+typedef struct {
+  const char *name;
+  uint32_t uid;
+  const char *type;
+  const char *tty;
+  const char *seat;
+  const char *service;
+} SessionInfo;
 
 typedef struct {
   HgDesktop *d;
   sd_bus_message *m;
   char *logind_id;
   sd_bus_slot *slot;
+  sd_bus_message *props; /* logind's answer: info's strings are in it */
+  SessionInfo info;
+  HgGroupsQuery *groups;
 } Pending;
 
 static void desk_free(gpointer p) {
@@ -26,6 +45,7 @@ static void desk_free(gpointer p) {
   g_free(k->logind_id);
   g_free(k->user);
   g_free(k->session_id);
+  g_free(k->policy);
   g_free(k);
 }
 
@@ -33,6 +53,8 @@ static void pending_free(gpointer p) {
   Pending *q = p;
 
   sd_bus_slot_unref(q->slot);
+  hg_groups_query_free(q->groups);
+  sd_bus_message_unref(q->props);
   sd_bus_message_unref(q->m);
   g_free(q->logind_id);
   g_free(q);
@@ -53,7 +75,8 @@ static int arm(HgDesktop *d, Desk *k) {
                                           .user = k->user,
                                           .uid = k->uid,
                                           .peer_uid = HG_PEER_UID_UNKNOWN,
-                                          .logind_id = k->logind_id},
+                                          .logind_id = k->logind_id,
+                                          .policy = k->policy},
                          &s);
   if (r < 0)
     return r;
@@ -103,8 +126,16 @@ static void on_locked(HgLogind *l, const char *id, bool locked,
                       void *userdata) {
   HgDesktop *d = userdata;
   Desk *k = g_hash_table_lookup(d->by_logind, id);
+  HgSession *s = k ? session_of(d, k) : NULL;
   int r;
 
+  /* lock-then-terminate: the person is back before LockedMaxSec. */
+  if (s && !locked && hg_session_get_times(s)->locked_at) {
+    hg_info("Desktop session %s of %s unlocked: active again", k->session_id,
+            k->user);
+    (void)hg_registry_unlock(d->reg, s);
+    return;
+  }
   if (!k || locked || !k->locked_by_us)
     return;
   r = arm(d, k);
@@ -147,25 +178,31 @@ static void on_session_event(HgRegistry *reg, HgSession *s,
                              HgRegistryEvent event, void *userdata) {
   HgDesktop *d = userdata;
   HgEndReason reason = hg_session_get_end_reason(s);
-  Desk *k;
+  Desk *k = g_hash_table_lookup(d->by_session, hg_session_get_id(s));
 
-  if (event != HG_REGISTRY_EVENT_ENDED)
+  if (k && event == HG_REGISTRY_EVENT_LOCK) {
+    hg_info("Desktop session %s of %s reached its idle limit: locked, and "
+            "terminated in %" PRIu64 " s unless unlocked",
+            k->session_id, k->user,
+            hg_usec_to_sec_ceil(hg_session_get_limits(s)->locked_max));
+    hg_logind_lock(d->logind, k->logind_id);
     return;
-  k = g_hash_table_lookup(d->by_session, hg_session_get_id(s));
-  if (!k)
+  }
+  if (!k || event != HG_REGISTRY_EVENT_ENDED)
     return;
   g_hash_table_remove(d->by_session, k->session_id);
   g_clear_pointer(&k->session_id, g_free);
   desk_idle_end(k);
   if ((reason == HG_END_REASON_IDLE_TIMEOUT ||
        reason == HG_END_REASON_MAX_AGE) &&
-      d->config->desktop_action == HG_DESKTOP_ACTION_LOCK) {
+      hg_session_get_limits(s)->action == HG_DESKTOP_ACTION_LOCK) {
     hg_logind_lock(d->logind, k->logind_id);
     k->locked_by_us = true;
     return;
   }
   if (reason == HG_END_REASON_IDLE_TIMEOUT || reason == HG_END_REASON_MAX_AGE ||
-      reason == HG_END_REASON_TERMINATED)
+      reason == HG_END_REASON_TERMINATED ||
+      reason == HG_END_REASON_LOCKED_TIMEOUT)
     hg_logind_terminate(d->logind, k->logind_id);
   drop(d, k);
 }
@@ -181,16 +218,8 @@ static bool valid_logind_id(const char *id) {
   return true;
 }
 
-/* What the daemon needs of a logind Session, out of its a{sv}. */
-typedef struct {
-  const char *name;
-  uint32_t uid;
-  const char *type;
-  const char *tty;
-} SessionInfo;
-
 static int read_info_entry(sd_bus_message *m, SessionInfo *info) {
-  const char *name, *upath;
+  const char *name, *upath, *seat_path;
   int r;
 
   r = sd_bus_message_read(m, "s", &name);
@@ -204,6 +233,10 @@ static int read_info_entry(sd_bus_message *m, SessionInfo *info) {
     return sd_bus_message_read(m, "v", "s", &info->type);
   if (strcmp(name, "TTY") == 0)
     return sd_bus_message_read(m, "v", "s", &info->tty);
+  if (strcmp(name, "Seat") == 0)
+    return sd_bus_message_read(m, "v", "(so)", &info->seat, &seat_path);
+  if (strcmp(name, "Service") == 0)
+    return sd_bus_message_read(m, "v", "s", &info->service);
   return sd_bus_message_skip(m, "v");
 }
 
@@ -254,17 +287,30 @@ static Desk *desk_new(HgDesktop *d, const char *logind_id, const char *user,
   return k;
 }
 
-static int finish_register(Pending *q, const SessionInfo *info) {
+/* The rule of a desktop login: its seat and PAM service as logind has
+ * them, its groups as NSS said (NULL: unknown, so no group rule). */
+static const HgPolicyRule *rule_of(HgDesktop *d, const SessionInfo *info,
+                                   const char *const *groups) {
+  HgPolicyWho who = {
+      .user = info->name,
+      .groups = groups,
+      .source = HG_SESSION_SOURCE_DESKTOP,
+      .seat = info->seat && *info->seat ? info->seat : NULL,
+      .service = info->service && *info->service ? info->service : NULL,
+  };
+
+  return hg_policy_rules_match(d->config->rules, &who);
+}
+
+static int finish_register(Pending *q, const char *const *groups) {
+  const SessionInfo *info = &q->info;
+  const HgPolicyRule *rule = rule_of(q->d, info, groups);
   HgDesktop *d = q->d;
   Desk *k;
   int r;
 
-  if ((uint64_t)info->uid < d->config->min_uid) {
-    hg_info("Desktop session %s of %s (uid %u) is not managed: below MinUid",
-            q->logind_id, info->name, info->uid);
-    return sd_bus_reply_method_return(q->m, "s", "");
-  }
   k = desk_new(d, q->logind_id, info->name, info->uid, info);
+  k->policy = rule ? g_strdup(rule->name) : NULL;
   g_hash_table_insert(d->by_logind, k->logind_id, k);
   r = arm(d, k);
   if (r < 0) {
@@ -273,27 +319,75 @@ static int finish_register(Pending *q, const SessionInfo *info) {
                                       "Cannot create the session: %s",
                                       g_strerror(-r));
   }
+  hg_info("Desktop session %s of %s (logind session %s, seat %s, service "
+          "%s): policy %s",
+          k->session_id, k->user, k->logind_id, info->seat ?: "-",
+          info->service ?: "-", rule ? rule->name : "fallback");
   hg_logind_watch(d->logind, k->logind_id);
   return sd_bus_reply_method_return(q->m, "s", k->session_id);
+}
+
+/* Registered meanwhile (the same login twice at once): its id. */
+static bool reply_if_known(Pending *q) {
+  Desk *k = g_hash_table_lookup(q->d->by_logind, q->logind_id);
+
+  if (!k)
+    return false;
+  (void)sd_bus_reply_method_return(q->m, "s", k->session_id ?: "");
+  return true;
+}
+
+static void on_groups(HgGroupsQuery *query, int r, const char *const *groups,
+                      void *userdata) {
+  Pending *q = userdata;
+
+  if (r < 0)
+    hg_warning("Cannot tell the groups of %s (%s): its desktop session gets "
+               "no group's policy rule",
+               q->info.name, g_strerror(-r));
+  if (!reply_if_known(q))
+    (void)finish_register(q, groups);
+  g_hash_table_remove(q->d->pending, q);
+}
+
+/* Below MinUid: not managed. Else its groups first, off the loop. */
+static int start_register(Pending *q) {
+  HgDesktop *d = q->d;
+  const SessionInfo *info = &q->info;
+
+  if ((uint64_t)info->uid < d->config->min_uid) {
+    hg_info("Desktop session %s of %s (uid %u) is not managed: below MinUid",
+            q->logind_id, info->name, info->uid);
+    return sd_bus_reply_method_return(q->m, "s", "");
+  }
+  if (!d->event) { /* no loop to come back to (tools): ask now */
+    g_auto(GStrv) groups = NULL;
+    (void)hg_groups_lookup(info->name, &groups);
+    return finish_register(q, (const char *const *)groups);
+  }
+  return hg_groups_query_new(d->event, info->name, GROUPS_TIMEOUT_USEC,
+                             on_groups, q, &q->groups);
 }
 
 static int on_register_props(sd_bus_message *reply, void *userdata,
                              sd_bus_error *error) {
   Pending *q = userdata;
-  SessionInfo info = {0};
+  int r;
 
+  q->slot = sd_bus_slot_unref(q->slot);
+  q->props = sd_bus_message_ref(reply);
   if (sd_bus_message_is_method_error(reply, NULL) ||
-      read_info(reply, &info) < 0 || !info.name || !*info.name)
+      read_info(reply, &q->info) < 0 || !q->info.name || !*q->info.name) {
     (void)sd_bus_reply_method_errorf(q->m, SD_BUS_ERROR_INVALID_ARGS,
                                      "logind cannot tell the owner of %s",
                                      q->logind_id);
-  else if (g_hash_table_contains(q->d->by_logind, q->logind_id))
-    (void)sd_bus_reply_method_return(
-        q->m, "s",
-        ((Desk *)g_hash_table_lookup(q->d->by_logind, q->logind_id))->session_id
-            ?: "");
-  else
-    (void)finish_register(q, &info);
+  } else if (!reply_if_known(q)) {
+    r = start_register(q);
+    if (r < 0)
+      (void)sd_bus_reply_method_errno(q->m, r, NULL);
+    if (q->groups)
+      return 0; /* on_groups() goes on */
+  }
   g_hash_table_remove(q->d->pending, q);
   return 0;
 }

@@ -104,7 +104,13 @@ class DBusTest(hgtest.TestCase):
                                        dbus_interface=dbus.PROPERTIES_IFACE))
         self.assertEqual(limits, {"WarnAfterSec": 60, "ExpireAfterSec": 120,
                                   "MaxSessionSec": 28800, "CloseAfterSec": 0,
-                                  "InhibitMaxSec": 0})
+                                  "InhibitMaxSec": 0, "Waiting": False})
+        # The policy's side: the fallback, no lock, no extensions.
+        self.assertEqual((p["Policy"], p["Action"], p["Warning"], p["Stage"],
+                          p["LockAt"], p["Extensions"], p["ExtensionsLeft"]),
+                         ("", "", "", "active", 0, 0, 0))
+        self.assertAlmostEqual(p["LimitAt"] - p["Created"], 28800e6,
+                               delta=1e6)
         # Tokens never appear on the bus.
         self.assertNotIn(token, repr(p))
         self.assertEqual(self.call(None, "GetSession", "0" * 32)[1],
@@ -175,11 +181,14 @@ class DBusTest(hgtest.TestCase):
                             timeout=1 + SLACK)
         self.assertIn(warn[3][2], (1, 2))
         changed = rec.wait_for("PropertiesChanged", path=path)
-        self.assertEqual(changed[3][:2], [SESSION, {"State": "warning"}])
+        self.assertEqual(changed[3][:2], [SESSION, {"State": "warning",
+                                                    "Warning": "idle",
+                                                    "Stage": "active"}])
         # Activity: back to active, announced.
         self.assertEqual(self.c.ping(token).json()["state"], "active")
         rec.wait_for("PropertiesChanged",
-                     lambda s: s[3][1] == {"State": "active"}, path=path)
+                     lambda s: s[3][1] == {"State": "active", "Warning": "",
+                                           "Stage": "active"}, path=path)
         removed = rec.wait_for("SessionRemoved", lambda s: s[3][0] == sid,
                                timeout=3 + SLACK)
         self.assertEqual(removed[3], [sid, path, "idle-timeout"])
@@ -209,8 +218,9 @@ class DBusTest(hgtest.TestCase):
                              lambda s: s[3][2], path=path, timeout=1 + SLACK)
         self.assertEqual(inval[3][1], {})
         self.assertEqual(sorted(inval[3][2]),
-                         ["ExpiresAt", "IdleKnown", "IdleSources",
-                          "LastActivity", "WarnAt"])
+                         ["Action", "ExpiresAt", "Extensions",
+                          "ExtensionsLeft", "IdleKnown", "IdleSources",
+                          "LastActivity", "LimitAt", "LockAt", "WarnAt"])
 
         def invalidations():
             return len([s for s in rec.matching("PropertiesChanged", path)

@@ -39,6 +39,9 @@ static void record(HgRegistry *reg, HgSession *s, HgRegistryEvent ev,
   case HG_REGISTRY_EVENT_TIMES:
     g_string_append_printf(f->events, "times %s;", user);
     break;
+  case HG_REGISTRY_EVENT_LOCK:
+    g_string_append_printf(f->events, "lock %s;", user);
+    break;
   case HG_REGISTRY_EVENT_ENDED:
     g_string_append_printf(
         f->events, "ended %s %s;", user,
