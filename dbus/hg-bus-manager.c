@@ -52,6 +52,7 @@ int hg_bus_terminate(HgBus *bus, sd_bus_message *m, const HgBusCaller *caller,
 
 int hg_bus_extend(HgBus *bus, sd_bus_message *m, const HgBusCaller *caller,
                   HgSession *s, sd_bus_error *error) {
+  g_autoptr(HgSession) ref = hg_session_ref(s); /* the touch may end it */
   int r = hg_bus_check_caller(bus, m, caller, HG_BUS_ALLOW_ADMIN_OR_OWNER, s,
                               error);
 

@@ -270,6 +270,7 @@ int hg_bus_get_waiting(sd_bus *sdbus, const char *path, const char *iface,
 
 int hg_bus_more_time(HgBus *bus, sd_bus_message *m, const HgBusCaller *caller,
                      HgSession *s, sd_bus_error *error) {
+  g_autoptr(HgSession) ref = hg_session_ref(s); /* asking may end it */
   g_autofree char *why = NULL;
   HgMoreTime answer;
   const HgVerdict *v;

@@ -314,7 +314,9 @@ static void handle_api(HgWeb *web, HgHttpRequest *req, const char *path) {
   g_autoptr(JsonParser) parser = json_parser_new_immutable();
   const ApiRoute *route = NULL;
   JsonObject *body = NULL;
-  HgSession *s = NULL;
+  /* Held for the request: a touch that ends it must not free it under
+   * the handler that still tells why. */
+  g_autoptr(HgSession) s = NULL;
   HgEndReason ended;
 
   for (size_t i = 0; i < HG_ELEMENTSOF(api_routes); i++)
@@ -339,6 +341,8 @@ static void handle_api(HgWeb *web, HgHttpRequest *req, const char *path) {
       hg_web_respond_error(req, MHD_HTTP_UNAUTHORIZED, "no-session");
     return;
   }
+  if (s)
+    hg_session_ref(s);
   route->handler(web, req, s, body);
 }
 

@@ -57,14 +57,32 @@ class Pty:
 
 
 class VirtualConsole:
-    """A virtual console of the machine's own (/dev/tty63): keys pushed in
-    with TIOCSTI, read back as a login's shell would."""
+    """A virtual console of the machine's own (/dev/tty63 or below): keys
+    pushed in with TIOCSTI, read back as a login's shell would. Another
+    run of this test on the same machine (a second build, a second
+    checkout) must not type into ours: each takes a console of its own,
+    held with an exclusive lock."""
 
-    PATH = "/dev/tty63"
+    FIRST, LAST = 63, 40
 
     def __init__(self):
-        self.fd = os.open(self.PATH, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-        self.tty = self.PATH[len("/dev/"):]
+        error = None
+        for n in range(self.FIRST, self.LAST - 1, -1):
+            path = "/dev/tty%d" % n
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+            except OSError as e:
+                error = e
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as e:
+                os.close(fd)
+                error = e
+                continue
+            self.fd, self.tty = fd, path[len("/dev/"):]
+            return
+        raise error
 
     def type(self):
         for c in b"x\n":
