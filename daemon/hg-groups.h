@@ -16,12 +16,11 @@ typedef struct HgGroupsQuery HgGroupsQuery;
  * included, the query's until it is freed); -ENOENT: no such user;
  * -ETIMEDOUT; another -errno. groups is NULL unless r is 0. Called once;
  * the callee may free the query. */
-typedef void (*HgGroupsDone)(HgGroupsQuery *q, int r,
-                             const char *const *groups, void *userdata);
+typedef void (*HgGroupsDone)(HgGroupsQuery *q, int r, const char *const *groups,
+                             void *userdata);
 
 int hg_groups_query_new(sd_event *event, const char *user, hg_usec_t timeout,
-                        HgGroupsDone done, void *userdata,
-                        HgGroupsQuery **ret);
+                        HgGroupsDone done, void *userdata, HgGroupsQuery **ret);
 /* Cancels a query that has not reported: done is not called. */
 HgGroupsQuery *hg_groups_query_free(HgGroupsQuery *q);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HgGroupsQuery, hg_groups_query_free)

@@ -35,7 +35,8 @@ void hg_bus_explain_free(HgBusExplain *e) {
 }
 
 static int append_u(sd_bus_message *m, const char *key, uint64_t v) {
-  return sd_bus_message_append(m, "{sv}", key, "u", (uint32_t)MIN(v, UINT32_MAX));
+  return sd_bus_message_append(m, "{sv}", key, "u",
+                               (uint32_t)MIN(v, UINT32_MAX));
 }
 
 static int append_usec(sd_bus_message *m, const char *key, hg_usec_t v) {
@@ -151,11 +152,10 @@ static int read_option(HgBusExplain *e, const char *key, const char *value,
   }
   if (strcmp(key, "seat") != 0 && strcmp(key, "service") != 0)
     return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                             "Unknown option %s: source, seat or service",
-                             key);
+                             "Unknown option %s: source, seat or service", key);
   if (!valid_name(value))
-    return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-                             "Not a %s name", key);
+    return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Not a %s name",
+                             key);
   if (strcmp(key, "seat") == 0) {
     g_free(e->seat);
     e->seat = g_strdup(value);
@@ -200,7 +200,7 @@ static void default_who(HgBusExplain *e, const HgConfig *c) {
 }
 
 int hg_bus_method_explain_policy(sd_bus_message *m, void *userdata,
-                          sd_bus_error *error) {
+                                 sd_bus_error *error) {
   HgBus *bus = userdata;
   g_autoptr(HgBusExplain) e = g_new0(HgBusExplain, 1);
   const char *user;
@@ -262,8 +262,8 @@ int hg_bus_method_set_waiting(sd_bus_message *m, void *userdata,
 int hg_bus_get_waiting(sd_bus *sdbus, const char *path, const char *iface,
                        const char *property, sd_bus_message *reply,
                        void *userdata, sd_bus_error *error) {
-  return sd_bus_message_append(reply, "b",
-                               hg_registry_get_waiting(((HgBus *)userdata)->reg));
+  return sd_bus_message_append(
+      reply, "b", hg_registry_get_waiting(((HgBus *)userdata)->reg));
 }
 
 /* --- more time --------------------------------------------------------- */
@@ -288,10 +288,9 @@ int hg_bus_more_time(HgBus *bus, sd_bus_message *m, const HgBusCaller *caller,
   if (why)
     return sd_bus_error_setf(error, HG_BUS_ERROR_MORE_TIME_REFUSED, "%s", why);
   v = hg_session_get_verdict(s);
-  return sd_bus_reply_method_return(
-      m, "tu", hg_bus_realtime(bus, v->hard_end),
-      hg_session_get_limits(s)->max_extensions -
-          hg_session_get_times(s)->n_extended);
+  return sd_bus_reply_method_return(m, "tu", hg_bus_realtime(bus, v->hard_end),
+                                    hg_session_get_limits(s)->max_extensions -
+                                        hg_session_get_times(s)->n_extended);
 }
 
 static int more_time_as(HgBus *bus, sd_bus_message *m,

@@ -6,6 +6,8 @@
 
 #include <cmocka.h>
 
+#include <glib.h>
+
 #include "hg-policy.h"
 
 #define S(x) ((hg_usec_t)(x)*HG_USEC_PER_SEC)
@@ -143,6 +145,142 @@ static const Case cases[] = {
      HG_END_REASON_MAX_AGE, INF},
 };
 
+/* The stages: lock-then-terminate, the warnings before the absolute limit
+ * at several lead times, more time given. */
+static const HgLimits lock_20min = {
+    .warn_after = S(540),
+    .expire_after = S(600),
+    .max_session = S(28800),
+    .action = HG_DESKTOP_ACTION_LOCK_THEN_TERMINATE,
+    .locked_max = S(1200),
+};
+static const HgLimits lead_600_60 = {
+    .warn_after = S(540),
+    .expire_after = S(600),
+    .max_session = S(3600),
+    .n_warn_before = 2,
+    .warn_before = {S(600), S(60)},
+};
+
+#define LOCKABLE(act, locked)                                                  \
+  {                                                                            \
+    .created = S(1000), .last_activity = (act), .last_alive = S(1000),         \
+    .lockable = true, .locked_at = (locked)                                    \
+  }
+#define BUSY_EXTENDED(ext, n)                                                  \
+  {                                                                            \
+    .created = S(1000), .last_activity = S(1000), .last_alive = S(1000),       \
+    .busy = true, .extended = (ext), .n_extended = (n)                         \
+  }
+
+typedef struct {
+  const char *name;
+  const HgLimits *limits;
+  HgPolicyTimes times;
+  hg_usec_t now;
+  HgSessionState state;
+  HgEndReason reason;
+  hg_usec_t next_deadline;
+  HgWarning warning;
+  hg_usec_t warn_until;
+  unsigned warn_level;
+  bool lock_due;
+} StageCase;
+
+static const StageCase stage_cases[] = {
+    {"lock-then-terminate: warned of the lock", &lock_20min,
+     LOCKABLE(S(1000), 0), S(1540), HG_SESSION_STATE_WARNING,
+     HG_END_REASON_NONE, S(1600), HG_WARNING_IDLE, S(1600), 0, false},
+    {"lock-then-terminate: the idle limit is a lock, not an end", &lock_20min,
+     LOCKABLE(S(1000), 0), S(1600), HG_SESSION_STATE_WARNING,
+     HG_END_REASON_NONE, S(1600), HG_WARNING_IDLE, S(1600), 0, true},
+    {"locked: active until the lead before the end", &lock_20min,
+     LOCKABLE(S(1000), S(1600)), S(1700), HG_SESSION_STATE_ACTIVE,
+     HG_END_REASON_NONE, S(2740), HG_WARNING_NONE, 0, 0, false},
+    {"locked: activity before the lock does not count", &lock_20min,
+     LOCKABLE(S(2000), S(1600)), S(2740), HG_SESSION_STATE_WARNING,
+     HG_END_REASON_NONE, S(2800), HG_WARNING_LOCKED, S(2800), 0, false},
+    {"locked LockedMaxSec: ended", &lock_20min, LOCKABLE(S(1000), S(1600)),
+     S(2800), HG_SESSION_STATE_ENDED, HG_END_REASON_LOCKED_TIMEOUT, INF,
+     HG_WARNING_NONE, 0, 0, false},
+    {"locked: the absolute limit still ends it", &lock_20min,
+     LOCKABLE(S(29000), S(29500)), S(29800), HG_SESSION_STATE_ENDED,
+     HG_END_REASON_MAX_AGE, INF, HG_WARNING_NONE, 0, 0, false},
+    {"terminate: a lockable session's idle limit is an end", &defaults,
+     LOCKABLE(S(1000), 0), S(1600), HG_SESSION_STATE_ENDED,
+     HG_END_REASON_IDLE_TIMEOUT, INF, HG_WARNING_NONE, 0, 0, false},
+    {"600 s before the limit: the first warning", &lead_600_60,
+     BUSY_EXTENDED(0, 0), S(4000), HG_SESSION_STATE_WARNING, HG_END_REASON_NONE,
+     S(4540), HG_WARNING_LIMIT, S(4600), 1, false},
+    {"just before it: active, next the first warning", &lead_600_60,
+     BUSY_EXTENDED(0, 0), S(4000) - 1, HG_SESSION_STATE_ACTIVE,
+     HG_END_REASON_NONE, S(4000), HG_WARNING_NONE, 0, 0, false},
+    {"60 s before the limit: the second warning", &lead_600_60,
+     BUSY_EXTENDED(0, 0), S(4540), HG_SESSION_STATE_WARNING, HG_END_REASON_NONE,
+     S(4600), HG_WARNING_LIMIT, S(4600), 2, false},
+    {"more time moves the limit and its warnings", &lead_600_60,
+     BUSY_EXTENDED(S(900), 1), S(4540), HG_SESSION_STATE_ACTIVE,
+     HG_END_REASON_NONE, S(4900), HG_WARNING_NONE, 0, 0, false},
+    {"more time: the limit warned anew", &lead_600_60, BUSY_EXTENDED(S(900), 1),
+     S(4900), HG_SESSION_STATE_WARNING, HG_END_REASON_NONE, S(5440),
+     HG_WARNING_LIMIT, S(5500), 1, false},
+    {"more time: ended at the new limit", &lead_600_60,
+     BUSY_EXTENDED(S(900), 1), S(5500), HG_SESSION_STATE_ENDED,
+     HG_END_REASON_MAX_AGE, INF, HG_WARNING_NONE, 0, 0, false},
+    {"both warned: the idle end comes first, so its warning stands",
+     &lead_600_60, DESK(S(3500), false), S(4040), HG_SESSION_STATE_WARNING,
+     HG_END_REASON_NONE, S(4100), HG_WARNING_IDLE, S(4100), 1, false},
+    {"both warned: the limit comes first, so its warning stands", &lead_600_60,
+     DESK(S(4010), false), S(4560), HG_SESSION_STATE_WARNING,
+     HG_END_REASON_NONE, S(4600), HG_WARNING_LIMIT, S(4600), 2, false},
+};
+
+static void test_stage_cases(void **state) {
+  for (size_t i = 0; i < G_N_ELEMENTS(stage_cases); i++) {
+    const StageCase *c = &stage_cases[i];
+    HgVerdict v;
+
+    hg_policy_evaluate(c->limits, &c->times, c->now, &v);
+    if (v.state != c->state || v.reason != c->reason ||
+        v.next_deadline != c->next_deadline || v.warning != c->warning ||
+        (c->warning && v.warn_until != c->warn_until) ||
+        (c->state != HG_SESSION_STATE_ENDED && v.warn_level != c->warn_level) ||
+        v.lock_due != c->lock_due)
+      fail_msg("case '%s': got %s/%s next %llu warning '%s' until %llu level "
+               "%u lock %d",
+               c->name, hg_session_state_to_string(v.state),
+               hg_end_reason_to_string(v.reason),
+               (unsigned long long)v.next_deadline,
+               hg_warning_to_string(v.warning),
+               (unsigned long long)v.warn_until, v.warn_level, v.lock_due);
+  }
+}
+
+/* What a lock-then-terminate session promises: ExpiresAt is the end after
+ * the lock, LockAt the lock. */
+static void test_lock_times(void **state) {
+  HgPolicyTimes t = LOCKABLE(S(1000), 0);
+  HgVerdict v;
+
+  hg_policy_evaluate(&lock_20min, &t, S(1100), &v);
+  assert_true(v.lock_at == S(1600));
+  assert_true(v.expire_at == S(2800));
+  t.locked_at = S(1600);
+  hg_policy_evaluate(&lock_20min, &t, S(1700), &v);
+  assert_true(v.lock_at == INF);
+  assert_true(v.expire_at == S(2800));
+  assert_true(v.hard_end == S(29800));
+}
+
+static void test_warn_before_default(void **state) {
+  hg_usec_t leads[HG_WARN_BEFORE_MAX];
+
+  assert_int_equal(hg_limits_warn_before(&defaults, leads), 1);
+  assert_true(leads[0] == S(60));
+  assert_int_equal(hg_limits_warn_before(&lead_600_60, leads), 2);
+  assert_true(leads[0] == S(600) && leads[1] == S(60));
+}
+
 static void test_cases(void **state) {
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     const Case *c = &cases[i];
@@ -174,6 +312,20 @@ static void test_verdict_stable_until_deadline(void **state) {
       continue;
     hg_policy_evaluate(c->limits, &c->times, v.next_deadline - 1, &later);
     assert_int_equal(later.state, v.state);
+    assert_true(v.next_deadline > c->now);
+  }
+  for (size_t i = 0; i < G_N_ELEMENTS(stage_cases); i++) {
+    const StageCase *c = &stage_cases[i];
+    HgVerdict v, later;
+
+    hg_policy_evaluate(c->limits, &c->times, c->now, &v);
+    if (v.state == HG_SESSION_STATE_ENDED || v.lock_due ||
+        v.next_deadline == INF)
+      continue;
+    hg_policy_evaluate(c->limits, &c->times, v.next_deadline - 1, &later);
+    assert_int_equal(later.state, v.state);
+    assert_int_equal(later.warning, v.warning);
+    assert_int_equal(later.warn_level, v.warn_level);
     assert_true(v.next_deadline > c->now);
   }
 }
@@ -245,11 +397,22 @@ static void test_strings(void **state) {
   assert_null(hg_session_state_to_string(-1));
   assert_string_equal(hg_end_reason_to_string(HG_END_REASON_BROWSER_CLOSED),
                       "browser-closed");
+  for (int i = 0; i < _HG_WARNING_MAX; i++)
+    assert_non_null(hg_warning_to_string(i));
+  assert_string_equal(hg_warning_to_string(HG_WARNING_NONE), "");
+  assert_null(hg_warning_to_string(_HG_WARNING_MAX));
+  for (int i = 0; i < _HG_DESKTOP_ACTION_MAX; i++)
+    assert_int_equal(
+        hg_desktop_action_from_string(hg_desktop_action_to_string(i)), i);
+  assert_int_equal(hg_desktop_action_from_string("nap"), -1);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cases),
+      cmocka_unit_test(test_stage_cases),
+      cmocka_unit_test(test_lock_times),
+      cmocka_unit_test(test_warn_before_default),
       cmocka_unit_test(test_verdict_stable_until_deadline),
       cmocka_unit_test(test_activity_time),
       cmocka_unit_test(test_inhibit_released),
