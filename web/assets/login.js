@@ -25,7 +25,7 @@
     busy: false,
     waitUntil: 0,          /* Date.now() value until which 429 blocks submitting */
     waitTimer: 0,
-    alert: null,           /* what the alert says: {key, vars}, or {text} from PAM */
+    alert: null,           /* what the alert says: {key, vars} */
     notice: null           /* the ended notice: {reason, after} */
   };
 
@@ -41,15 +41,15 @@
 
   /* ---- messages ---- */
 
-  /* message: {key, vars} (our text, re-rendered when the language
-   * changes), {text} (PAM's, as it is), or nothing. */
+  /* message: {key, vars} (re-rendered when the language changes), or
+   * nothing. */
   function showAlert(message) {
     state.alert = message || null;
     /* A fresh node each time, so a repeated message is announced again. */
     el.alert.replaceChildren();
     if (!message) return;
     const p = document.createElement('p');
-    p.textContent = message.key ? t(message.key, message.vars) : message.text;
+    p.textContent = t(message.key, message.vars);
     el.alert.append(p);
   }
 
@@ -310,10 +310,10 @@
     onError(msg('login.error.generic'), true);
   }
 
-  /* PAM's own message when the server passes one on, else ours. */
-  function onFailed(data) {
-    const pam = data && typeof data.message === 'string' && data.message;
-    showCredentials(pam ? { text: pam } : msg('login.failed'));
+  /* Every failure looks alike: the server's "message" is one fixed
+   * English sentence for API clients; the page says it in its language. */
+  function onFailed() {
+    showCredentials(msg('login.failed'));
   }
 
   function onTooMany(retryAfter) {
@@ -341,7 +341,7 @@
   function handleResponse(response, data) {
     switch (response.status) {
       case 200: onAccepted(data); break;
-      case 401: onFailed(data); break;   /* bad credentials, or an expired conversation */
+      case 401: onFailed(); break;   /* bad credentials, or an expired conversation */
       case 429: onTooMany(response.headers.get('Retry-After')); break;
       case 503: onError(msg('login.error.busy'), false); break;
       default: onError(msg('login.error.generic'), true); break;
@@ -409,7 +409,7 @@
     el.lead.textContent = t(state.step === 'prompt' ? 'login.lead_prompt' : 'login.lead');
     updateSubmit();
     renderNotice();
-    if (state.alert && state.alert.key) showAlert(state.alert);
+    if (state.alert) showAlert(state.alert);
   }
 
   /* ---- start ---- */
