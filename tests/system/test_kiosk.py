@@ -385,13 +385,18 @@ class KioskTest(hgsys.TestCase):
         hgroot.log("input on another site: %d returns from idle in %.0f s "
                    "(WarnAfterSec=%d), session active" %
                    (returns, time.monotonic() - started, warn))
-        # Back to hourglass's page, then no input: the warning.
+        # Back to hourglass's page (a cross-site link: the page finds the
+        # session itself), then no input: the warning, on the screen.
         self.kiosk.type("-k", "Return")
+        session_page = self.kiosk.wait_stable(timeout=20, differs_from=frame)
         self.wait_until(lambda: self.state(sid) == "warning", timeout=warn + 10,
                         message="no warning without input")
-        frame = self.kiosk.wait_stable(timeout=10, differs_from=frame)
+        frame = self.kiosk.wait_stable(timeout=10, differs_from=session_page)
         self.kiosk.save("warning")
         self.assertLess(frame.share(yellow_site), 0.01)
+        self.assertGreater(frame.differs(self.sign_in_frame), 0.05,
+                           "the warning, not the sign-in page, is on the screen")
+        self.assertEqual(self.state(sid), "warning")
 
     def test_reset_leaves_nothing(self):
         sign_in_frame = self.start({"WarnAfterSec": "540", "ExpireAfterSec": "600"},

@@ -370,6 +370,25 @@
     handleResponse(result.response, result.data);
   }
 
+  /* ---- back from another site ---- */
+
+  /* A link on another site (the kiosk's catalogue) back to "/" is a
+   * cross-site navigation: the session cookie (SameSite=Strict) does not
+   * come with it, so the server shows this page to a person who is still
+   * signed in. Our own request carries the cookie: a live session goes
+   * back to its page (a same-site navigation now), at most once in 10 s
+   * should the server still say no. */
+  function resumeSession() {
+    let last = 0;
+    try { last = Number(sessionStorage.getItem('hourglass.resume')) || 0; } catch (e) { /* no storage */ }
+    if (Date.now() - last < 10000) return;
+    fetch('/api/session', { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
+      if (r.status !== 200 || state.busy) return;
+      try { sessionStorage.setItem('hourglass.resume', String(Date.now())); } catch (e) { /* no storage */ }
+      window.location.replace('/');
+    }, function () { /* no server: the form stays */ });
+  }
+
   /* ---- the language switch ---- */
 
   /* One button per table of strings.js, each named in its own language
@@ -439,8 +458,10 @@
 
     buildLanguages();
     window.addEventListener('hourglass:language', onLanguage);
+    const ended = new URLSearchParams(window.location.search).has('ended');
     showEndedNotice();
     showCredentials(null);
+    if (!ended) resumeSession();
   }
 
   init();
