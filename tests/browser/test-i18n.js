@@ -258,3 +258,38 @@ hgTest('screenshots of the warning in every language', {
     await ctx.close();
   }
 });
+
+/* The operator's strings.js in the WebRoot: a changed text, a language of
+ * its own (keys it lacks fall back to English), and the older flat form. */
+hgTest('a WebRoot strings.js changes texts and adds a language', {
+  prepare: (daemon) => {
+    const root = daemon.webRoot();
+    const tables = loadTables(STRINGS_SOURCE);
+    tables.en['login.heading'] = 'Library sign-in';
+    tables.it = { 'meta.name': 'Italiano', 'meta.dir': 'ltr', 'login.heading': 'Accedi' };
+    fs.writeFileSync(path.join(root, 'assets', 'strings.js'),
+      'window.HG_STRINGS = ' + JSON.stringify(tables) + ';\n');
+    daemon.config.Http.WebRoot = root;
+  },
+}, async (env) => {
+  const page = await env.newPage();
+  await page.goto(env.daemon.url('/'));
+  await page.locator('#hg-user').waitFor();
+  assert.equal(await page.locator('#hg-title').textContent(), 'Library sign-in');
+  assert.equal(await page.locator('#hg-langs button').count(), LANGS.length + 1);
+  await page.click('#hg-langs button[lang="it"]');
+  assert.equal(await page.locator('#hg-title').textContent(), 'Accedi');
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'it');
+  assert.equal(await page.locator('label[for="hg-user"]').textContent(), TABLES.en['login.user_label']);
+  await env.axe(page, 'the sign-in page with a language of the operator\'s');
+
+  /* The older form: one flat table with meta.lang, the only language. */
+  const flat = Object.assign({}, TABLES.en, { 'meta.lang': 'sv', 'login.heading': 'Logga in' });
+  fs.writeFileSync(path.join(env.daemon.config.Http.WebRoot, 'assets', 'strings.js'),
+    'window.HG_STRINGS = ' + JSON.stringify(flat) + ';\n');
+  await page.reload();
+  await page.locator('#hg-user').waitFor();
+  assert.equal(await page.locator('#hg-title').textContent(), 'Logga in');
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'sv');
+  assert.equal(await page.locator('#hg-langs').isHidden(), true, 'no switch for one language');
+});
