@@ -355,6 +355,12 @@ class KioskTest(hgsys.TestCase):
         policy = self.m.read_file("/etc/chromium/policies/managed/hourglass-kiosk.json")
         self.assertIn('"DownloadRestrictions": 3', policy)
         self.assertIn('"DeveloperToolsAvailability": 2', policy)
+        # KIOSK_LANGUAGE: the browser's language, which the page follows.
+        english = self.sign_in_frame
+        polish = self.kiosk.setup("http://%s/" % self.hg.host, KIOSK_LANGUAGE="pl")
+        self.assertGreater(polish.differs(english), 0.01, "the page in Polish")
+        self.assertIn("--lang=pl", self.m.run(["ps", "-u", "kiosk", "-o", "args="]).stdout)
+        self.kiosk.save("sign-in-pl")
 
     def test_input_on_another_site_keeps_the_session(self):
         warn, expire = 12, 40
