@@ -359,7 +359,8 @@ class KioskTest(hgsys.TestCase):
         english = self.sign_in_frame
         polish = self.kiosk.setup("http://%s/" % self.hg.host, KIOSK_LANGUAGE="pl")
         self.assertGreater(polish.differs(english), 0.01, "the page in Polish")
-        self.assertIn("--lang=pl", self.m.run(["ps", "-u", "kiosk", "-o", "args="]).stdout)
+        chromium = self.m.run(["pgrep", "-u", "kiosk", "-o", "-x", "chromium"]).stdout.split()[0]
+        self.assertIn("--accept-lang=pl", self.m.run(["ps", "-o", "args=", "-p", chromium]).stdout)
         self.kiosk.save("sign-in-pl")
 
     def test_input_on_another_site_keeps_the_session(self):
