@@ -1,7 +1,7 @@
 'use strict';
 /* Signing in and out through the pages; the pages pass axe-core. */
 const assert = require('assert/strict');
-const { hgTest, waitFor, countSessionRefusals } = require('./lib/harness');
+const { hgTest, waitFor, holdsFor, countSessionRefusals } = require('./lib/harness');
 
 hgTest('sign in with a password shows the session page', {
   config: { Timeouts: { WarnAfterSec: '30', ExpireAfterSec: '60' } },
@@ -199,4 +199,37 @@ hgTest('"Start over" leaves a PAM step for the first one', {
   assert.equal(await page.locator('#hg-step-credentials').isVisible(), true);
   assert.equal(await page.locator('#hg-restart').isHidden(), true);
   assert.equal(await page.evaluate(() => document.activeElement.id), 'hg-password');
+});
+
+/* A kiosk's person follows a link to another site and one back: that
+ * navigation is cross-site, so the SameSite=Strict cookie stays behind and
+ * the server shows the sign-in page; the page finds the live session with
+ * a request of its own and goes back to it. Signed out, it stays. */
+hgTest('back from another site by a link, the session page again', { config: LONG }, async (env) => {
+  const http = require('http');
+  const other = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end('<!DOCTYPE html><title>Catalogue</title><a id="back" href="' + env.daemon.url('/') + '">Back</a>');
+  });
+  await new Promise((resolve) => other.listen(0, '127.0.0.1', resolve));
+  try {
+    const site = 'http://localhost:' + other.address().port + '/';
+    const page = await env.newPage();
+    await env.signIn(page);
+    await page.goto(site);
+    await page.click('#back');
+    await page.locator('#hg-logout').waitFor();
+    assert.equal(await page.locator('#hg-signed-in').textContent(), 'Signed in as alice');
+    await env.ready(page);
+
+    await page.click('#hg-logout');
+    await page.locator('#hg-notice').waitFor();
+    await page.goto(site);
+    await page.click('#back');
+    await page.locator('#hg-user').waitFor();
+    /* Bounded "nothing happens": no session, so the sign-in page stays. */
+    await holdsFor(async () => (await page.locator('#hg-user').count()) === 1, 1500, 'the sign-in page stays');
+  } finally {
+    other.close();
+  }
 });

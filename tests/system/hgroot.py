@@ -37,7 +37,11 @@ REQUIRE = os.environ.get("HG_SYSTEM_REQUIRE") == "1"
 # EXTRA_PACKAGES are only added to it.
 BASE_PACKAGES = ["systemd", "systemd-sysv", "dbus", "libpam-systemd", "polkitd",
                  "passwd", "login", "procps", "util-linux", "bsdutils"]
-EXTRA_PACKAGES = []
+# The kiosk's test (test_kiosk.py): the compositor, its idle daemon, the
+# browser, a font for it to draw text with, and the screenshot and typing
+# tools that stand in for the person at the screen.
+EXTRA_PACKAGES = ["sway", "swayidle", "chromium", "fonts-dejavu-core", "grim",
+                  "wtype"]
 CACHE_FORMAT = 1
 CONTAINER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 UNIT = "hourglassd.service"

@@ -1,8 +1,8 @@
 /*
  * hourglass page script. Any page hourglassd serves to a signed-in person
  * loads it with <script src="/assets/client.js" defer></script>; it needs
- * nothing else (it fetches /assets/strings.js and /assets/client.css when
- * the page has not loaded them). No inline script or style: it runs under
+ * nothing else (it fetches /assets/strings.js, /assets/i18n.js and
+ * /assets/client.css when the page has not loaded them). No inline script or style: it runs under
  * the strict CSP.
  *
  * - Activity (pointer, keys, wheel, scroll, touch, window focus) is
@@ -79,17 +79,13 @@
     try { return localStorage.getItem(key) || ''; } catch (e) { return ''; }
   }
 
-  function t(key, vars) {
-    const table = window.HG_STRINGS || {};
-    const text = typeof table[key] === 'string' ? table[key] : key;
-    return vars ? text.replace(/\{(\w+)\}/g, (all, name) => (name in vars ? String(vars[name]) : all)) : text;
+  /* Text, durations and times in the pages' language (i18n.js). */
+  function i18n() {
+    return window.hourglassI18n || null;
   }
 
-  function tn(key, count, vars) {
-    const table = window.HG_STRINGS || {};
-    let form = 'other';
-    try { form = new Intl.PluralRules(table['meta.lang'] || 'en').select(count); } catch (e) { /* "other" */ }
-    return t(typeof table[key + '.' + form] === 'string' ? key + '.' + form : key + '.other', vars);
+  function t(key, vars) {
+    return i18n() ? i18n().t(key, vars) : key;
   }
 
   function emit(name, arg) {
@@ -502,6 +498,7 @@
       '<h2 class="hg-dialog__title" id="hg-dialog-title"></h2>' +
       '<p class="hg-dialog__text" id="hg-dialog-text"></p>' +
       '<p class="hg-dialog__time" role="timer"><span></span> <strong class="hg-dialog__clock"></strong></p>' +
+      '<p class="hg-dialog__at"></p>' +
       '<p class="hg-dialog__live" aria-live="polite" aria-atomic="true"></p>' +
       '<div class="hg-dialog__actions">' +
       '<button type="button" class="hg-dialog__button hg-dialog__button--primary"></button>' +
@@ -510,7 +507,8 @@
     const buttons = dlg.querySelectorAll('button');
     ui = {
       title: q('.hg-dialog__title'), text: q('.hg-dialog__text'), label: q('.hg-dialog__time span'),
-      clock: q('.hg-dialog__clock'), live: q('.hg-dialog__live'), stay: buttons[0], out: buttons[1]
+      clock: q('.hg-dialog__clock'), at: q('.hg-dialog__at'), live: q('.hg-dialog__live'),
+      stay: buttons[0], out: buttons[1]
     };
     ui.stay.addEventListener('click', stay);
     ui.out.addEventListener('click', () => {
@@ -540,15 +538,11 @@
   }
 
   function clockText(sec) {
-    return Math.floor(sec / 60) + ':' + String(sec % 60).padStart(2, '0');
+    return i18n() ? i18n().clock(sec) : Math.floor(sec / 60) + ':' + String(sec % 60).padStart(2, '0');
   }
 
   function leftText(sec) {
-    if (sec >= 60 && (sec % 60 === 0 || sec >= 120)) {
-      const minutes = Math.round(sec / 60);
-      return tn('warning.left_minutes', minutes, { minutes: minutes });
-    }
-    return tn('warning.left_seconds', sec, { seconds: sec });
+    return t('warning.left', { duration: i18n() ? i18n().duration(sec) : sec + ' s' });
   }
 
   function announce(text) {
@@ -570,11 +564,18 @@
 
   function texts() {
     const canStay = extendable();
+    /* An operator's page may be in another language than the dialog. */
+    if (i18n()) {
+      dlg.lang = i18n().lang;
+      dlg.dir = i18n().dir;
+    }
     ui.title.textContent = t('warning.title');
     ui.text.textContent = t(canStay ? 'warning.text' : 'warning.text_max_age');
     ui.label.textContent = t('warning.time_left');
     ui.stay.textContent = t(canStay ? 'warning.stay' : 'warning.ok');
     ui.out.textContent = t('warning.sign_out');
+    const at = state ? new Date(stateAt + state.expire_in_sec * 1000) : null;
+    ui.at.textContent = at && i18n() ? t('warning.ends_at', { time: i18n().time(at) }) : '';
     dlg.setAttribute('data-extendable', String(canStay));
   }
 
@@ -643,12 +644,17 @@
 
   /* ---- start ---- */
 
+  /* In this order: i18n.js reads the tables when it runs. */
   function loadAssets() {
-    if (!window.HG_STRINGS && !document.querySelector('script[src="/assets/strings.js"]')) {
+    ['/assets/strings.js', '/assets/i18n.js'].forEach((src) => {
+      if (src === '/assets/strings.js' && window.HG_STRINGS) return;
+      if (src === '/assets/i18n.js' && window.hourglassI18n) return;
+      if (document.querySelector('script[src="' + src + '"]')) return;
       const s = document.createElement('script');
-      s.src = '/assets/strings.js';
+      s.src = src;
+      s.async = false;
       document.head.append(s);
-    }
+    });
     if (!document.querySelector('link[href="/assets/client.css"]')) {
       const l = document.createElement('link');
       l.rel = 'stylesheet';
@@ -682,6 +688,12 @@
   window.addEventListener('focus', onInput);
   window.addEventListener('pagehide', onPageHide);
   window.addEventListener('pageshow', onPageShow);
+  window.addEventListener('hourglass:language', () => {
+    if (dlg && dlg.open) {
+      texts();
+      countdown();
+    }
+  });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible') verify(false);
   });

@@ -4,12 +4,13 @@
  * Step one asks for user name and password; every further PAM prompt (a
  * one-time code, a new password when the old one has expired) is shown as
  * its own step until the server answers "authenticated" or "failed".
- * Strings come from window.HG_STRINGS (strings.js).
+ * Strings and the language come from window.hourglassI18n (i18n.js, with
+ * the tables of strings.js); the language switch is built here.
  */
 (function () {
   'use strict';
 
-  const STRINGS = window.HG_STRINGS || {};
+  const I18N = window.hourglassI18n;
   const ENDED_REASONS = ['idle-timeout', 'max-age', 'browser-closed', 'terminated',
     'replaced', 'logout', 'shutdown'];
   const REQUEST_TIMEOUT_MS = 90000;     /* PAM may be slow; the server kills a hung helper sooner */
@@ -23,40 +24,41 @@
     conversation: null,
     busy: false,
     waitUntil: 0,          /* Date.now() value until which 429 blocks submitting */
-    waitTimer: 0
+    waitTimer: 0,
+    alert: null,           /* what the alert says: {key, vars} */
+    notice: null           /* the ended notice: {reason, after} */
   };
 
   /* ---- strings ---- */
 
   function t(id, vars) {
-    const text = typeof STRINGS[id] === 'string' ? STRINGS[id] : id;
-    if (!vars) return text;
-    return text.replace(/\{(\w+)\}/g, function (all, name) {
-      return Object.prototype.hasOwnProperty.call(vars, name) ? String(vars[name]) : all;
-    });
+    return I18N ? I18N.t(id, vars) : id;
   }
 
-  function tPlural(id, count, vars) {
-    let category = 'other';
-    try {
-      category = new Intl.PluralRules(document.documentElement.lang || 'en').select(count);
-    } catch (e) { /* unknown language tag: use "other" */ }
-    const key = typeof STRINGS[id + '.' + category] === 'string' ? id + '.' + category : id + '.other';
-    return t(key, vars);
+  function duration(sec, width) {
+    return I18N ? I18N.duration(sec, width) : sec + ' s';
   }
 
   /* ---- messages ---- */
 
+  /* message: {key, vars} (re-rendered when the language changes), or
+   * nothing. */
   function showAlert(message) {
+    state.alert = message || null;
     /* A fresh node each time, so a repeated message is announced again. */
     el.alert.replaceChildren();
     if (!message) return;
     const p = document.createElement('p');
-    p.textContent = message;
+    p.textContent = t(message.key, message.vars);
     el.alert.append(p);
   }
 
+  function msg(key, vars) {
+    return { key: key, vars: vars };
+  }
+
   function hideNotice() {
+    state.notice = null;
     el.notice.hidden = true;
     el.notice.textContent = '';
   }
@@ -67,19 +69,21 @@
     if (!ENDED_REASONS.includes(reason)) return t('ended.unknown');
     const seconds = /^\d{1,7}$/.test(after || '') ? parseInt(after, 10) : 0;
     if (reason !== 'idle-timeout' || seconds <= 0) return t('ended.' + reason);
-    if (seconds % 60 === 0 || seconds >= 120) {
-      const minutes = Math.round(seconds / 60);
-      return tPlural('ended.idle-timeout.minutes', minutes, { minutes: minutes });
-    }
-    return tPlural('ended.idle-timeout.seconds', seconds, { seconds: seconds });
+    return t('ended.idle-timeout.after', { duration: duration(seconds) });
+  }
+
+  function renderNotice() {
+    if (!state.notice) return;
+    el.notice.textContent = endedText(state.notice.reason, state.notice.after);
+    el.notice.hidden = false;
   }
 
   function showEndedNotice() {
     const query = new URLSearchParams(window.location.search);
     const reason = query.get('ended');
     if (reason === null) return;
-    el.notice.textContent = endedText(reason, query.get('after'));
-    el.notice.hidden = false;
+    state.notice = { reason: reason, after: query.get('after') };
+    renderNotice();
     try {
       window.history.replaceState(window.history.state, '', window.location.pathname + window.location.hash);
     } catch (e) { /* keeping the query is harmless */ }
@@ -105,7 +109,7 @@
   function updateSubmit() {
     const left = Math.ceil((state.waitUntil - Date.now()) / 1000);
     if (left > 0) {
-      el.submitLabel.textContent = t('login.wait_button', { seconds: left });
+      el.submitLabel.textContent = t('login.wait_button', { duration: duration(left, 'short') });
     } else {
       el.submitLabel.textContent = t(state.step === 'prompt' ? 'login.continue' : 'login.submit');
     }
@@ -128,7 +132,7 @@
     clearInterval(state.waitTimer);
     state.waitTimer = 0;
     state.waitUntil = 0;
-    showAlert('');
+    showAlert(null);
     updateSubmit();
   }
 
@@ -145,7 +149,8 @@
     el.messages.hidden = true;
   }
 
-  /* Back to step one; keeps the user name, never the password. */
+  /* Back to step one; keeps the user name, never the password. message:
+   * as for showAlert(). */
   function showCredentials(message) {
     state.step = 'credentials';
     state.conversation = null;
@@ -156,7 +161,7 @@
     el.restart.hidden = true;
     el.lead.textContent = t('login.lead');
     updateSubmit();
-    showAlert(message || '');
+    showAlert(message);
     focusFirstField(true);
   }
 
@@ -217,7 +222,7 @@
     el.restart.hidden = false;
     el.lead.textContent = t('login.lead_prompt');
     updateSubmit();
-    showAlert('');
+    showAlert(null);
     focusFirstField(false);
   }
 
@@ -226,12 +231,12 @@
   function credentialsBody() {
     const user = el.user.value.trim();
     if (!user) {
-      showAlert(t('login.need_user'));
+      showAlert(msg('login.need_user'));
       el.user.focus();
       return null;
     }
     if (!el.password.value) {
-      showAlert(t('login.need_password'));
+      showAlert(msg('login.need_password'));
       el.password.focus();
       return null;
     }
@@ -302,18 +307,19 @@
       showPrompt(data);
       return;
     }
-    onError(t('login.error.generic'), true);
+    onError(msg('login.error.generic'), true);
   }
 
-  function onFailed(data) {
-    const message = data && typeof data.message === 'string' && data.message ? data.message : t('login.failed');
-    showCredentials(message);
+  /* Every failure looks alike: the server's "message" is one fixed
+   * English sentence for API clients; the page says it in its language. */
+  function onFailed() {
+    showCredentials(msg('login.failed'));
   }
 
   function onTooMany(retryAfter) {
     const seconds = parseRetryAfter(retryAfter);
     startWait(seconds);
-    showAlert(tPlural('login.error.too_many', seconds, { seconds: seconds }));
+    showAlert({ key: 'login.error.too_many', vars: { duration: duration(seconds) } });
     focusFirstField(true);
   }
 
@@ -329,16 +335,16 @@
 
   function onNetworkError(error) {
     const timedOut = error && error.name === 'AbortError';
-    onError(t(timedOut ? 'login.error.timeout' : 'login.error.network'), false);
+    onError(msg(timedOut ? 'login.error.timeout' : 'login.error.network'), false);
   }
 
   function handleResponse(response, data) {
     switch (response.status) {
       case 200: onAccepted(data); break;
-      case 401: onFailed(data); break;   /* bad credentials, or an expired conversation */
+      case 401: onFailed(); break;   /* bad credentials, or an expired conversation */
       case 429: onTooMany(response.headers.get('Retry-After')); break;
-      case 503: onError(t('login.error.busy'), false); break;
-      default: onError(t('login.error.generic'), true); break;
+      case 503: onError(msg('login.error.busy'), false); break;
+      default: onError(msg('login.error.generic'), true); break;
     }
   }
 
@@ -348,7 +354,7 @@
     let body = state.step === 'prompt' ? answersBody() : credentialsBody();
     if (body === null) return;
     hideNotice();
-    showAlert('');
+    showAlert(null);
     setBusy(true);
     const request = postLogin(body);
     body = null;
@@ -362,6 +368,67 @@
     }
     setBusy(false);
     handleResponse(result.response, result.data);
+  }
+
+  /* ---- back from another site ---- */
+
+  /* A link on another site (the kiosk's catalogue) back to "/" is a
+   * cross-site navigation: the session cookie (SameSite=Strict) does not
+   * come with it, so the server shows this page to a person who is still
+   * signed in. Our own request carries the cookie: a live session goes
+   * back to its page (a same-site navigation now), at most once in 10 s
+   * should the server still say no. */
+  function resumeSession() {
+    let last = 0;
+    try { last = Number(sessionStorage.getItem('hourglass.resume')) || 0; } catch (e) { /* no storage */ }
+    if (Date.now() - last < 10000) return;
+    fetch('/api/session', { credentials: 'same-origin', cache: 'no-store' }).then(function (r) {
+      if (r.status !== 200 || state.busy) return;
+      try { sessionStorage.setItem('hourglass.resume', String(Date.now())); } catch (e) { /* no storage */ }
+      window.location.replace('/');
+    }, function () { /* no server: the form stays */ });
+  }
+
+  /* ---- the language switch ---- */
+
+  /* One button per table of strings.js, each named in its own language
+   * (and marked so, for screen readers); the one in use is pressed. The
+   * choice holds in this browser until the kiosk's reset wipes it. */
+  function buildLanguages() {
+    if (!I18N || I18N.languages.length < 2) {
+      el.langs.hidden = true;
+      return;
+    }
+    const list = el.langs.querySelector('ul');
+    I18N.languages.forEach(function (l) {
+      const item = document.createElement('li');
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'hg-langs__button';
+      button.lang = l.code;
+      button.textContent = l.name;
+      button.setAttribute('data-lang', l.code);
+      button.addEventListener('click', function () { I18N.setLanguage(l.code); });
+      item.append(button);
+      list.append(item);
+    });
+    markLanguage();
+  }
+
+  function markLanguage() {
+    el.langs.querySelectorAll('button').forEach(function (b) {
+      b.setAttribute('aria-pressed', String(b.getAttribute('data-lang') === I18N.lang));
+    });
+  }
+
+  /* Everything this script wrote, again in the new language (i18n.js
+   * redid the data-i18n elements). */
+  function onLanguage() {
+    markLanguage();
+    el.lead.textContent = t(state.step === 'prompt' ? 'login.lead_prompt' : 'login.lead');
+    updateSubmit();
+    renderNotice();
+    if (state.alert) showAlert(state.alert);
   }
 
   /* ---- start ---- */
@@ -380,16 +447,21 @@
     el.alert = document.getElementById('hg-alert');
     el.notice = document.getElementById('hg-notice');
     el.lead = document.getElementById('hg-lead');
+    el.langs = document.getElementById('hg-langs');
 
     el.form.addEventListener('submit', onSubmit);
-    el.restart.addEventListener('click', function () { showCredentials(''); });
+    el.restart.addEventListener('click', function () { showCredentials(null); });
     /* Back from the browser cache: never show a half-finished conversation. */
     window.addEventListener('pageshow', function (event) {
-      if (event.persisted) { setBusy(false); showCredentials(''); }
+      if (event.persisted) { setBusy(false); showCredentials(null); }
     });
 
+    buildLanguages();
+    window.addEventListener('hourglass:language', onLanguage);
+    const ended = new URLSearchParams(window.location.search).has('ended');
     showEndedNotice();
-    showCredentials('');
+    showCredentials(null);
+    if (!ended) resumeSession();
   }
 
   init();

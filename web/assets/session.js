@@ -2,7 +2,8 @@
  * hourglass session page: who is signed in, the idle limit, and "Sign out".
  * Everything that talks to the server (activity, the event stream, the
  * warning dialog, the end of the session) is client.js; this page only
- * renders what window.hourglass tells it. Strings: strings.js.
+ * renders what window.hourglass tells it. Strings and their language:
+ * window.hourglassI18n (i18n.js).
  */
 (function () {
   'use strict';
@@ -11,25 +12,8 @@
   let user = null;
   let limit = null;
 
-  function strings() {
-    return window.HG_STRINGS || {};
-  }
-
   function t(id, vars) {
-    const text = typeof strings()[id] === 'string' ? strings()[id] : id;
-    if (!vars) return text;
-    return text.replace(/\{(\w+)\}/g, function (all, name) {
-      return Object.prototype.hasOwnProperty.call(vars, name) ? String(vars[name]) : all;
-    });
-  }
-
-  function tPlural(id, count, vars) {
-    let category = 'other';
-    try {
-      category = new Intl.PluralRules(document.documentElement.lang || 'en').select(count);
-    } catch (e) { /* unknown language tag: use "other" */ }
-    const key = typeof strings()[id + '.' + category] === 'string' ? id + '.' + category : id + '.other';
-    return t(key, vars);
+    return window.hourglassI18n ? window.hourglassI18n.t(id, vars) : id;
   }
 
   function showAlert(message) {
@@ -41,8 +25,8 @@
   }
 
   /* "Signed in as {user}" with the name in <strong>, built without innerHTML. */
-  function renderUser(name) {
-    if (name === user) return;
+  function renderUser(name, again) {
+    if (name === user && !again) return;
     user = name;
     const nodes = [];
     t('session.signed_in_as').split('{user}').forEach(function (part, index) {
@@ -56,18 +40,12 @@
     el.signedIn.replaceChildren.apply(el.signedIn, nodes);
   }
 
-  function renderIdleLimit(seconds) {
-    if (seconds === limit) return;
+  function renderIdleLimit(seconds, again) {
+    if (seconds === limit && !again) return;
     limit = seconds;
     const valid = Number.isFinite(seconds) && seconds > 0;
-    let text = '';
-    if (valid && seconds >= 60) {
-      const minutes = Math.round(seconds / 60);
-      text = tPlural('session.idle_limit_minutes', minutes, { minutes: minutes });
-    } else if (valid) {
-      text = tPlural('session.idle_limit_seconds', seconds, { seconds: seconds });
-    }
-    el.idleLimit.textContent = text;
+    el.idleLimit.textContent = valid && window.hourglassI18n
+      ? t('session.idle_limit', { duration: window.hourglassI18n.duration(seconds) }) : '';
     el.idleLimit.hidden = !valid;
   }
 
@@ -112,6 +90,10 @@
       el.connection.textContent = c.online ? '' : t('session.offline');
     });
     el.logout.addEventListener('click', logout);
+    window.addEventListener('hourglass:language', function () {
+      if (user !== null) renderUser(user, true);
+      if (limit !== null) renderIdleLimit(limit, true);
+    });
     /* Back from the browser cache: the button may still say "busy". */
     window.addEventListener('pageshow', function (event) {
       if (event.persisted) setBusy(false);

@@ -87,9 +87,10 @@ class Env {
 
   /* A context with the recorders; initScript (a function, or a list of
    * them) runs in every page before the page's own scripts (CDP, not
-   * subject to the page's CSP). */
-  async newContext(initScript) {
-    const ctx = await this.browser.newContext({ viewport: { width: 1280, height: 800 } });
+   * subject to the page's CSP); options go to browser.newContext (a
+   * locale: the browser's languages). */
+  async newContext(initScript, options) {
+    const ctx = await this.browser.newContext(Object.assign({ viewport: { width: 1280, height: 800 } }, options));
     ctx.setDefaultTimeout(10000);
     await ctx.addInitScript(() => {
       document.addEventListener('securitypolicyviolation', (e) => {
