@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hg-log.h"
+#include "hg-more-time.h"
 #include "hg-token.h"
 #include "hg-web-resources.h"
 
@@ -42,6 +43,31 @@ static int64_t seconds_until(hg_usec_t t, hg_usec_t now) {
   return (int64_t)hg_usec_to_sec_ceil(hg_usec_sub(t, now));
 }
 
+/* The absolute limit's side: what a warning is of, how many of its lead
+ * times passed (a new one is a new warning), the more time left. */
+static void add_limit_state(JsonBuilder *b, HgWeb *web, HgSession *s,
+                            hg_usec_t now) {
+  const HgVerdict *v = hg_session_get_verdict(s);
+  const HgLimits *l = hg_session_get_limits(s);
+  unsigned taken = hg_session_get_times(s)->n_extended;
+  unsigned left = 0;
+
+  if (l->extend_by > 0 && l->max_session > 0 && l->max_extensions > taken)
+    left = l->max_extensions - taken;
+  json_builder_set_member_name(b, "warning");
+  json_builder_add_string_value(b, hg_warning_to_string(v->warning));
+  json_builder_set_member_name(b, "warn_level");
+  json_builder_add_int_value(b, v->warn_level);
+  json_builder_set_member_name(b, "limit_in_sec");
+  json_builder_add_int_value(b, seconds_until(v->hard_end, now));
+  json_builder_set_member_name(b, "extend_by_sec");
+  json_builder_add_int_value(b, (int64_t)(l->extend_by / HG_USEC_PER_SEC));
+  json_builder_set_member_name(b, "extensions_left");
+  json_builder_add_int_value(b, left);
+  json_builder_set_member_name(b, "waiting");
+  json_builder_add_boolean_value(b, hg_registry_get_waiting(web->reg));
+}
+
 JsonNode *hg_web_session_state(HgWeb *web, HgSession *s) {
   g_autoptr(JsonBuilder) b = json_builder_new();
   const HgVerdict *v = hg_session_get_verdict(s);
@@ -68,6 +94,7 @@ JsonNode *hg_web_session_state(HgWeb *web, HgSession *s) {
   json_builder_add_int_value(b, (int64_t)(l->expire_after / HG_USEC_PER_SEC));
   json_builder_set_member_name(b, "close_after_sec");
   json_builder_add_int_value(b, (int64_t)(l->close_after / HG_USEC_PER_SEC));
+  add_limit_state(b, web, s, now);
   json_builder_end_object(b);
   return json_builder_get_root(b);
 }
@@ -136,6 +163,27 @@ static void api_ping(HgWeb *web, HgHttpRequest *req, HgSession *s,
   respond_state(web, req, s);
 }
 
+/* The person asks for more time from the page's warning: the state as
+ * it is now, or 409 with why not (the page has its own words for each). */
+static void api_more_time(HgWeb *web, HgHttpRequest *req, HgSession *s,
+                          JsonObject *body) {
+  g_autofree char *json = NULL;
+  HgMoreTime answer;
+
+  if (hg_registry_more_time(web->reg, s, &answer) < 0) {
+    respond_ended(req, hg_session_get_end_reason(s));
+    return;
+  }
+  hg_more_time_log(s, answer, "on the page");
+  if (answer == HG_MORE_TIME_GRANTED) {
+    respond_state(web, req, s);
+    return;
+  }
+  json = g_strdup_printf("{\"error\":\"more-time-refused\",\"reason\":\"%s\"}",
+                         hg_more_time_to_string(answer));
+  hg_http_respond(req, MHD_HTTP_CONFLICT, hg_http_response_json(json));
+}
+
 static void add_cookie_removal(struct MHD_Response *r) {
   MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE,
                           hg_token_cookie_clear());
@@ -195,6 +243,7 @@ static const ApiRoute api_routes[] = {
     {"/api/session", false, true, api_session},
     {"/api/events", false, true, api_events},
     {"/api/logout", true, true, api_logout},
+    {"/api/more-time", true, true, api_more_time},
     {"/api/close", true, true, api_close},
 };
 
