@@ -79,9 +79,9 @@ static void login_free(Login *l) {
   g_free(l);
 }
 
-/* The journal's record of every login: who, the outcome and, for a
- * failure, why (never shown to the person). */
-/* detail: why a login failed, or the policy rule of one that succeeded. */
+/* The journal's record of every login: who, the outcome and the detail:
+ * for a failure why (never shown to the person), for a success the policy
+ * rule it got. */
 static void journal_login(const char *user, int priority, const char *result,
                           const char *detail) {
   bool ok = strcmp(result, "succeeded") == 0;
