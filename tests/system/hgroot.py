@@ -314,7 +314,10 @@ class RootCache:
         """Call with self.lock held."""
         packages = sorted(set(packages + EXTRA_PACKAGES))
         if not self._stamp_ok():
-            self._build(packages)
+            # debootstrap resolves no virtual package (chromium needs
+            # dconf-service, which needs "dbus-session-bus"): it lays down
+            # the base alone, apt adds the rest.
+            self._build([])
         todo = self.missing(packages)
         if todo:
             log("adding %s to the cached root" % " ".join(todo))
