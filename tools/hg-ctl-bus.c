@@ -168,6 +168,11 @@ void ctl_session_clear(CtlSession *s) {
   g_clear_pointer(&s->source, g_free);
   g_clear_pointer(&s->state, g_free);
   g_clear_pointer(&s->idle_sources, g_ptr_array_unref);
+  g_clear_pointer(&s->logind_session, g_free);
+  g_clear_pointer(&s->policy, g_free);
+  g_clear_pointer(&s->action, g_free);
+  g_clear_pointer(&s->warning, g_free);
+  g_clear_pointer(&s->stage, g_free);
   *s = (CtlSession){0};
 }
 
@@ -217,17 +222,28 @@ typedef struct {
   const char *name;
   char type;
   size_t offset;
+  unsigned seen; /* CTL_SEEN_* for numbers whose absence matters */
 } SessionProperty;
 
 static const SessionProperty session_properties[] = {
-    {"Id", 's', offsetof(CtlSession, id)},
-    {"User", 's', offsetof(CtlSession, user)},
-    {"Source", 's', offsetof(CtlSession, source)},
-    {"State", 's', offsetof(CtlSession, state)},
-    {"Created", 't', offsetof(CtlSession, created)},
-    {"LastActivity", 't', offsetof(CtlSession, last_activity)},
-    {"WarnAt", 't', offsetof(CtlSession, warn_at)},
-    {"ExpiresAt", 't', offsetof(CtlSession, expires_at)},
+    {"Id", 's', offsetof(CtlSession, id), 0},
+    {"User", 's', offsetof(CtlSession, user), 0},
+    {"Source", 's', offsetof(CtlSession, source), 0},
+    {"State", 's', offsetof(CtlSession, state), 0},
+    {"Created", 't', offsetof(CtlSession, created), 0},
+    {"LastActivity", 't', offsetof(CtlSession, last_activity), 0},
+    {"WarnAt", 't', offsetof(CtlSession, warn_at), 0},
+    {"ExpiresAt", 't', offsetof(CtlSession, expires_at), 0},
+    {"LogindSession", 's', offsetof(CtlSession, logind_session), 0},
+    {"Policy", 's', offsetof(CtlSession, policy), 0},
+    {"Action", 's', offsetof(CtlSession, action), 0},
+    {"Warning", 's', offsetof(CtlSession, warning), 0},
+    {"Stage", 's', offsetof(CtlSession, stage), 0},
+    {"LockAt", 't', offsetof(CtlSession, lock_at), CTL_SEEN_LOCK_AT},
+    {"LimitAt", 't', offsetof(CtlSession, limit_at), CTL_SEEN_LIMIT_AT},
+    {"Extensions", 'u', offsetof(CtlSession, extensions), CTL_SEEN_EXTENSIONS},
+    {"ExtensionsLeft", 'u', offsetof(CtlSession, extensions_left),
+     CTL_SEEN_EXTENSIONS_LEFT},
 };
 
 static const SessionProperty *find_property(const char *name) {
@@ -245,8 +261,14 @@ static int read_property(sd_bus_message *m, const SessionProperty *p,
   const char *value;
   int r;
 
-  if (p->type == 't')
-    return sd_bus_message_read(m, "v", "t", field);
+  if (p->type == 't' || p->type == 'u') {
+    const char type[] = {p->type, '\0'};
+
+    r = sd_bus_message_read(m, "v", type, field);
+    if (r >= 0)
+      s->seen |= p->seen;
+    return r;
+  }
   r = sd_bus_message_read(m, "v", "s", &value);
   if (r < 0)
     return r;

@@ -99,10 +99,25 @@ static int on_session_new(sd_bus_message *msg, void *userdata,
   return line_end(m, line);
 }
 
+/* What the warning is of (idle, limit, locked) is the session's Warning
+ * property, read when the signal comes; NULL when it cannot be read (the
+ * session ended, an older daemon) or says none any more. */
+static char *warning_kind(const Monitor *m, const char *path) {
+  _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+  g_auto(CtlSession) s = {0};
+
+  if (ctl_session_read(m->bus, path, &s, &error) < 0 || !s.warning ||
+      !*s.warning)
+    return NULL;
+  return g_steal_pointer(&s.warning);
+}
+
+/* seconds_left is the lead time: until the end, the lock or the limit. */
 static int on_session_warning(sd_bus_message *msg, void *userdata,
                               sd_bus_error *ret_error) {
   const Monitor *m = userdata;
   g_autoptr(GString) line = NULL;
+  g_autofree char *kind = NULL;
   char buf[CTL_DURATION_MAX];
   const char *id, *path;
   uint64_t left;
@@ -111,11 +126,17 @@ static int on_session_warning(sd_bus_message *msg, void *userdata,
   r = sd_bus_message_read(msg, "sot", &id, &path, &left);
   if (r < 0)
     return ignore_malformed(msg, r);
+  kind = warning_kind(m, path);
   line = line_begin(m, "warning", id);
-  if (m->o->json)
+  if (m->o->json) {
+    g_string_append(line, ",\"kind\":");
+    ctl_json_string(line, kind);
     g_string_append_printf(line, ",\"seconds_left\":%" PRIu64, left);
-  else
+  } else {
+    if (kind)
+      line_add(m, line, "kind", kind);
     g_string_append_printf(line, " %s left", ctl_format_duration(buf, left));
+  }
   return line_end(m, line);
 }
 

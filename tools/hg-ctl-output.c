@@ -94,6 +94,35 @@ static void json_number(GString *out, const char *key, bool set,
     g_string_append_printf(out, ",\"%s\":null", key);
 }
 
+/* What the policy says of the session, where the daemon said it. */
+static void json_policy(GString *out, const CtlSession *s) {
+  const struct {
+    const char *key, *value;
+  } strings[] = {
+      {"policy", s->policy},
+      {"action", s->action},
+      {"warning", s->warning},
+      {"stage", s->stage},
+  };
+  const struct {
+    const char *key;
+    unsigned seen;
+    uint64_t value;
+  } numbers[] = {
+      {"lock_at", CTL_SEEN_LOCK_AT, s->lock_at},
+      {"limit_at", CTL_SEEN_LIMIT_AT, s->limit_at},
+      {"extensions", CTL_SEEN_EXTENSIONS, s->extensions},
+      {"extensions_left", CTL_SEEN_EXTENSIONS_LEFT, s->extensions_left},
+  };
+
+  for (size_t i = 0; i < HG_ELEMENTSOF(strings); i++)
+    if (strings[i].value)
+      json_member(out, strings[i].key, strings[i].value);
+  for (size_t i = 0; i < HG_ELEMENTSOF(numbers); i++)
+    if (s->seen & numbers[i].seen)
+      json_number(out, numbers[i].key, true, numbers[i].value);
+}
+
 void ctl_json_session(GString *out, const CtlSession *s, hg_usec_t now) {
   uint64_t idle = 0, left = 0;
   bool has_idle = idle_sec(s, now, &idle);
@@ -111,6 +140,7 @@ void ctl_json_session(GString *out, const CtlSession *s, hg_usec_t now) {
   json_number(out, "idle_sec", has_idle, idle);
   json_number(out, "expires_in_sec", has_left, left);
   json_member(out, "path", s->path);
+  json_policy(out, s);
   if (s->has_idle_known)
     g_string_append_printf(out, ",\"idle_known\":%s",
                            s->idle_known ? "true" : "false");
@@ -245,6 +275,47 @@ static void append_idle_sources(GString *out, const CtlSession *s,
                            "the absolute limit (MaxSessionSec) ends it");
 }
 
+/* The session's rule and where it stands; a daemon without policies sends
+ * none of it, and nothing is shown. */
+static void append_policy(GString *out, const CtlSession *s) {
+  if (s->warning)
+    append_text(out, "Warning", *s->warning ? s->warning : "none");
+  if (s->stage)
+    append_text(out, "Stage", s->stage);
+  if (s->policy)
+    append_text(out, "Policy", *s->policy ? s->policy : "(fallback)");
+  if (s->action && *s->action)
+    append_text(out, "Action", s->action);
+}
+
+static void append_extensions(GString *out, const CtlSession *s) {
+  g_string_append_printf(out, "%13s: ", "Extensions");
+  if (s->extensions == 0 && s->extensions_left == 0)
+    g_string_append(out, "none offered\n");
+  else
+    g_string_append_printf(out, "%" PRIu32 " taken, %" PRIu32 " left\n",
+                           s->extensions, s->extensions_left);
+}
+
+/* The lock only for sessions that lock (lock-then-terminate), the
+ * absolute limit with the person's extensions. */
+static void append_limits(GString *out, const CtlSession *s, hg_usec_t now) {
+  const unsigned both = CTL_SEEN_EXTENSIONS | CTL_SEEN_EXTENSIONS_LEFT;
+  bool locks =
+      s->lock_at != 0 || g_strcmp0(s->action, "lock-then-terminate") == 0;
+
+  if ((s->seen & CTL_SEEN_LOCK_AT) && locks) {
+    if (g_strcmp0(s->stage, "locked") == 0)
+      append_text(out, "Locks at", "locked now");
+    else
+      append_time(out, "Locks at", s->lock_at, now);
+  }
+  if (s->seen & CTL_SEEN_LIMIT_AT)
+    append_time(out, "Limit at", s->limit_at, now);
+  if ((s->seen & both) == both)
+    append_extensions(out, s);
+}
+
 int ctl_print_status(const CtlSession *s, hg_usec_t now) {
   g_autoptr(GString) out = g_string_new(NULL);
 
@@ -252,10 +323,12 @@ int ctl_print_status(const CtlSession *s, hg_usec_t now) {
   append_text(out, "User", s->user);
   append_text(out, "Source", s->source);
   append_text(out, "State", s->state);
+  append_policy(out, s);
   append_time(out, "Created", s->created, now);
   append_time(out, "Last activity", s->last_activity, now);
   append_time(out, "Warns at", s->warn_at, now);
   append_time(out, "Expires at", s->expires_at, now);
+  append_limits(out, s, now);
   append_idle_sources(out, s, now);
   append_text(out, "Object", s->path);
   return ctl_write_out(out);

@@ -52,7 +52,26 @@ typedef struct {
   GPtrArray *idle_sources; /* CtlIdleSource; NULL from an older daemon */
   bool has_idle_known;     /* the daemon sent IdleKnown */
   bool idle_known;
+  /* What a daemon with policies adds; an older one sends none of it
+   * (strings NULL, numbers not in seen). */
+  char *logind_session;
+  char *policy; /* "" for the fallback */
+  char *action; /* "" for a web session */
+  char *warning;
+  char *stage;
+  hg_usec_t lock_at;
+  hg_usec_t limit_at;
+  uint32_t extensions;
+  uint32_t extensions_left;
+  unsigned seen; /* CTL_SEEN_*: the numbers above the daemon sent */
 } CtlSession;
+
+enum {
+  CTL_SEEN_LOCK_AT = 1u << 0,
+  CTL_SEEN_LIMIT_AT = 1u << 1,
+  CTL_SEEN_EXTENSIONS = 1u << 2,
+  CTL_SEEN_EXTENSIONS_LEFT = 1u << 3,
+};
 
 void ctl_session_clear(CtlSession *s);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CtlSession, ctl_session_clear)

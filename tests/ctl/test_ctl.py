@@ -227,9 +227,9 @@ class Mock:
         })
 
     def add_session(self, session_id, user, source, state, created,
-                    last_activity, warn_at, expires_at):
+                    last_activity, warn_at, expires_at, extra=None):
         path = path_of(session_id)
-        self.mock.AddObject(path, SESSION_IFACE, {
+        props = {
             "Id": dbus.String(session_id),
             "User": dbus.String(user),
             "Source": dbus.String(source),
@@ -238,7 +238,10 @@ class Mock:
             "LastActivity": dbus.UInt64(last_activity),
             "WarnAt": dbus.UInt64(warn_at),
             "ExpiresAt": dbus.UInt64(expires_at),
-        }, [("Terminate", "", "", ""), ("Extend", "", "", "")])
+        }
+        props.update(extra or {})
+        self.mock.AddObject(path, SESSION_IFACE, props,
+                            [("Terminate", "", "", ""), ("Extend", "", "", "")])
         return path
 
     def session_mock(self, path):
@@ -263,9 +266,11 @@ class Mock:
         hgtest.stop_process(self.proc)
 
 
-# A web session active for ten minutes, idle 3 min 5.5 s; a desktop session
-# in its warning, idle 1 h 2 min, with no idle timeout (ExpiresAt 0). The
-# first id starts with a digit, so its object path is escaped.
+# A web session active for ten minutes, idle 3 min 5.5 s, from a daemon
+# without policies; a desktop session in its warning, idle 1 h 2 min, with
+# no idle timeout (ExpiresAt 0), locked by lock-then-terminate, its limit
+# in an hour, one extension taken of one. The first id starts with a
+# digit, so its object path is escaped.
 WEB_ID = "0123456789abcdef0123456789abcdef"
 DESKTOP_ID = "fedcba9876543210fedcba9876543210"
 GHOST_ID = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -306,9 +311,19 @@ class CtlTestCase(unittest.TestCase):
                              now - 600 * USEC, cls.web_last,
                              cls.web_last + 540 * USEC,
                              cls.web_last + 600 * USEC)
+        cls.desktop_limit = now + 3600 * USEC
         cls.mock.add_session(DESKTOP_ID, "bob", "desktop", "warning",
                              now - 7200 * USEC, now - 3720 * USEC,
-                             now - 3600 * USEC, 0)
+                             now - 3600 * USEC, 0, {
+                                 "Policy": dbus.String("lab"),
+                                 "Action": dbus.String("lock-then-terminate"),
+                                 "Warning": dbus.String("locked"),
+                                 "Stage": dbus.String("locked"),
+                                 "LockAt": dbus.UInt64(0),
+                                 "LimitAt": dbus.UInt64(cls.desktop_limit),
+                                 "Extensions": dbus.UInt32(1),
+                                 "ExtensionsLeft": dbus.UInt32(0),
+                             })
 
     @classmethod
     def tearDownClass(cls):
@@ -449,6 +464,42 @@ class StatusTest(CtlTestCase):
         self.assertExit(result, 0, "")
         self.assertRegex(result.stdout, r"(?m)^   Expires at: never$")
 
+    def test_policy_fields(self):
+        before = time.time()
+        result = self.ctl("status", DESKTOP_ID)
+        after = time.time()
+        self.assertExit(result, 0, "")
+        lines = result.stdout.splitlines()
+        self.assertEqual(lines[3:8], [
+            "        State: warning",
+            "      Warning: locked",
+            "        Stage: locked",
+            "       Policy: lab",
+            "       Action: lock-then-terminate",
+        ])
+        self.assertEqual(lines[12], "     Locks at: locked now")
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S",
+                              time.localtime(self.desktop_limit // USEC))
+        left = self.desktop_limit / USEC
+        self.assertIn(lines[13], {"     Limit at: %s (in %s)" % (stamp, d)
+                                  for d in durations(math.ceil(left - after),
+                                                     math.ceil(left - before))})
+        self.assertEqual(lines[14], "   Extensions: 1 taken, 0 left")
+
+    def test_older_daemon_shows_no_policy(self):
+        # The web session's daemon knows no policies: no line for them.
+        result = self.ctl("status", WEB_ID)
+        self.assertExit(result, 0, "")
+        labels = [line.split(":")[0].strip()
+                  for line in result.stdout.splitlines()]
+        self.assertEqual(labels, ["Id", "User", "Source", "State", "Created",
+                                  "Last activity", "Warns at", "Expires at",
+                                  "Object"])
+        web = json.loads(self.ctl("--json", "status", WEB_ID).stdout)
+        for key in ("policy", "action", "warning", "stage", "lock_at",
+                    "limit_at", "extensions", "extensions_left"):
+            self.assertNotIn(key, web)
+
     def test_json(self):
         result = self.ctl("--json", "status", DESKTOP_ID)
         self.assertExit(result, 0, "")
@@ -458,6 +509,14 @@ class StatusTest(CtlTestCase):
         self.assertEqual(session["source"], "desktop")
         self.assertIsNone(session["expires_in_sec"])
         self.assertTrue(3720 <= session["idle_sec"] <= 3730)
+        self.assertEqual(
+            {k: session[k] for k in ("policy", "action", "warning", "stage",
+                                     "lock_at", "limit_at", "extensions",
+                                     "extensions_left")},
+            {"policy": "lab", "action": "lock-then-terminate",
+             "warning": "locked", "stage": "locked", "lock_at": 0,
+             "limit_at": self.desktop_limit, "extensions": 1,
+             "extensions_left": 0})
 
     def test_unknown_session(self):
         result = self.ctl("status", UNKNOWN_ID)
@@ -723,6 +782,47 @@ class MonitorTest(CtlTestCase):
         self.assertEqual((event["event"], event["id"], event["state"]),
                          ("state", DESKTOP_ID, "warning"))
         self.stop_monitor(proc, signal.SIGINT)
+
+    def test_warning_kind_and_locked_timeout(self):
+        proc, out = self.start_monitor()
+        self.assertRegex(out.next(), "^Watching")
+        # The kind is the session's Warning property; a session without it
+        # (an older daemon) gets none.
+        desktop = dbus.ObjectPath(path_of(DESKTOP_ID))
+        self.emit("SessionWarning", "sot", [DESKTOP_ID, desktop,
+                                            dbus.UInt64(125)])
+        self.assertRegex(out.next(), "^%s warning %s locked 2m05s left$"
+                         % (TIMESTAMP, DESKTOP_ID))
+        self.emit("SessionWarning", "sot", [WEB_ID, path_of(WEB_ID),
+                                            dbus.UInt64(5)])
+        self.assertRegex(out.next(), "^%s warning %s 5s left$"
+                         % (TIMESTAMP, WEB_ID))
+        self.emit("SessionRemoved", "sos", [DESKTOP_ID, desktop,
+                                            "locked-timeout"])
+        self.assertRegex(out.next(), "^%s removed %s locked-timeout$"
+                         % (TIMESTAMP, DESKTOP_ID))
+        self.stop_monitor(proc, signal.SIGTERM)
+
+    def test_json_warning_kind(self):
+        proc, out = self.start_monitor("--json")
+        path = dbus.ObjectPath(path_of(WEB_ID))
+
+        def probe():
+            self.emit("SessionWarning", "sot", [WEB_ID, path, dbus.UInt64(9)])
+            try:
+                return out.lines.get(timeout=0.2)
+            except queue.Empty:
+                return None
+        self.assertIsNone(json.loads(wait_until(probe))["kind"])
+        self.emit("SessionWarning", "sot",
+                  [DESKTOP_ID, path_of(DESKTOP_ID), dbus.UInt64(60)])
+        while True:
+            event = json.loads(out.next())
+            if event["id"] == DESKTOP_ID:
+                break
+        self.assertEqual((event["event"], event["kind"],
+                          event["seconds_left"]), ("warning", "locked", 60))
+        self.stop_monitor(proc, signal.SIGTERM)
 
     def test_bus_goes_away(self):
         # The monitor waits for a daemon that is not there yet, and fails
