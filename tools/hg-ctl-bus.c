@@ -99,7 +99,7 @@ static char *other_error(const sd_bus_error *e, int r) {
   return g_strdup(strerror(-r));
 }
 
-static char *error_message(const CtlOptions *o, CtlOp op, const char *id,
+static char *error_message(const CtlOptions *o, CtlOp op, const char *what,
                            const sd_bus_error *e, int r) {
   const char *denied = denied_text(op);
 
@@ -111,7 +111,9 @@ static char *error_message(const CtlOptions *o, CtlOp op, const char *id,
     return g_strdup_printf("permission denied: %s",
                            denied ? denied : error_detail(e, r));
   if (has_name(e, HG_BUS_ERROR_NO_SUCH_SESSION))
-    return g_strdup_printf("no session %s", id ? id : "");
+    return g_strdup_printf("no session %s", what ? what : "");
+  if (has_name(e, HG_BUS_ERROR_NO_SUCH_USER))
+    return g_strdup_printf("no such user: %s", what ? what : "");
   if (has_name(e, SD_BUS_ERROR_INVALID_ARGS))
     return g_strdup_printf("hourglassd refused the request: %s",
                            error_detail(e, r));
@@ -128,9 +130,9 @@ static char *error_message(const CtlOptions *o, CtlOp op, const char *id,
 
 /* Messages come from the daemon or the bus: one line, no control
  * characters, whatever they hold. */
-int ctl_log_error(const CtlOptions *o, CtlOp op, const char *id,
+int ctl_log_error(const CtlOptions *o, CtlOp op, const char *what,
                   const sd_bus_error *e, int r) {
-  g_autofree char *message = error_message(o, op, id, e, r);
+  g_autofree char *message = error_message(o, op, what, e, r);
   g_autofree char *printable = ctl_printable(message);
 
   fprintf(stderr, "hourglassctl: %s\n", printable);
@@ -139,20 +141,37 @@ int ctl_log_error(const CtlOptions *o, CtlOp op, const char *id,
 
 /* Every call goes out without auto-start: a missing daemon is an answer
  * (ServiceUnknown), not a reason to start one. */
-static int call(sd_bus *bus, const char *path, const char *iface,
-                const char *method, const char *arg, sd_bus_error *error,
-                sd_bus_message **ret_reply) {
+int ctl_new_call(sd_bus *bus, const char *path, const char *iface,
+                 const char *method, sd_bus_message **ret_m) {
   _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
   int r;
 
   r = sd_bus_message_new_method_call(bus, &m, HG_BUS_NAME, path, iface, method);
   if (r >= 0)
     r = sd_bus_message_set_auto_start(m, false);
+  if (r < 0)
+    return r;
+  *ret_m = TAKE_PTR(m);
+  return 0;
+}
+
+static int call(sd_bus *bus, const char *path, const char *iface,
+                const char *method, const char *arg, sd_bus_error *error,
+                sd_bus_message **ret_reply) {
+  _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+  int r;
+
+  r = ctl_new_call(bus, path, iface, method, &m);
   if (r >= 0 && arg)
     r = sd_bus_message_append(m, "s", arg);
   if (r < 0)
     return r;
   return sd_bus_call(bus, m, 0, error, ret_reply);
+}
+
+int ctl_new_manager_call(sd_bus *bus, const char *method,
+                         sd_bus_message **ret_m) {
+  return ctl_new_call(bus, HG_BUS_PATH, HG_BUS_MANAGER_IFACE, method, ret_m);
 }
 
 int ctl_call_manager(sd_bus *bus, const char *method, const char *id,
@@ -336,4 +355,18 @@ int ctl_session_read(sd_bus *bus, const char *path, CtlSession *s,
   g_free(s->path);
   s->path = g_strdup(path);
   return read_properties(reply, s);
+}
+
+int ctl_session_get(sd_bus *bus, const char *id, CtlSession *s,
+                    sd_bus_error *error) {
+  _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+  const char *path;
+  int r;
+
+  r = ctl_call_manager(bus, "GetSession", id, error, &reply);
+  if (r >= 0)
+    r = sd_bus_message_read(reply, "o", &path);
+  if (r >= 0)
+    r = ctl_session_read(bus, path, s, error);
+  return r;
 }

@@ -1,6 +1,7 @@
 /* hourglassctl's pieces: the bus connection and the one place where D-Bus
  * errors become words (hg-ctl-bus.c), what people and scripts read
- * (hg-ctl-output.c) and the signal monitor (hg-ctl-monitor.c). */
+ * (hg-ctl-output.c), the signal monitor (hg-ctl-monitor.c), the caller's
+ * own session (hg-ctl-self.c) and policy explanations (hg-ctl-policy.c). */
 #pragma once
 
 #include <glib.h>
@@ -17,10 +18,21 @@ enum {
   CTL_EXIT_USAGE = 2,
 };
 
+/* Options that belong to one command; CtlOptions.given says which were on
+ * the command line. */
+enum {
+  CTL_OPT_SOURCE = 1u << 0,
+  CTL_OPT_SEAT = 1u << 1,
+  CTL_OPT_SERVICE = 1u << 2,
+};
+
 typedef struct {
   bool json;
   bool legend;
   hg_usec_t timeout; /* of every method call */
+  unsigned given;    /* CTL_OPT_* */
+  /* policy explain: NULL when not given (source: both, web and desktop) */
+  const char *source, *seat, *service;
 } CtlOptions;
 
 /* What a call was for: an AccessDenied is explained in these terms. */
@@ -79,12 +91,23 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(CtlSession, ctl_session_clear)
 /* hg-ctl-bus.c */
 bool ctl_session_id_is_valid(const char *id);
 int ctl_bus_open(const CtlOptions *o, sd_bus **ret_bus);
-int ctl_log_error(const CtlOptions *o, CtlOp op, const char *id,
+/* One line on stderr; what names the session id or user name the call was
+ * about (NULL: none). Returns a negative errno. */
+int ctl_log_error(const CtlOptions *o, CtlOp op, const char *what,
                   const sd_bus_error *error, int r);
+/* A method call to hourglassd without auto-start, for the caller to fill
+ * and send. */
+int ctl_new_call(sd_bus *bus, const char *path, const char *iface,
+                 const char *method, sd_bus_message **ret_m);
+int ctl_new_manager_call(sd_bus *bus, const char *method,
+                         sd_bus_message **ret_m);
 int ctl_call_manager(sd_bus *bus, const char *method, const char *id,
                      sd_bus_error *error, sd_bus_message **ret_reply);
 int ctl_session_read(sd_bus *bus, const char *path, CtlSession *s,
                      sd_bus_error *error);
+/* GetSession, then every property of the session. */
+int ctl_session_get(sd_bus *bus, const char *id, CtlSession *s,
+                    sd_bus_error *error);
 
 /* hg-ctl-output.c */
 #define CTL_DURATION_MAX 24
@@ -103,3 +126,14 @@ int ctl_write_out(const GString *text);
 
 /* hg-ctl-monitor.c */
 int ctl_monitor(sd_bus *bus, const CtlOptions *o);
+
+/* hg-ctl-self.c: the caller is the user named by NSS for the effective
+ * uid, the uid the bus sees. */
+int ctl_self_name(char **ret_name);
+bool ctl_session_is_own(const CtlSession *s, const char *self_name);
+/* The id of the caller's own session; errors are reported on stderr. */
+int ctl_self_session(sd_bus *bus, const CtlOptions *o, char **ret_id);
+
+/* hg-ctl-policy.c */
+bool ctl_policy_source_is_valid(const char *source);
+int ctl_policy_explain(sd_bus *bus, const CtlOptions *o, const char *user);

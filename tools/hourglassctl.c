@@ -1,5 +1,6 @@
 /* hourglassctl: lists, shows, extends, ends and watches the sessions of
- * hourglassd over its D-Bus interface (org.hourglass1). */
+ * hourglassd over its D-Bus interface (org.hourglass1), and explains its
+ * policy rules. */
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -13,26 +14,34 @@
 #define DEFAULT_TIMEOUT_SEC 10
 #define MAX_TIMEOUT_SEC 86400.0
 
-typedef int (*VerbFunc)(sd_bus *bus, const CtlOptions *o, const char *id);
+/* args: the command's own arguments, NULL-terminated. */
+typedef int (*VerbFunc)(sd_bus *bus, const CtlOptions *o, char **args);
 
 typedef struct {
   const char *name;
-  bool takes_id;
+  unsigned min_args, max_args;
+  const char *needs;         /* the first argument, when it is missing */
+  unsigned options;          /* CTL_OPT_*: the options of this command */
+  bool session_id;           /* the first argument, if any, is a session id */
+  int (*check)(char **args); /* more usage errors, as parse_args */
   VerbFunc run;
 } Verb;
 
 static void print_help(void) {
-  printf("Usage: hourglassctl [OPTION...] COMMAND [ID]\n"
+  printf("Usage: hourglassctl [OPTION...] COMMAND [ARG...]\n"
          "\n"
          "Lists, shows, extends, ends and watches the sessions of hourglassd.\n"
          "\n"
          "Commands:\n"
-         "  list            list the sessions (the default)\n"
-         "  status ID       show every property of one session\n"
-         "  terminate ID    end a session now (reason \"terminated\")\n"
-         "  extend ID       count as activity now: the idle timeout restarts\n"
-         "  monitor         print session events as they happen, until\n"
-         "                  interrupted\n"
+         "  list                 list the sessions (the default)\n"
+         "  status [ID]          show every property of one session (your\n"
+         "                       own without ID)\n"
+         "  terminate ID         end a session now (reason \"terminated\")\n"
+         "  extend ID            count as activity now: the idle timeout\n"
+         "                       restarts\n"
+         "  monitor              print session events as they happen, until\n"
+         "                       interrupted\n"
+         "  policy explain USER  the policy rule and limits USER would get\n"
          "\n"
          "Options:\n"
          "  -h, --help          show this help and exit\n"
@@ -41,6 +50,10 @@ static void print_help(void) {
          "      --no-legend     leave out column headers and footers\n"
          "      --timeout SEC   wait at most SEC seconds for an answer\n"
          "                      (default: %d)\n"
+         "  policy explain:\n"
+         "      --source SOURCE web or desktop (default: both)\n"
+         "      --seat SEAT     the seat of the sign-in (seat0)\n"
+         "      --service NAME  the PAM service of a desktop login (sshd)\n"
          "\n"
          "ID is a session id, 32 lower-case hexadecimal characters. Exit\n"
          "status: 0 success, 1 failure, 2 usage error. See hourglassctl(1).\n",
@@ -78,21 +91,71 @@ static int parse_timeout(const char *arg, hg_usec_t *ret) {
   return 0;
 }
 
+/* The options of one command: where they are allowed is checked once the
+ * command is known (find_verb). */
+static const struct {
+  unsigned flag;
+  const char *name;
+} command_options[] = {
+    {CTL_OPT_SOURCE, "--source"},
+    {CTL_OPT_SEAT, "--seat"},
+    {CTL_OPT_SERVICE, "--service"},
+};
+
+static int parse_source(const char *arg, CtlOptions *o) {
+  if (!ctl_policy_source_is_valid(arg))
+    return usage_error("invalid --source '%s': web or desktop expected", arg);
+  o->source = arg;
+  return 0;
+}
+
+static int parse_name(const char *option, const char *arg, const char **ret) {
+  if (!*arg)
+    return usage_error("%s needs a name", option);
+  *ret = arg;
+  return 0;
+}
+
+/* The options of the commands; 0 or an exit status + 1. */
+static int parse_command_option(int c, const char *arg, CtlOptions *o) {
+  o->given |= (unsigned)c;
+  switch (c) {
+  case CTL_OPT_SOURCE:
+    return parse_source(arg, o);
+  case CTL_OPT_SEAT:
+    return parse_name("--seat", arg, &o->seat);
+  case CTL_OPT_SERVICE:
+    return parse_name("--service", arg, &o->service);
+  }
+  return 1 + CTL_EXIT_USAGE;
+}
+
 /* 0 to go on, otherwise an exit status + 1 (so 1 means "exit 0"). */
 static int parse_args(int argc, char **argv, CtlOptions *o) {
-  enum { ARG_VERSION = 0x100, ARG_JSON, ARG_NO_LEGEND, ARG_TIMEOUT };
+  /* Above the CTL_OPT_* flags, which stand for themselves. */
+  enum { ARG_VERSION = 0x1000, ARG_JSON, ARG_NO_LEGEND, ARG_TIMEOUT };
   static const struct option options[] = {
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, ARG_VERSION},
       {"json", no_argument, NULL, ARG_JSON},
       {"no-legend", no_argument, NULL, ARG_NO_LEGEND},
       {"timeout", required_argument, NULL, ARG_TIMEOUT},
+      {"source", required_argument, NULL, CTL_OPT_SOURCE},
+      {"seat", required_argument, NULL, CTL_OPT_SEAT},
+      {"service", required_argument, NULL, CTL_OPT_SERVICE},
       {},
   };
-  int c;
+  int c, r;
 
   while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
     switch (c) {
+    case CTL_OPT_SOURCE:
+    case CTL_OPT_SEAT:
+    case CTL_OPT_SERVICE:
+      r = parse_command_option(c, optarg, o);
+      if (r != 0)
+        return r;
+      break;
     case 'h':
       print_help();
       return 1 + CTL_EXIT_OK;
@@ -172,7 +235,7 @@ static int print_sessions(const CtlOptions *o, GArray *sessions) {
   return ctl_write_out(out);
 }
 
-static int verb_list(sd_bus *bus, const CtlOptions *o, const char *id) {
+static int verb_list(sd_bus *bus, const CtlOptions *o, char **args) {
   _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
   _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
   g_autoptr(GArray) sessions = g_array_new(false, true, sizeof(CtlSession));
@@ -188,19 +251,27 @@ static int verb_list(sd_bus *bus, const CtlOptions *o, const char *id) {
   return print_sessions(o, sessions);
 }
 
-static int verb_status(sd_bus *bus, const CtlOptions *o, const char *id) {
+/* The session the command names, or the caller's own. */
+static int session_id_arg(sd_bus *bus, const CtlOptions *o, char **args,
+                          char **ret_id) {
+  if (args[0]) {
+    *ret_id = g_strdup(args[0]);
+    return 0;
+  }
+  return ctl_self_session(bus, o, ret_id);
+}
+
+static int verb_status(sd_bus *bus, const CtlOptions *o, char **args) {
   _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-  _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
   g_autoptr(GString) out = NULL;
   g_auto(CtlSession) s = {0};
-  const char *path;
+  g_autofree char *id = NULL;
   int r;
 
-  r = ctl_call_manager(bus, "GetSession", id, &error, &reply);
-  if (r >= 0)
-    r = sd_bus_message_read(reply, "o", &path);
-  if (r >= 0)
-    r = ctl_session_read(bus, path, &s, &error);
+  r = session_id_arg(bus, o, args, &id);
+  if (r < 0)
+    return r;
+  r = ctl_session_get(bus, id, &s, &error);
   if (r < 0)
     return ctl_log_error(o, CTL_OP_READ, id, &error, r);
   if (!o->json)
@@ -211,59 +282,113 @@ static int verb_status(sd_bus *bus, const CtlOptions *o, const char *id) {
   return ctl_write_out(out);
 }
 
-static int call_control(sd_bus *bus, const CtlOptions *o, CtlOp op,
-                        const char *method, const char *id) {
+static int verb_terminate(sd_bus *bus, const CtlOptions *o, char **args) {
   _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
   int r;
 
-  r = ctl_call_manager(bus, method, id, &error, NULL);
+  r = ctl_call_manager(bus, "TerminateSession", args[0], &error, NULL);
   if (r < 0)
-    return ctl_log_error(o, op, id, &error, r);
+    return ctl_log_error(o, CTL_OP_TERMINATE, args[0], &error, r);
   return 0;
 }
 
-static int verb_terminate(sd_bus *bus, const CtlOptions *o, const char *id) {
-  return call_control(bus, o, CTL_OP_TERMINATE, "TerminateSession", id);
+static int verb_extend(sd_bus *bus, const CtlOptions *o, char **args) {
+  _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+  int r;
+
+  r = ctl_call_manager(bus, "ExtendSession", args[0], &error, NULL);
+  if (r < 0)
+    return ctl_log_error(o, CTL_OP_EXTEND, args[0], &error, r);
+  return 0;
 }
 
-static int verb_extend(sd_bus *bus, const CtlOptions *o, const char *id) {
-  return call_control(bus, o, CTL_OP_EXTEND, "ExtendSession", id);
-}
-
-static int verb_monitor(sd_bus *bus, const CtlOptions *o, const char *id) {
+static int verb_monitor(sd_bus *bus, const CtlOptions *o, char **args) {
   return ctl_monitor(bus, o);
 }
 
+static int verb_policy(sd_bus *bus, const CtlOptions *o, char **args) {
+  return ctl_policy_explain(bus, o, args[1]);
+}
+
+/* "policy" has one subcommand so far; others may join it. */
+static int check_policy(char **args) {
+  if (strcmp(args[0], "explain") != 0)
+    return usage_error("unknown policy command '%s': explain expected",
+                       args[0]);
+  if (!args[1])
+    return usage_error("'policy explain' needs a user name");
+  if (!*args[1])
+    return usage_error("invalid user name ''");
+  return 0;
+}
+
 static const Verb verbs[] = {
-    {"list", false, verb_list},          {"status", true, verb_status},
-    {"terminate", true, verb_terminate}, {"extend", true, verb_extend},
-    {"monitor", false, verb_monitor},
+    {.name = "list", .run = verb_list},
+    {.name = "status", .max_args = 1, .session_id = true, .run = verb_status},
+    {.name = "terminate",
+     .min_args = 1,
+     .max_args = 1,
+     .needs = "a session id",
+     .session_id = true,
+     .run = verb_terminate},
+    {.name = "extend",
+     .min_args = 1,
+     .max_args = 1,
+     .needs = "a session id",
+     .session_id = true,
+     .run = verb_extend},
+    {.name = "monitor", .run = verb_monitor},
+    {.name = "policy",
+     .min_args = 1,
+     .max_args = 2,
+     .needs = "a command (explain)",
+     .options = CTL_OPT_SOURCE | CTL_OPT_SEAT | CTL_OPT_SERVICE,
+     .check = check_policy,
+     .run = verb_policy},
 };
+
+static int check_options(const Verb *verb, const CtlOptions *o) {
+  for (size_t i = 0; i < HG_ELEMENTSOF(command_options); i++)
+    if ((o->given & command_options[i].flag) &&
+        !(verb->options & command_options[i].flag))
+      return usage_error("%s does not apply to '%s'", command_options[i].name,
+                         verb->name);
+  return 0;
+}
+
+static int check_args(const Verb *verb, char **args, unsigned n_args) {
+  if (n_args < verb->min_args)
+    return usage_error("'%s' needs %s", verb->name, verb->needs);
+  if (n_args > verb->max_args)
+    return usage_error("unexpected argument '%s'", args[verb->max_args]);
+  if (verb->session_id && args[0] && !ctl_session_id_is_valid(args[0]))
+    return usage_error("invalid session id '%s': 32 lower-case hexadecimal "
+                       "characters expected",
+                       args[0]);
+  return verb->check ? verb->check(args) : 0;
+}
 
 /* Everything that makes a usage error is checked before the bus is
  * touched: a malformed id never reaches the daemon. */
-static int find_verb(int argc, char **argv, const Verb **ret_verb,
-                     const char **ret_id) {
+static int find_verb(int argc, char **argv, const CtlOptions *o,
+                     const Verb **ret_verb, char ***ret_args) {
   const char *name = optind < argc ? argv[optind] : "list";
-  int n_args = optind < argc ? argc - optind - 1 : 0;
+  char **args = optind < argc ? argv + optind + 1 : argv + argc;
   const Verb *verb = NULL;
+  int r;
 
   for (size_t i = 0; i < HG_ELEMENTSOF(verbs); i++)
     if (strcmp(verbs[i].name, name) == 0)
       verb = &verbs[i];
   if (!verb)
     return usage_error("unknown command '%s'", name);
-  if (verb->takes_id && n_args == 0)
-    return usage_error("'%s' needs a session id", name);
-  if (n_args > (verb->takes_id ? 1 : 0))
-    return usage_error("unexpected argument '%s'",
-                       argv[optind + 1 + (verb->takes_id ? 1 : 0)]);
-  if (verb->takes_id && !ctl_session_id_is_valid(argv[optind + 1]))
-    return usage_error("invalid session id '%s': 32 lower-case hexadecimal "
-                       "characters expected",
-                       argv[optind + 1]);
+  r = check_options(verb, o);
+  if (r == 0)
+    r = check_args(verb, args, g_strv_length(args));
+  if (r != 0)
+    return r;
   *ret_verb = verb;
-  *ret_id = verb->takes_id ? argv[optind + 1] : NULL;
+  *ret_args = args;
   return 0;
 }
 
@@ -274,17 +399,17 @@ static int run(int argc, char **argv) {
       .timeout = DEFAULT_TIMEOUT_SEC * HG_USEC_PER_SEC,
   };
   const Verb *verb = NULL;
-  const char *id = NULL;
+  char **args = NULL;
   int r;
 
   r = parse_args(argc, argv, &o);
   if (r == 0)
-    r = find_verb(argc, argv, &verb, &id);
+    r = find_verb(argc, argv, &o, &verb, &args);
   if (r > 0)
     return r - 1;
   if (ctl_bus_open(&o, &bus) < 0)
     return CTL_EXIT_FAILURE;
-  r = verb->run(bus, &o, id);
+  r = verb->run(bus, &o, args);
   return r < 0 ? CTL_EXIT_FAILURE : CTL_EXIT_OK;
 }
 

@@ -1,10 +1,17 @@
 #!/usr/bin/python3
-"""hourglassctl against a stand-in for hourglassd on a private system bus.
+"""hourglassctl against a stand-in for hourglassd on a private system bus,
+and against the real hourglassd.
 
 A dbus-daemon of type "system" with an allow-everything policy runs in a
 temporary directory; python-dbusmock owns org.hourglass1 on it and plays
 the Manager and Session interfaces of dbus/org.hourglass1.*.xml (session
 objects at /org/hourglass1/session/<id escaped as sd_bus_path_encode does>).
+What only the real daemon can tell (policy rules and their explanation,
+waiting, a person's more time, the warning of a limit) runs against
+hourglassd from the build tree on a bus of its own, with the integration
+tests' fixtures (tests/integration/hgtest.py, hgbus.py: fake users from
+nss_wrapper, passwords from pam_wrapper); hourglassctl then runs as root
+or, through setpriv, as the session's own user.
 A test-only interface on the Manager object, org.hourglass1.Test, makes a
 method fail with a given D-Bus error, or list sessions whose objects are
 gone; a hung daemon is the mock stopped (SIGSTOP). The built hourglassctl
@@ -13,8 +20,8 @@ fixed time: waits are the integration tests' polls with a deadline
 (hgtest.wait_until), and every process is started and stopped by PID
 through hgtest.spawn().
 
-Run by meson (suite integration), or by hand:
-  HOURGLASSCTL=build/tools/hourglassctl /usr/bin/python3 tests/ctl/test_ctl.py
+Run by meson (suites integration and ctl), or by hand:
+  HG_BUILD_ROOT=build /usr/bin/python3 tests/ctl/test_ctl.py
 """
 
 import contextlib
@@ -39,12 +46,18 @@ import dbus.bus
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SOURCE_ROOT, "tests", "integration"))
+# The daemon of the real-daemon tests is the one built beside this
+# hourglassctl.
+if os.environ.get("HOURGLASSCTL") and not os.environ.get("HG_BUILD_ROOT"):
+    os.environ["HG_BUILD_ROOT"] = os.path.dirname(os.path.dirname(
+        os.path.abspath(os.environ["HOURGLASSCTL"])))
 
+import hgbus  # noqa: E402
 import hgtest  # noqa: E402
 from hgtest import wait_until  # noqa: E402
 
 CTL = os.environ.get("HOURGLASSCTL") or os.path.join(
-    SOURCE_ROOT, "build", "tools", "hourglassctl")
+    hgtest.BUILD_ROOT, "tools", "hourglassctl")
 PYTHON = "/usr/bin/python3"
 
 BUS_NAME = "org.hourglass1"
@@ -57,6 +70,7 @@ MOCK_IFACE = "org.freedesktop.DBus.Mock"
 ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied"
 INVALID_ARGS = "org.freedesktop.DBus.Error.InvalidArgs"
 NO_SUCH_SESSION = "org.hourglass1.Error.NoSuchSession"
+ALICE, CAROL = 1001, 1003  # tests/data/passwd; alice is in kiosk-admins
 
 USEC = 1000000
 TIMESTAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
@@ -611,6 +625,37 @@ class UsageTest(CtlTestCase):
                          r"^hourglassctl: unexpected argument")
         self.assertEqual(self.mock.calls(), [])
 
+    def test_policy_usage(self):
+        self.assertUsage(["policy"],
+                         r"^hourglassctl: 'policy' needs a command \(explain\)")
+        self.assertUsage(["policy", "frob", "alice"],
+                         r"^hourglassctl: unknown policy command 'frob'")
+        self.assertUsage(["policy", "explain"],
+                         r"^hourglassctl: 'policy explain' needs a user name")
+        self.assertUsage(["policy", "explain", ""],
+                         r"^hourglassctl: invalid user name ''")
+        self.assertUsage(["policy", "explain", "alice", "bob"],
+                         r"^hourglassctl: unexpected argument 'bob'")
+        self.assertUsage(["policy", "explain", "alice", "--source", "kiosk"],
+                         r"^hourglassctl: invalid --source 'kiosk': web or "
+                         r"desktop expected \(see --help\)$")
+        self.assertUsage(["policy", "explain", "alice", "--source="],
+                         r"^hourglassctl: invalid --source ''")
+        self.assertUsage(["policy", "explain", "alice", "--seat", ""],
+                         r"^hourglassctl: --seat needs a name")
+        self.assertUsage(["policy", "explain", "alice", "--service="],
+                         r"^hourglassctl: --service needs a name")
+        self.assertUsage(["policy", "explain", "alice", "--source"],
+                         r"requires an argument")
+        self.assertEqual(self.mock.calls(), [])
+
+    def test_command_options_belong_to_their_command(self):
+        self.assertUsage(["list", "--source", "web"],
+                         r"^hourglassctl: --source does not apply to 'list'")
+        self.assertUsage(["--seat", "seat0", "status", WEB_ID],
+                         r"^hourglassctl: --seat does not apply to 'status'")
+        self.assertEqual(self.mock.calls(), [])
+
     def test_bad_options(self):
         self.assertUsage(["--frob", "list"], r"unrecognized option")
         self.assertUsage(["--timeout", "0", "list"],
@@ -622,6 +667,7 @@ class UsageTest(CtlTestCase):
         result = self.ctl("--help")
         self.assertExit(result, 0, "")
         self.assertIn("terminate ID", result.stdout)
+        self.assertIn("policy explain USER", result.stdout)
         result = self.ctl("--version")
         self.assertExit(result, 0, "")
         self.assertRegex(result.stdout, r"^hourglassctl \d+\.\d+")
@@ -851,6 +897,289 @@ class MonitorTest(CtlTestCase):
         self.assertRegex(wait_until(probe),
                          "^%s removed %s logout$" % (TIMESTAMP, WEB_ID))
         self.stop_monitor(proc, signal.SIGTERM)
+
+
+# --- against the real hourglassd -------------------------------------------
+
+# alice (in kiosk-admins) signs in on the page under [Policy staff]: an hour
+# at most, warned from its first second on (WarnBeforeSec 3599 of 3600) so
+# that she may ask for more time at once, 10 minutes more at most twice.
+# carol has the fallback: 8 hours, no more time. [Policy lab] is for the
+# desktops of seat1.
+DAEMON_CONFIG = {
+    "DBus": {"AdminGroup": "kiosk-admins"},
+    "Timeouts": {"WarnAfterSec": 540, "ExpireAfterSec": 600,
+                 "MaxSessionSec": 28800},
+    "Policy staff": {"MatchGroup": "kiosk-admins", "MatchSource": "web",
+                     "MaxSessionSec": 3600, "ExtendBySec": 600,
+                     "MaxExtensions": 2, "WarnBeforeSec": "3599;60"},
+    "Policy lab": {"MatchSource": "desktop", "MatchSeat": "seat1",
+                   "Action": "lock-then-terminate", "LockedMaxSec": 1200},
+}
+
+FALLBACK_LIMITS = {
+    "WarnAfterSec": 540, "ExpireAfterSec": 600, "MaxSessionSec": 28800,
+    "CloseAfterSec": 0, "InhibitMaxSec": 0, "Action": "terminate",
+    "LockedMaxSec": 600, "ExtendBySec": 0, "MaxExtensions": 0,
+    "WarnBeforeSec": [],
+}
+STAFF_LIMITS = dict(FALLBACK_LIMITS, MaxSessionSec=3600, ExtendBySec=600,
+                    MaxExtensions=2, WarnBeforeSec=[3599, 60])
+LAB_LIMITS = dict(FALLBACK_LIMITS, Action="lock-then-terminate",
+                  LockedMaxSec=1200)
+
+
+def ctl_environment(bus):
+    """hourglassctl's environment: the test's bus, and the fake users
+    (nss_wrapper; under ASan its runtime first), as hgtest.Daemon has
+    them."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("LD_", "NSS_WRAPPER", "DBUS_",
+                                "HOURGLASSCTL_", "XDG_SESSION_ID"))}
+    env.update(bus.env())
+    env.update({
+        "LC_ALL": "C.UTF-8",
+        "LD_PRELOAD": ":".join(p for p in hgtest.preload().split(":")
+                               if "nss_wrapper" in p or "asan" in p),
+        "NSS_WRAPPER_PASSWD": os.path.join(hgtest.DATA_DIR, "passwd"),
+        "NSS_WRAPPER_GROUP": os.path.join(hgtest.DATA_DIR, "group"),
+    })
+    if hgtest.SANITIZE != "none":
+        env["NSS_WRAPPER_DISABLE_DEEPBIND"] = "1"
+    return env
+
+
+class DaemonTestCase(hgtest.TestCase):
+    """hourglassd with DAEMON_CONFIG on a bus of the test's own."""
+
+    def setUp(self):
+        self.bus = hgbus.SystemBus()
+        self.addCleanup(self.bus.close)
+        self.d = hgbus.BusDaemon(self.bus, config=DAEMON_CONFIG,
+                                 name=self._testMethodName)
+        self.addCleanup(self._finish_daemon, self.d)
+        self.d.start()
+        self.bus.wait_for_name(BUS_NAME)
+        self.client = self.d.client()
+        self.manager = dbus.Interface(
+            self.bus.conn.get_object(BUS_NAME, MANAGER_PATH), MANAGER_IFACE)
+
+    def ctl(self, *args, uid=None):
+        """hourglassctl ARGS as root, or as uid (its own groups only)."""
+        cmd = []
+        if uid is not None:
+            cmd = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid,
+                   "--clear-groups"]
+        return subprocess.run(cmd + [CTL] + list(args),
+                              env=ctl_environment(self.bus),
+                              capture_output=True, text=True, timeout=30)
+
+    def assertExit(self, result, status, stderr=None):
+        self.assertEqual(result.returncode, status,
+                         "stdout: %r, stderr: %r"
+                         % (result.stdout, result.stderr))
+        if stderr is not None:
+            self.assertEqual(result.stderr, stderr)
+
+    def sign_in(self, user):
+        """A web session of user, ended after the test; its id."""
+        before = {str(s[0]) for s in self.manager.ListSessions()}
+        token = self.client.login(user, "secret")
+        self.addCleanup(self.client.logout, token)
+        new = [str(s[0]) for s in self.manager.ListSessions()
+               if str(s[0]) not in before]
+        self.assertEqual(len(new), 1)
+        return new[0]
+
+    def props(self, sid):
+        obj = self.bus.conn.get_object(BUS_NAME, path_of(sid))
+        return hgbus._plain(obj.GetAll(SESSION_IFACE,
+                                       dbus_interface=dbus.PROPERTIES_IFACE))
+
+    def wait_for_limit_warning(self, sid):
+        """Until the session warns of its limit (staff: a second in)."""
+        return wait_until(lambda: self.props(sid)["Warning"] == "limit" and
+                          self.props(sid), 1 + hgtest.SLACK,
+                          message="no limit warning")
+
+    def waiting(self):
+        return bool(self.bus.conn.get_object(BUS_NAME, MANAGER_PATH).Get(
+            MANAGER_IFACE, "Waiting", dbus_interface=dbus.PROPERTIES_IFACE))
+
+    def header_line(self, group):
+        with open(self.d.config_path) as f:
+            return f.read().splitlines().index("[%s]" % group) + 1
+
+
+class PolicyExplainTest(DaemonTestCase):
+    def limits_of(self, text):
+        """The indented 'Key  value' lines of one source, as a dict."""
+        return dict(re.match(r"^  (\S+)\s+(.*)$", line).groups()
+                    for line in text.splitlines() if line.startswith("  "))
+
+    def test_matching_rule(self):
+        result = self.ctl("policy", "explain", "alice", "--source", "web")
+        self.assertExit(result, 0, "")
+        head, body = result.stdout.split("\n\n")
+        self.assertEqual(head, "User alice, groups: alice kiosk-admins")
+        first, rest = body.split("\n", 1)
+        self.assertEqual(first, "web: [Policy staff] at %s:%d"
+                         % (self.d.config_path, self.header_line(
+                             "Policy staff")))
+        self.assertEqual(self.limits_of(rest), {
+            "WarnAfterSec": "540 (9m00s)",
+            "ExpireAfterSec": "600 (10m00s)",
+            "MaxSessionSec": "3600 (1h00m)",
+            "CloseAfterSec": "0",
+            "InhibitMaxSec": "0",
+            "Action": "terminate",
+            "LockedMaxSec": "600 (10m00s)",
+            "ExtendBySec": "600 (10m00s)",
+            "MaxExtensions": "2",
+            "WarnBeforeSec": "3599;60",
+        })
+        # The values line up.
+        starts = {line.index(value) for line in rest.splitlines()
+                  for value in [line.split()[1]]}
+        self.assertEqual(len(starts), 1)
+
+    def test_both_sources_and_the_fallback(self):
+        # carol matches no rule; alice's desktop login on seat1 is a lab's.
+        result = self.ctl("policy", "explain", "carol")
+        self.assertExit(result, 0, "")
+        blocks = result.stdout.split("\n\n")
+        self.assertEqual(blocks[0], "User carol, groups: carol")
+        self.assertEqual([b.split("\n")[0] for b in blocks[1:]], [
+            "web: the fallback ([Timeouts] and [Desktop] in %s)"
+            % self.d.config_path,
+            "desktop: the fallback ([Timeouts] and [Desktop] in %s)"
+            % self.d.config_path])
+        self.assertEqual(self.limits_of(blocks[2])["WarnBeforeSec"], "-")
+        result = self.ctl("policy", "explain", "alice", "--source=desktop",
+                          "--seat", "seat1", "--service", "gdm-password")
+        self.assertExit(result, 0, "")
+        self.assertIn("\ndesktop (seat seat1, service gdm-password): "
+                      "[Policy lab] at %s:%d\n"
+                      % (self.d.config_path, self.header_line("Policy lab")),
+                      result.stdout)
+        self.assertNotIn("web", result.stdout)
+        result = self.ctl("policy", "explain", "carol", "--source=desktop",
+                          "--service", "sshd")
+        self.assertIn("\ndesktop (service sshd): the fallback", result.stdout)
+
+    def test_json(self):
+        result = self.ctl("--json", "policy", "explain", "alice")
+        self.assertExit(result, 0, "")
+        answer = json.loads(result.stdout)
+        self.assertEqual(answer["user"], "alice")
+        self.assertEqual(sorted(answer["groups"]), ["alice", "kiosk-admins"])
+        web, desktop = answer["sources"]
+        self.assertEqual(web, {
+            "source": "web", "seat": None, "service": None,
+            "policy": "staff", "file": self.d.config_path,
+            "line": self.header_line("Policy staff"), "limits": STAFF_LIMITS})
+        # Without a seat, the lab's rule does not match a desktop login.
+        self.assertEqual(desktop, {
+            "source": "desktop", "seat": None, "service": None,
+            "policy": "", "file": self.d.config_path, "line": 0,
+            "limits": FALLBACK_LIMITS})
+        result = self.ctl("--json", "policy", "explain", "carol",
+                          "--source", "desktop", "--seat", "seat1")
+        [lab] = json.loads(result.stdout)["sources"]
+        self.assertEqual((lab["policy"], lab["seat"], lab["limits"]),
+                         ("lab", "seat1", LAB_LIMITS))
+
+    def test_unknown_user(self):
+        for args in (["nosuchuser"], ["nosuchuser", "--source", "desktop"]):
+            result = self.ctl("policy", "explain", *args)
+            self.assertExit(result, 1,
+                            "hourglassctl: no such user: nosuchuser\n")
+            self.assertEqual(result.stdout, "")
+
+    def test_name_the_daemon_refuses(self):
+        result = self.ctl("policy", "explain", "alice", "--seat", "s" * 300)
+        self.assertExit(result, 1, "hourglassctl: hourglassd refused the "
+                        "request: Not a seat name\n")
+
+
+class StatusPolicyTest(DaemonTestCase):
+    def test_own_session_without_an_id(self):
+        sid = self.sign_in("alice")
+        created = self.props(sid)["Created"]
+        self.wait_for_limit_warning(sid)
+        before = time.time()
+        result = self.ctl("status", uid=ALICE)
+        after = time.time()
+        self.assertExit(result, 0, "")
+        fields = dict(re.match(r"^\s*([^:]+): (.*)$", line).groups()
+                      for line in result.stdout.splitlines())
+        self.assertEqual(fields["Id"], sid)
+        self.assertEqual(
+            {k: fields[k] for k in ("State", "Warning", "Stage", "Policy",
+                                    "Extensions")},
+            {"State": "warning", "Warning": "limit", "Stage": "active",
+             "Policy": "staff", "Extensions": "0 taken, 2 left"})
+        # A web session: no desktop action, no lock.
+        self.assertNotIn("Action", fields)
+        self.assertNotIn("Locks at", fields)
+        limit = created / USEC + 3600
+        self.assertIn(fields["Limit at"], {
+            "%s (in %s)" % (time.strftime("%Y-%m-%d %H:%M:%S",
+                                          time.localtime(int(limit))), d)
+            for d in durations(math.ceil(limit - after) - 1,
+                               math.ceil(limit - before) + 1)})
+
+    def test_json_and_the_fallback(self):
+        sid = self.sign_in("carol")
+        result = self.ctl("--json", "status", sid)
+        self.assertExit(result, 0, "")
+        session = json.loads(result.stdout)
+        props = self.props(sid)
+        self.assertEqual(
+            {k: session[k] for k in ("policy", "action", "warning", "stage",
+                                     "extensions", "extensions_left")},
+            {"policy": "", "action": "", "warning": "", "stage": "active",
+             "extensions": 0, "extensions_left": 0})
+        self.assertLess(abs(session["limit_at"] - props["LimitAt"]), USEC)
+        self.assertLess(abs(session["limit_at"] -
+                            (props["Created"] + 28800 * USEC)), USEC)
+        result = self.ctl("status", sid)
+        self.assertIn("\n       Policy: (fallback)\n", result.stdout)
+        self.assertIn("\n   Extensions: none offered\n", result.stdout)
+
+    def test_no_own_session(self):
+        result = self.ctl("status")
+        self.assertExit(result, 1, "hourglassctl: root has no session (give "
+                        "a session id)\n")
+        self.sign_in("alice")
+        self.sign_in("alice")
+        result = self.ctl("status", uid=ALICE)
+        self.assertExit(result, 1, "hourglassctl: alice has 2 sessions: give "
+                        "a session id (see 'hourglassctl list')\n")
+
+
+class MonitorLimitTest(DaemonTestCase):
+    def test_limit_warning(self):
+        proc = hgtest.spawn([CTL, "monitor"], env=ctl_environment(self.bus),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+        self.addCleanup(MonitorTest.reap, proc)
+        out = LineReader(proc.stdout)
+        self.assertRegex(out.next(), "^Watching")
+        sid = self.sign_in("alice")
+        self.assertRegex(out.next(), "^%s new %s alice web$"
+                         % (TIMESTAMP, sid))
+        deadline = time.monotonic() + 1 + hgtest.SLACK
+        while True:
+            line = out.next(max(0.1, deadline - time.monotonic()))
+            m = re.match("^%s warning %s (\\S+) (\\S+) left$"
+                         % (TIMESTAMP, sid), line or "")
+            if m:
+                break
+        self.assertEqual(m.group(1), "limit")
+        self.assertIn(m.group(2), durations(3590, 3599))
+        os.kill(proc.pid, signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=10), 0)
 
 
 if __name__ == "__main__":
