@@ -74,6 +74,9 @@ static const char *denied_text(CtlOp op) {
   case CTL_OP_EXTEND:
     return "extending a session needs root, the admin group "
            "([DBus] AdminGroup) or the session's own user";
+  case CTL_OP_WAITING:
+    return "setting waiting needs root or the admin group "
+           "([DBus] AdminGroup)";
   case CTL_OP_READ:
     break;
   }

@@ -1,7 +1,8 @@
 /* hourglassctl's pieces: the bus connection and the one place where D-Bus
  * errors become words (hg-ctl-bus.c), what people and scripts read
  * (hg-ctl-output.c), the signal monitor (hg-ctl-monitor.c), the caller's
- * own session (hg-ctl-self.c) and policy explanations (hg-ctl-policy.c). */
+ * own session (hg-ctl-self.c), policy explanations (hg-ctl-policy.c) and
+ * someone waiting (hg-ctl-waiting.c). */
 #pragma once
 
 #include <glib.h>
@@ -40,6 +41,7 @@ typedef enum {
   CTL_OP_READ,
   CTL_OP_TERMINATE,
   CTL_OP_EXTEND,
+  CTL_OP_WAITING,
 } CtlOp;
 
 /* One entry of a session's IdleSources. */
@@ -137,3 +139,8 @@ int ctl_self_session(sd_bus *bus, const CtlOptions *o, char **ret_id);
 /* hg-ctl-policy.c */
 bool ctl_policy_source_is_valid(const char *source);
 int ctl_policy_explain(sd_bus *bus, const CtlOptions *o, const char *user);
+
+/* hg-ctl-waiting.c: "on" 1, "off" 0, else -EINVAL. */
+int ctl_waiting_parse(const char *arg);
+int ctl_waiting_show(sd_bus *bus, const CtlOptions *o);
+int ctl_waiting_set(sd_bus *bus, const CtlOptions *o, bool waiting);

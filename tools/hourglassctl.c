@@ -1,6 +1,6 @@
 /* hourglassctl: lists, shows, extends, ends and watches the sessions of
- * hourglassd over its D-Bus interface (org.hourglass1), and explains its
- * policy rules. */
+ * hourglassd over its D-Bus interface (org.hourglass1), explains its
+ * policy rules and says when someone is waiting. */
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -42,6 +42,8 @@ static void print_help(void) {
          "  monitor              print session events as they happen, until\n"
          "                       interrupted\n"
          "  policy explain USER  the policy rule and limits USER would get\n"
+         "  waiting [on|off]     whether someone is waiting for this\n"
+         "                       machine (then no one gets more time)\n"
          "\n"
          "Options:\n"
          "  -h, --help          show this help and exit\n"
@@ -310,6 +312,12 @@ static int verb_policy(sd_bus *bus, const CtlOptions *o, char **args) {
   return ctl_policy_explain(bus, o, args[1]);
 }
 
+static int verb_waiting(sd_bus *bus, const CtlOptions *o, char **args) {
+  if (!args[0])
+    return ctl_waiting_show(bus, o);
+  return ctl_waiting_set(bus, o, ctl_waiting_parse(args[0]) > 0);
+}
+
 /* "policy" has one subcommand so far; others may join it. */
 static int check_policy(char **args) {
   if (strcmp(args[0], "explain") != 0)
@@ -319,6 +327,12 @@ static int check_policy(char **args) {
     return usage_error("'policy explain' needs a user name");
   if (!*args[1])
     return usage_error("invalid user name ''");
+  return 0;
+}
+
+static int check_waiting(char **args) {
+  if (args[0] && ctl_waiting_parse(args[0]) < 0)
+    return usage_error("invalid argument '%s': on or off expected", args[0]);
   return 0;
 }
 
@@ -345,6 +359,10 @@ static const Verb verbs[] = {
      .options = CTL_OPT_SOURCE | CTL_OPT_SEAT | CTL_OPT_SERVICE,
      .check = check_policy,
      .run = verb_policy},
+    {.name = "waiting",
+     .max_args = 1,
+     .check = check_waiting,
+     .run = verb_waiting},
 };
 
 static int check_options(const Verb *verb, const CtlOptions *o) {

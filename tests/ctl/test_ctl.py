@@ -656,6 +656,14 @@ class UsageTest(CtlTestCase):
                          r"^hourglassctl: --seat does not apply to 'status'")
         self.assertEqual(self.mock.calls(), [])
 
+    def test_waiting_usage(self):
+        self.assertUsage(["waiting", "maybe"],
+                         r"^hourglassctl: invalid argument 'maybe': on or off "
+                         r"expected")
+        self.assertUsage(["waiting", "on", "off"],
+                         r"^hourglassctl: unexpected argument 'off'")
+        self.assertEqual(self.mock.calls(), [])
+
     def test_bad_options(self):
         self.assertUsage(["--frob", "list"], r"unrecognized option")
         self.assertUsage(["--timeout", "0", "list"],
@@ -668,6 +676,7 @@ class UsageTest(CtlTestCase):
         self.assertExit(result, 0, "")
         self.assertIn("terminate ID", result.stdout)
         self.assertIn("policy explain USER", result.stdout)
+        self.assertIn("waiting [on|off]", result.stdout)
         result = self.ctl("--version")
         self.assertExit(result, 0, "")
         self.assertRegex(result.stdout, r"^hourglassctl \d+\.\d+")
@@ -1156,6 +1165,41 @@ class StatusPolicyTest(DaemonTestCase):
         result = self.ctl("status", uid=ALICE)
         self.assertExit(result, 1, "hourglassctl: alice has 2 sessions: give "
                         "a session id (see 'hourglassctl list')\n")
+
+
+class WaitingTest(DaemonTestCase):
+    def test_on_off_and_query(self):
+        self.assertExit(self.ctl("waiting"), 0, "")
+        self.assertEqual(self.ctl("waiting").stdout, "off\n")
+        result = self.ctl("waiting", "on")
+        self.assertExit(result, 0, "")
+        self.assertEqual(result.stdout, "")
+        self.assertTrue(self.waiting())
+        self.assertEqual(self.ctl("waiting").stdout, "on\n")
+        self.assertEqual(json.loads(self.ctl("--json", "waiting").stdout),
+                         {"waiting": True})
+        # Saying it twice changes nothing.
+        self.assertExit(self.ctl("waiting", "on"), 0, "")
+        self.assertExit(self.ctl("waiting", "off"), 0, "")
+        self.assertFalse(self.waiting())
+        self.assertEqual(json.loads(self.ctl("--json", "waiting").stdout),
+                         {"waiting": False})
+
+    def test_only_for_operators(self):
+        # carol is no admin; alice is one (kiosk-admins), reading is open.
+        result = self.ctl("waiting", "on", uid=CAROL)
+        self.assertExit(result, 1, "hourglassctl: permission denied: setting "
+                        "waiting needs root or the admin group ([DBus] "
+                        "AdminGroup)\n")
+        self.assertFalse(self.waiting())
+        self.assertEqual(self.ctl("waiting", uid=CAROL).stdout, "off\n")
+        result = subprocess.run(
+            ["setpriv", "--reuid=%d" % ALICE, "--regid=%d" % ALICE,
+             "--groups=1500", CTL, "waiting", "on"],
+            env=ctl_environment(self.bus), capture_output=True, text=True,
+            timeout=30)
+        self.assertExit(result, 0, "")
+        self.assertTrue(self.waiting())
 
 
 class MonitorLimitTest(DaemonTestCase):
