@@ -74,6 +74,9 @@ static const char *denied_text(CtlOp op) {
   case CTL_OP_EXTEND:
     return "extending a session needs root, the admin group "
            "([DBus] AdminGroup) or the session's own user";
+  case CTL_OP_MORE_TIME:
+    return "only the session's own user asks for more time; operators "
+           "extend with --operator";
   case CTL_OP_WAITING:
     return "setting waiting needs root or the admin group "
            "([DBus] AdminGroup)";
@@ -117,6 +120,8 @@ static char *error_message(const CtlOptions *o, CtlOp op, const char *what,
     return g_strdup_printf("no session %s", what ? what : "");
   if (has_name(e, HG_BUS_ERROR_NO_SUCH_USER))
     return g_strdup_printf("no such user: %s", what ? what : "");
+  if (has_name(e, HG_BUS_ERROR_MORE_TIME_REFUSED))
+    return g_strdup_printf("more time refused: %s", error_detail(e, r));
   if (has_name(e, SD_BUS_ERROR_INVALID_ARGS))
     return g_strdup_printf("hourglassd refused the request: %s",
                            error_detail(e, r));

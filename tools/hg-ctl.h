@@ -1,8 +1,8 @@
 /* hourglassctl's pieces: the bus connection and the one place where D-Bus
  * errors become words (hg-ctl-bus.c), what people and scripts read
  * (hg-ctl-output.c), the signal monitor (hg-ctl-monitor.c), the caller's
- * own session (hg-ctl-self.c), policy explanations (hg-ctl-policy.c) and
- * someone waiting (hg-ctl-waiting.c). */
+ * own session (hg-ctl-self.c), extending (hg-ctl-extend.c), policy
+ * explanations (hg-ctl-policy.c) and someone waiting (hg-ctl-waiting.c). */
 #pragma once
 
 #include <glib.h>
@@ -19,12 +19,21 @@ enum {
   CTL_EXIT_USAGE = 2,
 };
 
+/* Which way "extend" goes (hg-ctl-extend.c has the rule for AUTO). */
+typedef enum {
+  CTL_EXTEND_AUTO,
+  CTL_EXTEND_OWN,      /* --own: RequestMoreTime */
+  CTL_EXTEND_OPERATOR, /* --operator: ExtendSession */
+} CtlExtendPath;
+
 /* Options that belong to one command; CtlOptions.given says which were on
  * the command line. */
 enum {
   CTL_OPT_SOURCE = 1u << 0,
   CTL_OPT_SEAT = 1u << 1,
   CTL_OPT_SERVICE = 1u << 2,
+  CTL_OPT_OWN = 1u << 3,
+  CTL_OPT_OPERATOR = 1u << 4,
 };
 
 typedef struct {
@@ -34,6 +43,7 @@ typedef struct {
   unsigned given;    /* CTL_OPT_* */
   /* policy explain: NULL when not given (source: both, web and desktop) */
   const char *source, *seat, *service;
+  CtlExtendPath extend_path;
 } CtlOptions;
 
 /* What a call was for: an AccessDenied is explained in these terms. */
@@ -41,6 +51,7 @@ typedef enum {
   CTL_OP_READ,
   CTL_OP_TERMINATE,
   CTL_OP_EXTEND,
+  CTL_OP_MORE_TIME,
   CTL_OP_WAITING,
 } CtlOp;
 
@@ -135,6 +146,9 @@ int ctl_self_name(char **ret_name);
 bool ctl_session_is_own(const CtlSession *s, const char *self_name);
 /* The id of the caller's own session; errors are reported on stderr. */
 int ctl_self_session(sd_bus *bus, const CtlOptions *o, char **ret_id);
+
+/* hg-ctl-extend.c */
+int ctl_extend(sd_bus *bus, const CtlOptions *o, const char *id);
 
 /* hg-ctl-policy.c */
 bool ctl_policy_source_is_valid(const char *source);

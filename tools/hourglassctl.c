@@ -37,8 +37,9 @@ static void print_help(void) {
          "  status [ID]          show every property of one session (your\n"
          "                       own without ID)\n"
          "  terminate ID         end a session now (reason \"terminated\")\n"
-         "  extend ID            count as activity now: the idle timeout\n"
-         "                       restarts\n"
+         "  extend [ID]          ask for more time on your own session when\n"
+         "                       its policy gives it; else count as activity\n"
+         "                       now (the idle timeout restarts)\n"
          "  monitor              print session events as they happen, until\n"
          "                       interrupted\n"
          "  policy explain USER  the policy rule and limits USER would get\n"
@@ -56,6 +57,9 @@ static void print_help(void) {
          "      --source SOURCE web or desktop (default: both)\n"
          "      --seat SEAT     the seat of the sign-in (seat0)\n"
          "      --service NAME  the PAM service of a desktop login (sshd)\n"
+         "  extend:\n"
+         "      --own           ask for more time (RequestMoreTime)\n"
+         "      --operator      count as activity (ExtendSession)\n"
          "\n"
          "ID is a session id, 32 lower-case hexadecimal characters. Exit\n"
          "status: 0 success, 1 failure, 2 usage error. See hourglassctl(1).\n",
@@ -99,9 +103,9 @@ static const struct {
   unsigned flag;
   const char *name;
 } command_options[] = {
-    {CTL_OPT_SOURCE, "--source"},
-    {CTL_OPT_SEAT, "--seat"},
-    {CTL_OPT_SERVICE, "--service"},
+    {CTL_OPT_SOURCE, "--source"},     {CTL_OPT_SEAT, "--seat"},
+    {CTL_OPT_SERVICE, "--service"},   {CTL_OPT_OWN, "--own"},
+    {CTL_OPT_OPERATOR, "--operator"},
 };
 
 static int parse_source(const char *arg, CtlOptions *o) {
@@ -118,6 +122,13 @@ static int parse_name(const char *option, const char *arg, const char **ret) {
   return 0;
 }
 
+static int parse_extend_path(CtlExtendPath path, CtlOptions *o) {
+  if (o->extend_path != CTL_EXTEND_AUTO && o->extend_path != path)
+    return usage_error("--own and --operator exclude each other");
+  o->extend_path = path;
+  return 0;
+}
+
 /* The options of the commands; 0 or an exit status + 1. */
 static int parse_command_option(int c, const char *arg, CtlOptions *o) {
   o->given |= (unsigned)c;
@@ -128,6 +139,10 @@ static int parse_command_option(int c, const char *arg, CtlOptions *o) {
     return parse_name("--seat", arg, &o->seat);
   case CTL_OPT_SERVICE:
     return parse_name("--service", arg, &o->service);
+  case CTL_OPT_OWN:
+    return parse_extend_path(CTL_EXTEND_OWN, o);
+  case CTL_OPT_OPERATOR:
+    return parse_extend_path(CTL_EXTEND_OPERATOR, o);
   }
   return 1 + CTL_EXIT_USAGE;
 }
@@ -145,6 +160,8 @@ static int parse_args(int argc, char **argv, CtlOptions *o) {
       {"source", required_argument, NULL, CTL_OPT_SOURCE},
       {"seat", required_argument, NULL, CTL_OPT_SEAT},
       {"service", required_argument, NULL, CTL_OPT_SERVICE},
+      {"own", no_argument, NULL, CTL_OPT_OWN},
+      {"operator", no_argument, NULL, CTL_OPT_OPERATOR},
       {},
   };
   int c, r;
@@ -154,6 +171,8 @@ static int parse_args(int argc, char **argv, CtlOptions *o) {
     case CTL_OPT_SOURCE:
     case CTL_OPT_SEAT:
     case CTL_OPT_SERVICE:
+    case CTL_OPT_OWN:
+    case CTL_OPT_OPERATOR:
       r = parse_command_option(c, optarg, o);
       if (r != 0)
         return r;
@@ -295,13 +314,13 @@ static int verb_terminate(sd_bus *bus, const CtlOptions *o, char **args) {
 }
 
 static int verb_extend(sd_bus *bus, const CtlOptions *o, char **args) {
-  _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+  g_autofree char *id = NULL;
   int r;
 
-  r = ctl_call_manager(bus, "ExtendSession", args[0], &error, NULL);
+  r = session_id_arg(bus, o, args, &id);
   if (r < 0)
-    return ctl_log_error(o, CTL_OP_EXTEND, args[0], &error, r);
-  return 0;
+    return r;
+  return ctl_extend(bus, o, id);
 }
 
 static int verb_monitor(sd_bus *bus, const CtlOptions *o, char **args) {
@@ -346,9 +365,8 @@ static const Verb verbs[] = {
      .session_id = true,
      .run = verb_terminate},
     {.name = "extend",
-     .min_args = 1,
      .max_args = 1,
-     .needs = "a session id",
+     .options = CTL_OPT_OWN | CTL_OPT_OPERATOR,
      .session_id = true,
      .run = verb_extend},
     {.name = "monitor", .run = verb_monitor},

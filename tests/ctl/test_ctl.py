@@ -546,7 +546,15 @@ class ControlTest(CtlTestCase):
                          [("TerminateSession", [WEB_ID])])
 
     def test_extend(self):
+        # Not the caller's own session: the operator's ExtendSession, once
+        # the session is read to tell.
         result = self.ctl("extend", DESKTOP_ID)
+        self.assertExit(result, 0, "")
+        self.assertEqual(self.mock.calls(), [("GetSession", [DESKTOP_ID]),
+                                             ("ExtendSession", [DESKTOP_ID])])
+
+    def test_extend_operator(self):
+        result = self.ctl("extend", "--operator", DESKTOP_ID)
         self.assertExit(result, 0, "")
         self.assertEqual(self.mock.calls(), [("ExtendSession", [DESKTOP_ID])])
 
@@ -654,9 +662,17 @@ class UsageTest(CtlTestCase):
                          r"^hourglassctl: --source does not apply to 'list'")
         self.assertUsage(["--seat", "seat0", "status", WEB_ID],
                          r"^hourglassctl: --seat does not apply to 'status'")
+        self.assertUsage(["policy", "explain", "alice", "--own"],
+                         r"^hourglassctl: --own does not apply to 'policy'")
+        self.assertUsage(["extend", "--own", "--operator", WEB_ID],
+                         r"^hourglassctl: --own and --operator exclude each "
+                         r"other")
         self.assertEqual(self.mock.calls(), [])
 
-    def test_waiting_usage(self):
+    def test_extend_and_waiting_usage(self):
+        # hourglassd grants what the policy says (ExtendBySec): no seconds.
+        self.assertUsage(["extend", WEB_ID, "600"],
+                         r"^hourglassctl: unexpected argument '600'")
         self.assertUsage(["waiting", "maybe"],
                          r"^hourglassctl: invalid argument 'maybe': on or off "
                          r"expected")
@@ -1200,6 +1216,109 @@ class WaitingTest(DaemonTestCase):
             timeout=30)
         self.assertExit(result, 0, "")
         self.assertTrue(self.waiting())
+
+
+class ExtendTest(DaemonTestCase):
+    GRANTED = (r"^More time granted: the limit is now (%s) \(in (\S+)\); "
+               r"(\d+) extensions? left\.$" % TIMESTAMP)
+
+    def test_own_session_gets_more_time(self):
+        sid = self.sign_in("alice")
+        before = self.wait_for_limit_warning(sid)
+        self.assertEqual(before["ExtensionsLeft"], 2)
+        result = self.ctl("extend", uid=ALICE)
+        self.assertExit(result, 0, "")
+        stamp, left_text, left = re.match(self.GRANTED,
+                                          result.stdout.rstrip("\n")).groups()
+        self.assertEqual(left, "1")
+        self.assertIn(left_text, durations(4190, 4201))
+        after = self.props(sid)
+        self.assertEqual((after["Extensions"], after["ExtensionsLeft"]),
+                         (1, 1))
+        self.assertLess(abs(after["LimitAt"] - before["LimitAt"] -
+                            600 * USEC), USEC)
+        self.assertEqual(stamp, time.strftime(
+            "%Y-%m-%d %H:%M:%S", time.localtime(after["LimitAt"] // USEC)))
+        # The second lead time is an hour and ten minutes away again: too
+        # early for more, and the reason says so.
+        result = self.ctl("extend", sid, uid=ALICE)
+        self.assertExit(result, 1, "hourglassctl: more time refused: More "
+                        "time can be asked for only in the last 3599 s "
+                        "before the session's time is up\n")
+        self.assertEqual(result.stdout, "")
+        self.assertEqual(self.props(sid)["ExtensionsLeft"], 1)
+
+    def test_json(self):
+        sid = self.sign_in("alice")
+        self.wait_for_limit_warning(sid)
+        result = self.ctl("--json", "extend", "--own", sid, uid=ALICE)
+        self.assertExit(result, 0, "")
+        answer = json.loads(result.stdout)
+        props = self.props(sid)
+        self.assertEqual((answer["id"], answer["extensions_left"]), (sid, 1))
+        self.assertLess(abs(answer["limit_at"] - props["LimitAt"]), USEC)
+
+    def test_refused_while_someone_is_waiting(self):
+        sid = self.sign_in("alice")
+        before = self.wait_for_limit_warning(sid)
+        self.assertExit(self.ctl("waiting", "on"), 0, "")
+        result = self.ctl("extend", uid=ALICE)
+        self.assertExit(result, 1, "hourglassctl: more time refused: Someone "
+                        "is waiting for this machine: no more time can be "
+                        "given\n")
+        self.assertEqual(result.stdout, "")
+        after = self.props(sid)
+        self.assertEqual(after["ExtensionsLeft"], 2)
+        # The same limit (D-Bus times are converted to wall-clock at each
+        # read: a microsecond apart).
+        self.assertLess(abs(after["LimitAt"] - before["LimitAt"]), 1000)
+        # No one waits any more: granted.
+        self.assertExit(self.ctl("waiting", "off"), 0, "")
+        result = self.ctl("extend", uid=ALICE)
+        self.assertExit(result, 0, "")
+        self.assertRegex(result.stdout, self.GRANTED)
+
+    def test_operators_extend_as_before(self):
+        # root's extension of alice's session, and alice's own with
+        # --operator: activity, no more time.
+        sid = self.sign_in("alice")
+        before = self.wait_for_limit_warning(sid)
+        for args, uid in (((sid,), None), (("--operator",), ALICE)):
+            result = self.ctl("extend", *args, uid=uid)
+            self.assertExit(result, 0, "")
+            self.assertEqual(result.stdout, "")
+        after = self.props(sid)
+        self.assertEqual((after["Extensions"], after["ExtensionsLeft"]),
+                         (0, 2))
+        self.assertLess(abs(after["LimitAt"] - before["LimitAt"]), 1000)
+        self.assertGreater(after["LastActivity"], before["LastActivity"])
+
+    def test_no_more_time_offered(self):
+        # carol's policy offers none: her extend counts as activity; with
+        # --own the daemon says why there is no more.
+        sid = self.sign_in("carol")
+        before = self.props(sid)
+        result = self.ctl("extend", uid=CAROL)
+        self.assertExit(result, 0, "")
+        self.assertEqual(result.stdout, "")
+        self.assertGreater(self.props(sid)["LastActivity"],
+                           before["LastActivity"])
+        result = self.ctl("extend", "--own", uid=CAROL)
+        self.assertExit(result, 1, "hourglassctl: more time refused: This "
+                        "session's policy gives no more time\n")
+
+    def test_own_is_for_the_owner(self):
+        sid = self.sign_in("alice")
+        self.wait_for_limit_warning(sid)
+        result = self.ctl("extend", "--own", sid)
+        self.assertExit(result, 1, "hourglassctl: permission denied: only the "
+                        "session's own user asks for more time; operators "
+                        "extend with --operator\n")
+        result = self.ctl("extend", sid, uid=CAROL)
+        self.assertExit(result, 1, "hourglassctl: permission denied: "
+                        "extending a session needs root, the admin group "
+                        "([DBus] AdminGroup) or the session's own user\n")
+        self.assertEqual(self.props(sid)["ExtensionsLeft"], 2)
 
 
 class MonitorLimitTest(DaemonTestCase):
