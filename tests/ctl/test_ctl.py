@@ -741,17 +741,34 @@ class CompletionTest(CtlTestCase):
 
     def test_commands_and_options(self):
         self.assertEqual(self.complete(CTL + " "),
-                         ["list", "status", "terminate", "extend", "monitor"])
+                         ["list", "status", "terminate", "extend", "monitor",
+                          "policy", "waiting"])
         self.assertEqual(self.complete(CTL + " --timeout 5 e"), ["extend"])
         self.assertEqual(self.complete(CTL + " --no"), ["--no-legend"])
         self.assertEqual(self.complete(CTL + " --timeout "), [])
         self.assertEqual(self.complete(CTL + " list "), [])
+
+    def test_command_words(self):
+        self.assertEqual(self.complete(CTL + " policy "), ["explain"])
+        self.assertEqual(self.complete(CTL + " waiting "), ["on", "off"])
+        self.assertEqual(self.complete(CTL + " waiting on "), [])
+        self.assertEqual(self.complete(CTL + " extend --o"),
+                         ["--own", "--operator"])
+        self.assertEqual(self.complete(CTL + " policy explain alice --s"),
+                         ["--source", "--seat", "--service"])
+        self.assertEqual(self.complete(CTL + " policy explain x --source "),
+                         ["web", "desktop"])
+        self.assertEqual(self.complete(CTL + " policy explain --seat s0 x "),
+                         [])
+        # The user names are the machine's (compgen -u): root is one.
+        self.assertIn("root", self.complete(CTL + " policy explain r"))
 
     def test_session_ids(self):
         self.assertEqual(self.complete(CTL + " terminate "),
                          [DESKTOP_ID, WEB_ID])
         self.assertEqual(self.complete(CTL + " --json status 01"), [WEB_ID])
         self.assertEqual(self.complete(CTL + " extend %s " % WEB_ID), [])
+        self.assertEqual(self.complete(CTL + " extend --own 01"), [WEB_ID])
 
 
 class MonitorTest(CtlTestCase):
