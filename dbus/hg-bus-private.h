@@ -27,6 +27,8 @@ struct HgBus {
   HgKioskReset *kiosk_reset;
   GHashTable *pending;  /* HgBusPending: calls waiting for their caller */
   GHashTable *explains; /* HgBusExplain: ExplainPolicy waiting for NSS */
+  int64_t real_offset;  /* CLOCK_REALTIME - CLOCK_BOOTTIME, µs, as told */
+  bool real_offset_set;
 };
 
 extern const sd_bus_vtable hg_bus_manager_vtable[];

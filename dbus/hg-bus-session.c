@@ -3,6 +3,7 @@
 #include "hg-bus-private.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 #include "hg-log.h"
 
@@ -108,20 +109,31 @@ static int get_string(sd_bus *sdbus, const char *path, const char *iface,
   return sd_bus_message_append(reply, "s", v);
 }
 
-/* D-Bus times are wall-clock; 0 stands for "never". Both clocks are read
- * as the loop saw them when this call came in, so the times of one
- * session keep their order whatever the jitter between two reads. */
+/* Jitter between two reads of the clocks stays below this; a clock that
+ * was set or slewed moves the offset beyond it. */
+#define REAL_OFFSET_SLACK_USEC 1000
+
+/* D-Bus times are wall-clock; 0 stands for "never". The offset between
+ * the clocks is kept while it holds, so that a time a client reads twice
+ * is the same value (the two clocks are never read at the same instant),
+ * and the times of one session keep their order. */
 uint64_t hg_bus_realtime(HgBus *bus, hg_usec_t boottime) {
   uint64_t real_now, boot_now;
+  int64_t offset, r;
 
   if (boottime == HG_USEC_INFINITY)
     return 0;
   if (sd_event_now(bus->event, CLOCK_REALTIME, &real_now) < 0 ||
       sd_event_now(bus->event, CLOCK_BOOTTIME, &boot_now) < 0)
     return hg_clock_to_realtime(hg_registry_get_clock(bus->reg), boottime);
-  if (boottime <= boot_now)
-    return hg_usec_sub(real_now, boot_now - boottime);
-  return hg_usec_add(real_now, boottime - boot_now);
+  offset = (int64_t)real_now - (int64_t)boot_now;
+  if (!bus->real_offset_set ||
+      llabs(offset - bus->real_offset) > REAL_OFFSET_SLACK_USEC) {
+    bus->real_offset = offset;
+    bus->real_offset_set = true;
+  }
+  r = (int64_t)boottime + bus->real_offset;
+  return r > 0 ? (uint64_t)r : 1; /* 0 is "never" */
 }
 
 static int get_time(sd_bus *sdbus, const char *path, const char *iface,
