@@ -45,8 +45,13 @@ static void update(Agent *a) {
       hg_usec_to_sec_ceil(hg_usec_sub(a->deadline, hg_now(CLOCK_BOOTTIME)));
   AgentCountdown c = agent_countdown_step(left);
   g_autofree char *body = agent_countdown_body(left, a->hard_limit);
+  NotifierText t = {agent_countdown_summary(), body};
 
-  notifier_show(a->notifier, agent_countdown_summary(), body, !a->hard_limit);
+  if (!a->hard_limit) {
+    t.action = AGENT_ACTION_EXTEND;
+    t.action_label = "Stay signed in";
+  }
+  notifier_show(a->notifier, &t);
   if (c.next > 0)
     arm_countdown(a, hg_usec_sub(a->deadline, hg_sec_to_usec(c.next)));
   else if (a->countdown)
