@@ -8,8 +8,6 @@
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 
-#define AGENT_ACTION_EXTEND "extend"
-
 typedef struct Notifier Notifier;
 
 /* A person chose the action key of the warning. */

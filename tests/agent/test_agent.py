@@ -4,10 +4,11 @@ python-dbusmock's logind and a desktop session registered by
 pam_hourglass.so (hg-pamtest), and a private session bus with dbusmock's
 notification daemon and an ad-hoc Mutter IdleMonitor (or ScreenSaver).
 The agent runs as alice (uid 1001), as in her own desktop session: the
-warning shows as a notification with a countdown, its action extends the
-session, input from the idle monitor counts as activity, one agent per
-session bus, and it survives the daemon restarting and a missing
-notification service. Every process is killed by PID; waits are polls."""
+warning shows as a notification with a countdown in the words of what it
+is of, its action extends the session, input from the idle monitor counts
+as activity, one agent per session bus, and it survives the daemon
+restarting and a missing notification service. Every process is killed by
+PID; waits are polls."""
 
 import os
 import re
@@ -41,7 +42,9 @@ PAMTEST = os.path.join(hgtest.BUILD_ROOT, "tests", "desktop", "hg-pamtest")
 MODULE = os.path.join(hgtest.BUILD_ROOT, "pam", "pam_hourglass.so")
 PAM_ENV = "/usr/lib/x86_64-linux-gnu/security/pam_env.so"
 PAM_DENY = "/usr/lib/x86_64-linux-gnu/security/pam_deny.so"
-COUNTDOWN_RE = re.compile(r"ends in (\d+) (second|minute)s?\b")
+COUNTDOWN_RE = re.compile(r"\bin (\d+) (second|minute)s?\b")
+SIGNED_OUT_RE = (r"^You will be signed out in \d+ (second|minute)s? unless "
+                 r"you use the computer\.$")
 SLACK = hgtest.SLACK
 
 
@@ -334,7 +337,10 @@ class WarningTest(AgentTest):
         rec.wait_for("SessionWarning", lambda s: s[3][0] == sid, 2 + SLACK)
         args = self.wait_notify()
         self.assertLessEqual(self.assertCountdown(args), 5)
+        self.assertEqual(args[3], "You will be signed out soon")
+        self.assertRegex(args[4], SIGNED_OUT_RE)
         self.assertEqual(args[5], ["extend", "Stay signed in"])
+        self.assertTrue(args[6].get("resident"))
         nid = self.shown_id(agent)
         old_expiry = int(self.props(sid)["ExpiresAt"])
         before = int(self.props(sid)["LastActivity"])
@@ -381,9 +387,11 @@ class WarningTest(AgentTest):
         agent = self.start_agent()
         self.following(sid, agent)
         args = self.wait_notify()
-        self.assertRegex(args[4], r"time limit in \d+ seconds")
-        self.assertEqual(args[5], [])
-        agent.wait_for_log(r"before its absolute limit")
+        self.assertRegex(args[3], r"^Your session ends at \d\d:\d\d$")
+        self.assertRegex(args[4], r"^Your session ends in \d+ seconds, at "
+                                  r"its time limit\. Save your work\.$")
+        self.assertEqual(args[5], [])  # no extensions in this policy
+        agent.wait_for_log(r"Session %s: warning \(limit;" % sid)
 
     def test_agent_started_during_a_warning_shows_it_until_stopped(self):
         # Ten seconds of warning: the agent starts within it.
