@@ -2,6 +2,7 @@
 #include "hg-agent-props.h"
 
 #include <errno.h>
+#include <glib.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -29,17 +30,18 @@ static const Prop props[] = {
     PROP("ExtensionsLeft", COUNT, extensions_left),
 };
 
+/* The field is of the type its kind reads: sd-bus takes it as it is. */
 static int read_value(sd_bus_message *m, const Prop *prop,
                       AgentSessionProps *p) {
-  char *field = (char *)p + prop->offset;
+  void *field = (uint8_t *)p + prop->offset;
 
   switch (prop->kind) {
   case STRING:
-    return sd_bus_message_read(m, "v", "s", (const char **)(void *)field);
+    return sd_bus_message_read(m, "v", "s", field);
   case TIME:
-    return sd_bus_message_read(m, "v", "t", (uint64_t *)(void *)field);
+    return sd_bus_message_read(m, "v", "t", field);
   case COUNT:
-    return sd_bus_message_read(m, "v", "u", (uint32_t *)(void *)field);
+    return sd_bus_message_read(m, "v", "u", field);
   }
   return -EINVAL;
 }
@@ -75,13 +77,6 @@ int agent_props_read(sd_bus_message *m, AgentSessionProps *p) {
   return sd_bus_message_exit_container(m);
 }
 
-static bool listed(const char *name, const char *const *names) {
-  for (; *names; names++)
-    if (strcmp(name, *names) == 0)
-      return true;
-  return false;
-}
-
 int agent_props_invalidated(sd_bus_message *m, const char *const *names) {
   const char *name;
   bool found = false;
@@ -89,7 +84,7 @@ int agent_props_invalidated(sd_bus_message *m, const char *const *names) {
 
   r = sd_bus_message_enter_container(m, 'a', "s");
   while (r >= 0 && (r = sd_bus_message_read(m, "s", &name)) > 0)
-    found = found || listed(name, names);
+    found = found || g_strv_contains(names, name);
   if (r >= 0)
     r = sd_bus_message_exit_container(m);
   return r < 0 ? r : found;
