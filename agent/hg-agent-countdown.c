@@ -1,4 +1,4 @@
-/* The warning's countdown steps and words; see hg-agent-countdown.h. */
+/* The warning's countdown steps; see hg-agent-countdown.h. */
 #include "hg-agent-countdown.h"
 
 #include <glib.h>
@@ -28,33 +28,10 @@ AgentCountdown agent_countdown_step(uint64_t left_sec) {
   return c;
 }
 
-const char *agent_countdown_summary(void) {
-  return "You will be signed out soon";
-}
-
-static char *duration_text(const AgentCountdown *c) {
+char *agent_countdown_text(const AgentCountdown *c) {
   if (c->minutes)
     return g_strdup_printf("%" G_GUINT64_FORMAT " minute%s", c->value,
                            c->value == 1 ? "" : "s");
   return g_strdup_printf("%" G_GUINT64_FORMAT " second%s", c->value,
                          c->value == 1 ? "" : "s");
-}
-
-char *agent_countdown_body(uint64_t left_sec, bool hard_limit) {
-  AgentCountdown c = agent_countdown_step(left_sec);
-  g_autofree char *in = NULL;
-
-  if (c.value == 0)
-    return g_strdup(hard_limit ? "This session has reached its time limit "
-                                 "and ends now."
-                               : "This session ends now.");
-  in = duration_text(&c);
-  if (hard_limit)
-    return g_strdup_printf("This session reaches its time limit in %s and "
-                           "ends then: save your work.",
-                           in);
-  return g_strdup_printf("Nothing has happened for a while: this session "
-                         "ends in %s. Move the mouse, press a key or choose "
-                         "\"Stay signed in\" to go on.",
-                         in);
 }

@@ -1,6 +1,7 @@
-/* The words of the warning: what the notification says with so many
- * seconds left, and when it should say something else. Pure functions,
- * tested on their own (tests/agent/test-agent-countdown.c). */
+/* The warning's countdown: how the time left is shown with so many
+ * seconds to go, and when it should be shown otherwise. Pure functions,
+ * tested on their own (tests/agent/test-agent-countdown.c); the sentences
+ * around it are hg-agent-wording.h's. */
 #pragma once
 
 #include <stdbool.h>
@@ -17,10 +18,6 @@ typedef struct {
  * enough to be useful, few enough updates not to distract. */
 AgentCountdown agent_countdown_step(uint64_t left_sec);
 
-/* The notification's title. */
-const char *agent_countdown_summary(void);
-
-/* The notification's body with left_sec to go (plain text, no markup).
- * hard_limit: the session meets its absolute limit, which no activity
- * pushes back, rather than its idle timeout. Free with g_free(). */
-char *agent_countdown_body(uint64_t left_sec, bool hard_limit);
+/* "50 seconds", "2 minutes", "1 minute": the step in words (plain text).
+ * Free with g_free(). */
+char *agent_countdown_text(const AgentCountdown *c);

@@ -15,15 +15,22 @@
 
 #define APP_NAME "hourglass"
 #define APP_ICON "appointment-soon"
-#define EXTEND_LABEL "Stay signed in"
+#define URGENCY_NORMAL 1
 #define URGENCY_CRITICAL 2
 #define NEVER_EXPIRES 0
+#define SERVER_EXPIRES (-1)
 #define CLOSED_BY_USER 2 /* NotificationClosed's reason "dismissed" */
 
-/* The hints of every notification: critical urgency (shown over
- * fullscreen windows, kept until closed) and the desktop file. */
-#define HINTS                                                                  \
-  2, "urgency", "y", URGENCY_CRITICAL, "desktop-entry", "s", "hourglass-agent"
+/* The hints of the warning: critical urgency (shown over fullscreen
+ * windows, kept until closed), resident (choosing its action leaves it on
+ * screen: the answer decides whether it still holds) and the desktop
+ * file. */
+#define WARNING_HINTS                                                          \
+  3, "urgency", "y", URGENCY_CRITICAL, "resident", "b", 1, "desktop-entry",    \
+      "s", "hourglass-agent"
+/* A note's: normal urgency, the server's own expiry. */
+#define NOTE_HINTS                                                             \
+  2, "urgency", "y", URGENCY_NORMAL, "desktop-entry", "s", "hourglass-agent"
 
 struct Notifier {
   sd_bus *bus;
@@ -39,7 +46,8 @@ struct Notifier {
   bool failure_logged;
   char *summary;
   char *body;
-  bool with_extend;
+  char *action; /* NULL for none */
+  char *action_label;
 };
 
 static int on_notified(sd_bus_message *reply, void *userdata,
@@ -69,16 +77,17 @@ static void log_failure(Notifier *n, const char *what) {
 static void send_notify(Notifier *n) {
   int r;
 
-  if (n->with_extend)
+  if (n->action)
     r = agent_bus_call(n->bus, &n->notify_slot, NOTIFY_NAME, NOTIFY_PATH,
                        NOTIFY_IFACE, "Notify", on_notified, n, "susssasa{sv}i",
                        APP_NAME, n->id, APP_ICON, n->summary, n->body, 2,
-                       AGENT_ACTION_EXTEND, EXTEND_LABEL, HINTS, NEVER_EXPIRES);
+                       n->action, n->action_label, WARNING_HINTS,
+                       NEVER_EXPIRES);
   else
     r = agent_bus_call(n->bus, &n->notify_slot, NOTIFY_NAME, NOTIFY_PATH,
                        NOTIFY_IFACE, "Notify", on_notified, n, "susssasa{sv}i",
-                       APP_NAME, n->id, APP_ICON, n->summary, n->body, 0, HINTS,
-                       NEVER_EXPIRES);
+                       APP_NAME, n->id, APP_ICON, n->summary, n->body, 0,
+                       WARNING_HINTS, NEVER_EXPIRES);
   if (r < 0)
     log_failure(n, g_strerror(-r));
 }
@@ -109,20 +118,43 @@ static int on_notified(sd_bus_message *reply, void *userdata,
   return 0;
 }
 
-void notifier_show(Notifier *n, const char *summary, const char *body,
-                   bool with_extend) {
-  if (n->given_up)
-    return;
-  n->want = true;
+static void set_text(Notifier *n, const NotifierText *t) {
   g_free(n->summary);
-  n->summary = g_strdup(summary);
+  n->summary = g_strdup(t->summary);
   g_free(n->body);
-  n->body = g_strdup(body);
-  n->with_extend = with_extend;
+  n->body = g_strdup(t->body);
+  g_free(n->action);
+  n->action = g_strdup(t->action);
+  g_free(n->action_label);
+  n->action_label = t->action ? g_strdup(t->action_label) : NULL;
+}
+
+static bool shows(const Notifier *n, const NotifierText *t) {
+  return n->want && (n->id || n->notify_slot) &&
+         g_strcmp0(n->summary, t->summary) == 0 &&
+         g_strcmp0(n->body, t->body) == 0 &&
+         g_strcmp0(n->action, t->action) == 0 &&
+         g_strcmp0(n->action_label, t->action_label) == 0;
+}
+
+static void present(Notifier *n, const NotifierText *t) {
+  n->want = true;
+  set_text(n, t);
   if (n->notify_slot)
     n->again = true; /* one Notify at a time, or we get two pop-ups */
   else
     send_notify(n);
+}
+
+void notifier_show(Notifier *n, const NotifierText *t) {
+  if (n->given_up || shows(n, t))
+    return; /* closed in this episode, or nothing new to show */
+  present(n, t);
+}
+
+void notifier_alert(Notifier *n, const NotifierText *t) {
+  n->given_up = false;
+  present(n, t);
 }
 
 void notifier_withdraw(Notifier *n) {
@@ -131,6 +163,15 @@ void notifier_withdraw(Notifier *n) {
   n->given_up = false;
   if (n->id && !n->notify_slot)
     close_now(n);
+}
+
+void notifier_tell(Notifier *n, const char *summary, const char *body) {
+  int r =
+      agent_bus_call(n->bus, NULL, NOTIFY_NAME, NOTIFY_PATH, NOTIFY_IFACE,
+                     "Notify", NULL, NULL, "susssasa{sv}i", APP_NAME, 0,
+                     APP_ICON, summary, body, 0, NOTE_HINTS, SERVER_EXPIRES);
+  if (r < 0)
+    agent_log_errno(LOG_WARNING, r, "Cannot show a notification");
 }
 
 /* Only our own notification, from the service that showed it. */
@@ -200,6 +241,8 @@ Notifier *notifier_free(Notifier *n) {
   g_free(n->server);
   g_free(n->summary);
   g_free(n->body);
+  g_free(n->action);
+  g_free(n->action_label);
   g_free(n);
   return NULL;
 }

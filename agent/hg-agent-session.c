@@ -1,20 +1,22 @@
 /* The session followed in hourglassd, on the system bus: found by its
  * logind session id, followed through the daemon's signals and restarts,
- * extended on request (what the agent reports is in hg-agent-report.c). */
+ * its properties read for the warning (what the agent reports is in
+ * hg-agent-report.c, what the person asks for in hg-agent-request.c). */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
 
 #include "hg-agent-bus.h"
 #include "hg-agent-log.h"
+#include "hg-agent-props.h"
 #include "hg-agent.h"
 #include "hg-macros.h"
 
 #define LOCAL_NAME "org.freedesktop.DBus.Local"
 #define LOCAL_PATH "/org/freedesktop/DBus/Local"
 
-/* Only our session's State changes: not every session's times, which
- * all invalidate once a second while they are busy. */
+/* Only our session's changes: not every session's times, which all
+ * invalidate once a second while they are busy. */
 #define MATCH_STATE                                                            \
   "type='signal',sender='" HG_BUS_NAME "',path='%s',"                          \
   "interface='" PROPERTIES_IFACE "',member='PropertiesChanged',"               \
@@ -63,133 +65,64 @@ static void drop(Agent *a, const char *why) {
   agent_info("No longer following session %s: %s", a->id, why);
   g_clear_pointer(&a->id, g_free);
   g_clear_pointer(&a->path, g_free);
-  a->created = 0;
   agent_slot_clear(&a->state_match);
   agent_slot_clear(&a->adopt_slot);
-  agent_slot_clear(&a->expires_slot);
+  agent_slot_clear(&a->read_slot);
+  a->read_alert = false;
   agent_slot_clear(&a->report_slot);
   agent_slot_clear(&a->source_slot);
-  agent_slot_clear(&a->extend_slot);
+  agent_request_stop(a);
   agent_report_reset(a);
   idle_watch_set_enabled(a->idle, false);
 }
 
 /* --- the state of the session followed --- */
 
-static int on_expires_at(sd_bus_message *reply, void *userdata,
-                         sd_bus_error *ret_error) {
-  Agent *a = userdata;
-  uint64_t expires_at = 0;
-
-  agent_slot_clear(&a->expires_slot);
-  if (agent_bus_reply_error(reply) ||
-      sd_bus_message_read(reply, "v", "t", &expires_at) < 0 || !expires_at)
-    return 0; /* gone meanwhile: SessionRemoved says so */
-  if (!a->warning)
-    agent_warning_show(a, hg_usec_sub(expires_at, hg_now(CLOCK_REALTIME)));
-  return 0;
-}
-
-/* expires_at: CLOCK_REALTIME µs, 0 when not known (then it is read). */
-static void apply_state(Agent *a, const char *state, uint64_t expires_at) {
-  int r;
-
-  if (strcmp(state, "warning") != 0) {
-    agent_slot_clear(&a->expires_slot);
-    agent_warning_clear(a);
-    return;
-  }
-  if (a->warning) /* SessionWarning said when already */
-    return;
-  if (expires_at) {
-    agent_warning_show(a, hg_usec_sub(expires_at, hg_now(CLOCK_REALTIME)));
-    return;
-  }
-  agent_slot_clear(&a->expires_slot);
-  r = agent_bus_call(a->system, &a->expires_slot, HG_BUS_NAME, a->path,
-                     PROPERTIES_IFACE, "Get", on_expires_at, a, "ss",
-                     HG_BUS_SESSION_IFACE, "ExpiresAt");
-  if (r < 0)
-    agent_log_errno(LOG_WARNING, r, "Cannot read ExpiresAt");
-}
-
-typedef struct {
-  const char *state;
-  uint64_t created;
-  uint64_t expires_at;
-} SessionProps;
-
-static int read_prop(sd_bus_message *m, SessionProps *p) {
-  const char *name;
-  int r;
-
-  r = sd_bus_message_read(m, "s", &name);
-  if (r < 0)
-    return r;
-  if (strcmp(name, "State") == 0)
-    return sd_bus_message_read(m, "v", "s", &p->state);
-  if (strcmp(name, "Created") == 0)
-    return sd_bus_message_read(m, "v", "t", &p->created);
-  if (strcmp(name, "ExpiresAt") == 0)
-    return sd_bus_message_read(m, "v", "t", &p->expires_at);
-  return sd_bus_message_skip(m, "v");
-}
-
-/* The properties this agent uses out of an a{sv}; others are skipped. */
-static int read_props(sd_bus_message *m, SessionProps *p) {
-  int r;
-
-  r = sd_bus_message_enter_container(m, 'a', "{sv}");
-  if (r < 0)
-    return r;
-  while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-    r = read_prop(m, p);
-    if (r >= 0)
-      r = sd_bus_message_exit_container(m);
-    if (r < 0)
-      return r;
-  }
-  if (r < 0)
-    return r;
-  return sd_bus_message_exit_container(m);
-}
-
 static int on_session_props(sd_bus_message *reply, void *userdata,
                             sd_bus_error *ret_error) {
   Agent *a = userdata;
-  SessionProps p = {0};
+  AgentSessionProps p = {0};
+  bool alert = a->read_alert;
 
-  agent_slot_clear(&a->adopt_slot);
-  if (agent_bus_reply_error(reply) || read_props(reply, &p) < 0 || !p.state)
+  agent_slot_clear(&a->read_slot);
+  a->read_alert = false;
+  if (agent_bus_reply_error(reply) || agent_props_read(reply, &p) < 0 ||
+      !p.state)
     return 0; /* gone meanwhile: SessionRemoved says so */
-  a->created = p.created;
-  apply_state(a, p.state, p.expires_at);
+  if (!agent_props_warned(&p)) {
+    agent_warning_clear(a);
+    return 0;
+  }
+  agent_props_to_facts(&p, &a->facts);
+  agent_warning_show(a, alert);
   return 0;
 }
 
-static void read_session(Agent *a) {
+/* One read at a time: the daemon answers in the order it emits, so the
+ * answer to a read still on its way is at least as new as any signal
+ * that came before it. */
+void agent_session_read(Agent *a, bool alert) {
   int r;
 
-  agent_slot_clear(&a->adopt_slot);
-  r = agent_bus_call(a->system, &a->adopt_slot, HG_BUS_NAME, a->path,
+  a->read_alert = a->read_alert || alert;
+  if (!a->path || a->read_slot)
+    return;
+  r = agent_bus_call(a->system, &a->read_slot, HG_BUS_NAME, a->path,
                      PROPERTIES_IFACE, "GetAll", on_session_props, a, "s",
                      HG_BUS_SESSION_IFACE);
   if (r < 0)
     agent_log_errno(LOG_WARNING, r, "Cannot read session %s", a->id);
 }
 
-/* MaxSessionSec and WarnAfterSec out of the Manager's a{sv}. */
-static int read_limits(sd_bus_message *m, uint32_t *ret_max,
-                       uint32_t *ret_warn) {
+/* WarnAfterSec out of the Manager's a{sv}. */
+static int read_warn_after(sd_bus_message *m, uint32_t *ret_warn) {
   const char *name;
   int r;
 
   r = sd_bus_message_enter_container(m, 'a', "{sv}");
   while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
     r = sd_bus_message_read(m, "s", &name);
-    if (r >= 0 && strcmp(name, "MaxSessionSec") == 0)
-      r = sd_bus_message_read(m, "v", "u", ret_max);
-    else if (r >= 0 && strcmp(name, "WarnAfterSec") == 0)
+    if (r >= 0 && strcmp(name, "WarnAfterSec") == 0)
       r = sd_bus_message_read(m, "v", "u", ret_warn);
     else if (r >= 0)
       r = sd_bus_message_skip(m, "v");
@@ -199,18 +132,17 @@ static int read_limits(sd_bus_message *m, uint32_t *ret_max,
   return r;
 }
 
-/* The limits first: the warning's words depend on the absolute one, the
- * idle methods that poll on WarnAfterSec. */
+/* The limits first: the idle methods that poll do so on WarnAfterSec. */
 static int on_limits(sd_bus_message *reply, void *userdata,
                      sd_bus_error *ret_error) {
   Agent *a = userdata;
-  uint32_t max = 0, warn = 0;
+  uint32_t warn = 0;
 
+  agent_slot_clear(&a->adopt_slot);
   if (!agent_bus_reply_error(reply))
-    (void)read_limits(reply, &max, &warn);
-  a->max_session_sec = max;
+    (void)read_warn_after(reply, &warn);
   idle_watch_set_warn_after(a->idle, warn);
-  read_session(a);
+  agent_session_read(a, false);
   return 0;
 }
 
@@ -242,6 +174,7 @@ static void adopt(Agent *a, const char *id, const char *path) {
   a->id = g_strdup(id);
   a->path = g_strdup(path);
   g_ptr_array_set_size(a->probes, 0);
+  a->facts = (AgentFacts){0};
   agent_info("Following session %s of hourglassd (logind session %s)", id,
              a->logind_id);
   idle_watch_set_enabled(a->idle, true);
@@ -372,9 +305,13 @@ static int on_session_warning(sd_bus_message *m, void *userdata,
   const char *id, *path;
   uint64_t left;
 
-  if (from_daemon(a, m) &&
-      sd_bus_message_read(m, "sot", &id, &path, &left) >= 0 && is_ours(a, id))
-    agent_warning_show(a, hg_sec_to_usec(left));
+  if (!from_daemon(a, m) ||
+      sd_bus_message_read(m, "sot", &id, &path, &left) < 0 || !is_ours(a, id))
+    return 0;
+  /* Of what, and until when, the session's properties tell: the
+   * PropertiesChanged that follows carries only some of them. */
+  agent_debug("Session %s: SessionWarning, %" PRIu64 " s left", id, left);
+  agent_session_read(a, true);
   return 0;
 }
 
@@ -392,37 +329,32 @@ static int on_session_removed(sd_bus_message *m, void *userdata,
   return 0;
 }
 
-/* 1 when the invalidated properties (as) name State. */
-static int invalidates_state(sd_bus_message *m) {
-  const char *name;
-  bool found = false;
-  int r;
+/* What the warning's words come from, besides State, Warning and Stage
+ * (which come with their values). */
+static const char *const warning_facts[] = {
+    "ExpiresAt", "LockAt", "LimitAt", "ExtensionsLeft", "Action", NULL,
+};
 
-  r = sd_bus_message_enter_container(m, 'a', "s");
-  while (r >= 0 && (r = sd_bus_message_read(m, "s", &name)) > 0)
-    found = found || strcmp(name, "State") == 0;
-  if (r >= 0)
-    r = sd_bus_message_exit_container(m);
-  return r < 0 ? r : found;
-}
-
-/* State comes with its value; a daemon that only invalidated it would be
- * asked. */
+/* A change of State, Warning or Stage, or of a fact while a warning is
+ * shown (an operator's extension, more time, a reload): read again. Only
+ * an end of the warning needs no read. */
 static int on_properties_changed(sd_bus_message *m, void *userdata,
                                  sd_bus_error *ret_error) {
   Agent *a = userdata;
-  SessionProps p = {0};
+  AgentSessionProps p = {0};
   const char *iface;
+  static const char *const state[] = {"State", "Warning", "Stage", NULL};
 
   if (!a->path || !from_daemon(a, m) ||
       g_strcmp0(sd_bus_message_get_path(m), a->path) != 0 ||
       sd_bus_message_read(m, "s", &iface) < 0 ||
-      strcmp(iface, HG_BUS_SESSION_IFACE) != 0 || read_props(m, &p) < 0)
+      strcmp(iface, HG_BUS_SESSION_IFACE) != 0 || agent_props_read(m, &p) < 0)
     return 0;
-  if (p.state)
-    apply_state(a, p.state, 0);
-  else if (invalidates_state(m) > 0)
-    read_session(a);
+  if (p.state && !agent_props_warned(&p))
+    agent_warning_clear(a);
+  else if (p.state || p.warning || p.stage ||
+           agent_props_invalidated(m, a->warning ? warning_facts : state) > 0)
+    agent_session_read(a, false);
   return 0;
 }
 
@@ -451,34 +383,6 @@ static int on_disconnected(sd_bus_message *m, void *userdata,
 
   agent_log(LOG_ERR, "Lost the connection to the system bus");
   return sd_event_exit(a->event, EXIT_FAILURE);
-}
-
-/* --- what the agent tells the daemon --- */
-
-static int on_extended(sd_bus_message *reply, void *userdata,
-                       sd_bus_error *ret_error) {
-  Agent *a = userdata;
-  const sd_bus_error *e = agent_bus_reply_error(reply);
-
-  agent_slot_clear(&a->extend_slot);
-  if (e && !agent_error_is_gone(e))
-    agent_warning("Cannot extend session %s: %s", a->id,
-                  agent_bus_error_text(e));
-  return 0;
-}
-
-void agent_extend(Agent *a) {
-  int r;
-
-  if (!a->id)
-    return;
-  agent_info("Extending session %s, as asked in the notification", a->id);
-  agent_slot_clear(&a->extend_slot);
-  r = agent_bus_call(a->system, &a->extend_slot, HG_BUS_NAME, HG_BUS_PATH,
-                     HG_BUS_MANAGER_IFACE, "ExtendSession", on_extended, a, "s",
-                     a->id);
-  if (r < 0)
-    agent_log_errno(LOG_WARNING, r, "Cannot extend session %s", a->id);
 }
 
 /* --- life --- */
@@ -518,10 +422,10 @@ void agent_session_stop(Agent *a) {
   agent_slot_clear(&a->list_slot);
   agent_slot_clear(&a->state_match);
   agent_slot_clear(&a->adopt_slot);
-  agent_slot_clear(&a->expires_slot);
+  agent_slot_clear(&a->read_slot);
   agent_slot_clear(&a->report_slot);
   agent_slot_clear(&a->source_slot);
-  agent_slot_clear(&a->extend_slot);
+  agent_request_stop(a);
   a->report_timer = sd_event_source_disable_unref(a->report_timer);
   g_clear_pointer(&a->probes, g_ptr_array_unref);
   g_clear_pointer(&a->id, g_free);

@@ -1,4 +1,5 @@
 /* The warning of the session followed: a notification with a countdown,
+ * in the words of what the daemon says it is of (hg-agent-wording.h),
  * from the daemon's word until the session is active again or gone. */
 #include <inttypes.h>
 
@@ -7,21 +8,6 @@
 #include "hg-agent.h"
 
 #define COUNTDOWN_ACCURACY_USEC (100 * HG_USEC_PER_MSEC)
-/* SessionWarning rounds the time left up to whole seconds. */
-#define HARD_LIMIT_SLACK_USEC (2 * HG_USEC_PER_SEC)
-
-/* The daemon warns before the absolute limit as before the idle timeout,
- * in the same words; only the times tell them apart. Past the absolute
- * limit nothing helps, so the notification must not offer to. */
-static bool meets_hard_limit(const Agent *a, hg_usec_t left_usec) {
-  hg_usec_t end, hard_end;
-
-  if (a->max_session_sec == 0 || a->created == 0)
-    return false;
-  end = hg_usec_add(hg_now(CLOCK_REALTIME), left_usec);
-  hard_end = hg_usec_add(a->created, hg_sec_to_usec(a->max_session_sec));
-  return hg_usec_add(end, HARD_LIMIT_SLACK_USEC) >= hard_end;
-}
 
 static int on_countdown(sd_event_source *s, uint64_t usec, void *userdata);
 
@@ -39,14 +25,31 @@ static void arm_countdown(Agent *a, hg_usec_t at) {
     agent_log_errno(LOG_WARNING, r, "Cannot time the countdown");
 }
 
+/* The limit's time of day where the person is. */
+static char *limit_clock(const AgentFacts *f) {
+  g_autoptr(GTimeZone) tz = NULL;
+
+  if (f->warning != AGENT_WARNING_LIMIT || !f->limit_at)
+    return NULL;
+  tz = g_time_zone_new_local();
+  return agent_wording_clock(f->limit_at, tz);
+}
+
 /* Shows the text for now and comes back when it changes. */
-static void update(Agent *a) {
+static void update(Agent *a, bool alert) {
   uint64_t left =
       hg_usec_to_sec_ceil(hg_usec_sub(a->deadline, hg_now(CLOCK_BOOTTIME)));
   AgentCountdown c = agent_countdown_step(left);
-  g_autofree char *body = agent_countdown_body(left, a->hard_limit);
+  g_autofree char *clock = limit_clock(&a->facts);
+  g_auto(AgentWording) w = {0};
+  NotifierText t;
 
-  notifier_show(a->notifier, agent_countdown_summary(), body, !a->hard_limit);
+  agent_wording_make(&a->facts, left, clock, &w);
+  t = (NotifierText){w.summary, w.body, w.action, w.action_label};
+  if (alert)
+    notifier_alert(a->notifier, &t);
+  else
+    notifier_show(a->notifier, &t);
   if (c.next > 0)
     arm_countdown(a, hg_usec_sub(a->deadline, hg_sec_to_usec(c.next)));
   else if (a->countdown)
@@ -57,22 +60,42 @@ static int on_countdown(sd_event_source *s, uint64_t usec, void *userdata) {
   Agent *a = userdata;
 
   if (a->warning)
-    update(a);
+    update(a, false);
   return 0;
 }
 
-void agent_warning_show(Agent *a, hg_usec_t left_usec) {
+static void log_news(const Agent *a, uint64_t left_sec) {
+  const AgentFacts *f = &a->facts;
+
+  agent_info("Session %s: warning (%s; stage %s), %" PRIu64 " s left, "
+             "%" PRIu32 " extension%s left",
+             a->id, agent_warning_kind_to_string(f->warning),
+             f->locked ? "locked" : "active", left_sec, f->extensions_left,
+             f->extensions_left == 1 ? "" : "s");
+}
+
+void agent_warning_show(Agent *a, bool alert) {
+  uint64_t target = agent_facts_target(&a->facts);
+  hg_usec_t now_real = hg_now(CLOCK_REALTIME);
+  hg_usec_t left_usec = hg_usec_sub(target, now_real);
+
+  if (target == 0) {
+    agent_warning("Session %s is warned of something without a time: not "
+                  "shown",
+                  a->id);
+    return;
+  }
+  /* The daemon's times are wall-clock; the countdown runs on in suspend. */
   a->deadline = hg_usec_add(hg_now(CLOCK_BOOTTIME), left_usec);
-  a->hard_limit = meets_hard_limit(a, left_usec);
   if (!a->warning) {
     a->warning = true;
-    agent_info("Session %s: warning, %" PRIu64 " s left%s", a->id,
-               hg_usec_to_sec_ceil(left_usec),
-               a->hard_limit ? " before its absolute limit" : "");
+    alert = true;
     idle_watch_set_urgent(a->idle, true);
     agent_flush_activity(a);
   }
-  update(a);
+  if (alert)
+    log_news(a, hg_usec_to_sec_ceil(left_usec));
+  update(a, alert);
 }
 
 void agent_warning_clear(Agent *a) {

@@ -2,9 +2,11 @@
  * bus) and, on the user's session bus, shows its warning and reports the
  * user's input. One Agent ties the pieces together in one sd-event loop:
  * the session (hg-agent-session.c), the warning on screen
- * (hg-agent-warning.c through hg-agent-notify.c), what it reports
- * (hg-agent-report.c), the idle methods (hg-agent-idle.c) and the screen
- * saver inhibitions it may serve (hg-agent-inhibit.c). */
+ * (hg-agent-warning.c through hg-agent-notify.c, in the words of
+ * hg-agent-wording.c), what the person asks for from it
+ * (hg-agent-request.c), what it reports (hg-agent-report.c), the idle
+ * methods (hg-agent-idle.c) and the screen saver inhibitions it may serve
+ * (hg-agent-inhibit.c). */
 #pragma once
 
 #include <glib.h>
@@ -16,6 +18,7 @@
 #include "hg-agent-idle.h"
 #include "hg-agent-inhibit.h"
 #include "hg-agent-notify.h"
+#include "hg-agent-wording.h"
 #include "hg-bus-names.h"
 #include "hg-time.h"
 
@@ -34,26 +37,26 @@ typedef struct {
   char *daemon; /* unique name of org.hourglass1's owner */
   char *id;
   char *path;
-  hg_usec_t created;        /* CLOCK_REALTIME µs, 0 unknown */
-  uint32_t max_session_sec; /* the daemon's absolute limit, 0 none */
   sd_bus_slot *matches[5];
-  sd_bus_slot *state_match;  /* PropertiesChanged of the session followed */
-  sd_bus_slot *list_slot;    /* ListSessions */
-  sd_bus_slot *adopt_slot;   /* reading the session followed */
-  sd_bus_slot *expires_slot; /* its ExpiresAt, when a warning begins */
-  GPtrArray *probes;         /* LogindSession of candidate sessions */
+  sd_bus_slot *state_match; /* PropertiesChanged of the session followed */
+  sd_bus_slot *list_slot;   /* ListSessions */
+  sd_bus_slot *adopt_slot;  /* the daemon's limits, when a session is found */
+  sd_bus_slot *read_slot;   /* the session's properties */
+  bool read_alert;          /* what read_slot brings is news: alert */
+  GPtrArray *probes;        /* LogindSession of candidate sessions */
   sd_bus_slot *report_slot;
   sd_bus_slot *source_slot; /* ReportIdleSource */
   bool source_again;        /* the method changed while it was on its way */
   sd_bus_slot *extend_slot;
+  sd_bus_slot *more_time_slot;   /* RequestMoreTime */
   hg_usec_t last_report;         /* CLOCK_MONOTONIC */
   hg_usec_t pending_input;       /* input held back by the interval, 0 none */
   sd_event_source *report_timer; /* sends it when the interval is over */
   bool report_failure_logged;
 
-  /* The warning on screen. */
+  /* The warning on screen, from the facts last read. */
   bool warning;
-  bool hard_limit;
+  AgentFacts facts;
   hg_usec_t deadline; /* CLOCK_BOOTTIME: counts on in suspend, as hourglassd */
   sd_event_source *countdown;
 
@@ -72,8 +75,21 @@ bool agent_error_is_gone(const sd_bus_error *e);
 int agent_session_start(Agent *a);
 /* Drops every match and call in flight; may be called again. */
 void agent_session_stop(Agent *a);
-/* The person chose "Stay signed in". */
+/* Reads the session's properties again, and with them shows or clears
+ * the warning; alert: they bring news (a new warning, the next lead
+ * time), shown again even where the last one was closed. */
+void agent_session_read(Agent *a, bool alert);
+
+/* hg-agent-request.c */
+
+/* The person chose "Stay signed in": activity (Manager.ExtendSession). */
 void agent_extend(Agent *a);
+/* The person chose "More time" (Session.RequestMoreTime): granted, the
+ * warning follows the new limit; refused, a note gives hourglassd's
+ * reason. */
+void agent_more_time(Agent *a);
+/* Cancels the requests in flight. */
+void agent_request_stop(Agent *a);
 
 /* hg-agent-report.c */
 
@@ -92,9 +108,9 @@ void agent_report_idle_source(Agent *a);
 
 /* hg-agent-warning.c */
 
-/* The session ends in left_usec unless there is activity: shows the
- * warning, or moves its countdown. */
-void agent_warning_show(Agent *a, hg_usec_t left_usec);
+/* a->facts say the session is warned: shows the warning in their words,
+ * or moves its countdown. alert: as for agent_session_read(). */
+void agent_warning_show(Agent *a, bool alert);
 /* The warning is over (active again, or the session gone). */
 void agent_warning_clear(Agent *a);
 void agent_warning_stop(Agent *a);

@@ -192,6 +192,8 @@ static int on_session_bus_gone(sd_bus_message *m, void *userdata,
 static void on_action(const char *key, void *userdata) {
   if (strcmp(key, AGENT_ACTION_EXTEND) == 0)
     agent_extend(userdata);
+  else if (strcmp(key, AGENT_ACTION_MORE_TIME) == 0)
+    agent_more_time(userdata);
 }
 
 static void on_activity(uint32_t idle_sec, void *userdata) {

@@ -4,10 +4,13 @@ python-dbusmock's logind and a desktop session registered by
 pam_hourglass.so (hg-pamtest), and a private session bus with dbusmock's
 notification daemon and an ad-hoc Mutter IdleMonitor (or ScreenSaver).
 The agent runs as alice (uid 1001), as in her own desktop session: the
-warning shows as a notification with a countdown, its action extends the
-session, input from the idle monitor counts as activity, one agent per
-session bus, and it survives the daemon restarting and a missing
-notification service. Every process is killed by PID; waits are polls."""
+warning shows as a notification with a countdown in the words of what it
+is of (idle, the lock, the absolute limit, a locked session), its action
+extends the session or asks for more time (refused while someone waits,
+with the daemon's reason), each lead time shows it again, input from the
+idle monitor counts as activity, one agent per session bus, and it
+survives the daemon restarting and a missing notification service. Every
+process is killed by PID; waits are polls."""
 
 import os
 import re
@@ -41,7 +44,9 @@ PAMTEST = os.path.join(hgtest.BUILD_ROOT, "tests", "desktop", "hg-pamtest")
 MODULE = os.path.join(hgtest.BUILD_ROOT, "pam", "pam_hourglass.so")
 PAM_ENV = "/usr/lib/x86_64-linux-gnu/security/pam_env.so"
 PAM_DENY = "/usr/lib/x86_64-linux-gnu/security/pam_deny.so"
-COUNTDOWN_RE = re.compile(r"ends in (\d+) (second|minute)s?\b")
+COUNTDOWN_RE = re.compile(r"\bin (\d+) (second|minute)s?\b")
+SIGNED_OUT_RE = (r"^You will be signed out in \d+ (second|minute)s? unless "
+                 r"you use the computer\.$")
 SLACK = hgtest.SLACK
 
 
@@ -146,12 +151,16 @@ class AgentTest(hgtest.TestCase):
         with open(os.path.join(self.pam_dir, "other"), "w") as f:
             f.write("session required %s\n" % PAM_DENY)
 
-    def start_daemon(self, warn=2, expire=6, max_session=0, idle=None):
+    def start_daemon(self, warn=2, expire=6, max_session=0, idle=None,
+                     policy=None):
+        """policy: the keys of a rule [Policy lab] for desktop sessions."""
         config = {"Timeouts": {"WarnAfterSec": warn, "ExpireAfterSec": expire,
                                "MaxSessionSec": max_session},
                   "Desktop": {"Action": "terminate"}}
         if idle:
             config["Idle"] = idle
+        if policy:
+            config["Policy lab"] = dict(policy, MatchSource="desktop")
         d = hgbus.BusDaemon(self.bus, config=config, name=self._testMethodName)
         self.addCleanup(self._finish_daemon, d)
         d.start()
@@ -304,6 +313,13 @@ class AgentTest(hgtest.TestCase):
             raise AssertionError("no such Notify within %.1f s: %r"
                                  % (timeout, self.calls("Notify"))) from None
 
+    def wait_notify_after(self, seen, timeout=8.0):
+        """The first Notify call after the first seen ones."""
+        calls = hgtest.wait_until(
+            lambda: self.calls("Notify")[seen:], timeout,
+            message="no Notify after the first %d" % seen)
+        return calls[0]
+
     def wait_closed(self, nid, timeout=5.0):
         hgtest.wait_until(lambda: [nid] in self.calls("CloseNotification"),
                           timeout, message="notification %d not withdrawn: %r"
@@ -334,7 +350,10 @@ class WarningTest(AgentTest):
         rec.wait_for("SessionWarning", lambda s: s[3][0] == sid, 2 + SLACK)
         args = self.wait_notify()
         self.assertLessEqual(self.assertCountdown(args), 5)
+        self.assertEqual(args[3], "You will be signed out soon")
+        self.assertRegex(args[4], SIGNED_OUT_RE)
         self.assertEqual(args[5], ["extend", "Stay signed in"])
+        self.assertTrue(args[6].get("resident"))
         nid = self.shown_id(agent)
         old_expiry = int(self.props(sid)["ExpiresAt"])
         before = int(self.props(sid)["LastActivity"])
@@ -381,9 +400,11 @@ class WarningTest(AgentTest):
         agent = self.start_agent()
         self.following(sid, agent)
         args = self.wait_notify()
-        self.assertRegex(args[4], r"time limit in \d+ seconds")
-        self.assertEqual(args[5], [])
-        agent.wait_for_log(r"before its absolute limit")
+        self.assertRegex(args[3], r"^Your session ends at \d\d:\d\d$")
+        self.assertRegex(args[4], r"^Your session ends in \d+ seconds, at "
+                                  r"its time limit\. Save your work\.$")
+        self.assertEqual(args[5], [])  # no extensions in this policy
+        agent.wait_for_log(r"Session %s: warning \(limit;" % sid)
 
     def test_agent_started_during_a_warning_shows_it_until_stopped(self):
         # Ten seconds of warning: the agent starts within it.
@@ -552,6 +573,130 @@ class ScreenSaverInhibitTest(AgentTest):
         hgtest.wait_until(lambda: not [
             s for s in self.props(sid)["IdleSources"]
             if s[0] == "inhibitor"], 3)
+
+
+class PolicyWarningTest(AgentTest):
+    """The words follow what the session's rule and state say (Warning,
+    Action, Stage, LimitAt, ExtensionsLeft), and "More time" asks the
+    daemon. Desktop sessions match [Policy lab]."""
+
+    # Busy (logind: not idle), so only the absolute limit runs: warned 15 s
+    # before MaxSessionSec, with two extensions of a minute to ask for.
+    LIMIT = {"MaxSessionSec": 20, "WarnBeforeSec": 15, "ExtendBySec": 60,
+             "MaxExtensions": 2}
+
+    def invoke(self, nid, key):
+        self.notify.EmitSignal(NOTIFY, "ActionInvoked", "us",
+                               [dbus.UInt32(nid), key])
+
+    def limit_warning(self, waiting=False):
+        """A session of rule lab and an agent in UTC, in its limit warning:
+        (sid, agent, the Notify's arguments, the notification's id).
+        waiting: someone waits for the machine (Manager.SetWaiting)."""
+        self.start_daemon(warn=30, expire=60, policy=self.LIMIT)
+        if waiting:
+            self.manager().SetWaiting(True)
+        sid = self.register()
+        self.set_idle(False)
+        agent = self.start_agent(env=self.agent_env(TZ="UTC"))
+        self.following(sid, agent)
+        self.assertEqual(self.props(sid)["Policy"], "lab")
+        args = self.wait_notify(lambda c: c[5], timeout=5 + SLACK)
+        return sid, agent, args, self.shown_id(agent)
+
+    def test_idle_warning_before_a_lock_then_the_locked_stage(self):
+        # Idle: warned at 2 s, locked at 5 s; locked: warned 3 s before
+        # LockedMaxSec runs out, 8 s after the lock.
+        self.start_daemon(policy={"Action": "lock-then-terminate",
+                                  "WarnAfterSec": 2, "ExpireAfterSec": 5,
+                                  "LockedMaxSec": 8})
+        sid = self.register()
+        agent = self.start_agent()
+        self.following(sid, agent)
+        self.set_idle(True)
+        idle = self.wait_notify(timeout=2 + SLACK)
+        self.assertEqual(idle[3], "The screen will lock soon")
+        self.assertRegex(idle[4], r"^The screen will lock in \d+ seconds "
+                                  r"unless you use the computer\.$")
+        self.assertEqual(idle[5], ["extend", "Keep it unlocked"])
+        hgtest.wait_until(lambda: self.props(sid)["Stage"] == "locked",
+                          3 + SLACK)
+        self.assertEqual(hgbus._plain(self.logind.GetMethodCalls(
+            "LockSession"))[0][1], ["c1"])
+        locked = self.wait_notify(lambda c: "unless unlocked" in c[4],
+                                  timeout=5 + SLACK)
+        self.assertRegex(locked[4], r"^The session will be signed out in "
+                                    r"\d+ seconds unless unlocked\.$")
+        self.assertEqual(locked[5], [])  # the lock screen is in the way
+        agent.wait_for_log(r"Session %s: warning \(locked; stage locked\)"
+                           % sid)
+        agent.wait_for_log(r"No longer following session %s: it ended "
+                           r"\(locked-timeout\)" % sid, timeout=3 + SLACK)
+
+    def test_more_time_is_offered_and_granted(self):
+        sid, agent, args, nid = self.limit_warning()
+        before = self.props(sid)
+        self.assertEqual((before["State"], before["Warning"],
+                          before["ExtensionsLeft"]), ("warning", "limit", 2))
+        self.assertEqual(args[3], "Your session ends at %s" % time.strftime(
+            "%H:%M", time.gmtime(before["LimitAt"] // 1000000)))
+        self.assertIn("(2 extensions left)", args[4])
+        self.assertEqual(args[5], ["more-time", "More time"])
+        self.invoke(nid, "more-time")
+        agent.wait_for_log(r"Session %s: more time granted, the limit is at "
+                           r"\d\d:\d\d now, 1 extension left" % sid)
+        # A minute more: out of the warning, which goes.
+        hgtest.wait_until(lambda: self.state(sid) == "active", SLACK)
+        self.wait_closed(nid)
+        after = self.props(sid)
+        self.assertEqual((after["Extensions"], after["ExtensionsLeft"]),
+                         (1, 1))
+        self.assertAlmostEqual(after["LimitAt"] - before["LimitAt"], 60e6,
+                               delta=0.5e6)
+
+    def test_more_time_refused_while_someone_waits(self):
+        sid, agent, args, nid = self.limit_warning(waiting=True)
+        self.assertEqual(args[5], ["more-time", "More time"])
+        self.invoke(nid, "more-time")
+        note = self.wait_notify(
+            lambda c: c[3] == "No more time for this session")
+        self.assertEqual(note[1], 0)  # beside the warning, not over it
+        self.assertRegex(note[4], r"^Someone is waiting for this machine")
+        agent.wait_for_log(r"more time refused: Someone is waiting")
+        # Nothing changed: still warned, both extensions left, the warning
+        # still on screen.
+        p = self.props(sid)
+        self.assertEqual((p["State"], p["ExtensionsLeft"]), ("warning", 2))
+        self.assertNotIn([nid], self.calls("CloseNotification"))
+
+    def test_each_lead_time_shows_the_warning_again(self):
+        # Warned 12 s and 6 s before the limit; no more time to offer.
+        self.start_daemon(warn=30, expire=60,
+                          policy={"MaxSessionSec": 16,
+                                  "WarnBeforeSec": "12;6"})
+        rec = hgbus.SignalRecorder(self.bus, sender_keyword=None)
+        self.addCleanup(rec.close)
+        sid = self.register()
+        self.set_idle(False)
+        agent = self.start_agent()
+        self.following(sid, agent)
+        first = self.wait_notify(timeout=4 + SLACK)
+        self.assertRegex(first[3], r"^Your session ends at ")
+        self.assertEqual(first[5], [])
+        nid = self.shown_id(agent)
+        # The person closes it: the countdown does not bring it back...
+        self.notify.EmitSignal(NOTIFY, "NotificationClosed", "uu",
+                               [dbus.UInt32(nid), dbus.UInt32(2)])
+        agent.wait_for_log(r"Notification %d closed \(reason 2\)" % nid)
+        seen = len(self.calls("Notify"))
+        # ...the next lead time does, as a new notification.
+        rec.wait_for("SessionWarning", lambda s: s[3][0] == sid and
+                     s[3][2] <= 6, 6 + SLACK)
+        again = self.wait_notify_after(seen)
+        self.assertEqual(again[1], 0)
+        self.assertLessEqual(self.assertCountdown(again), 10)
+        agent.wait_for_log(r"Session %s: warning \(limit; stage active\), "
+                           r"[0-6] s left" % sid)
 
 
 class RestartTest(AgentTest):
