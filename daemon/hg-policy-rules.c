@@ -157,8 +157,9 @@ static bool parse_uint_key(const UintKey *k, const char *value,
   return true;
 }
 
+/* "600;60" as a GKeyFile list, or "600,60" as people write it. */
 bool hg_warn_before_parse(const char *value, HgLimits *limits, GString *why) {
-  g_auto(GStrv) items = g_strsplit(value, ";", -1);
+  g_auto(GStrv) items = g_strsplit_set(value, ";,", -1);
   unsigned n = 0;
 
   for (char **i = items; *i; i++) {

@@ -18,19 +18,20 @@ static void emit_removed(HgBus *bus, HgSession *s, const char *path) {
     hg_log_errno(LOG_WARNING, r, "Cannot emit SessionRemoved");
 }
 
+/* The properties first: a client that reads them from its cache when
+ * SessionWarning comes sees what the warning is of. */
 static void emit_state(HgBus *bus, HgSession *s, const char *path) {
   const HgVerdict *v = hg_session_get_verdict(s);
   hg_usec_t now = hg_clock_boottime(hg_registry_get_clock(bus->reg));
-  int r = 0;
+  int r;
 
-  if (hg_session_get_state(s) == HG_SESSION_STATE_WARNING)
+  r = sd_bus_emit_properties_changed(bus->bus, path, HG_BUS_SESSION_IFACE,
+                                     "State", "Warning", "Stage", NULL);
+  if (r >= 0 && hg_session_get_state(s) == HG_SESSION_STATE_WARNING)
     r = sd_bus_emit_signal(bus->bus, HG_BUS_PATH, HG_BUS_MANAGER_IFACE,
                            "SessionWarning", "sot", hg_session_get_id(s), path,
                            (uint64_t)hg_usec_to_sec_ceil(hg_usec_sub(
                                HG_MIN(v->warn_until, v->close_at), now)));
-  if (r >= 0)
-    r = sd_bus_emit_properties_changed(bus->bus, path, HG_BUS_SESSION_IFACE,
-                                       "State", "Warning", "Stage", NULL);
   if (r < 0)
     hg_log_errno(LOG_WARNING, r, "Cannot emit a session's state");
 }

@@ -210,6 +210,36 @@ static void test_errors(void **state) {
   }
 }
 
+/* Lead times as GKeyFile lists them and as people write them. */
+static void test_warn_before_lists(void **state) {
+  static const struct {
+    const char *value;
+    unsigned n; /* 0: refused */
+    unsigned first, last;
+  } cases[] = {
+      {"600;60", 2, 600, 60},      {"600,60", 2, 600, 60},
+      {" 600 , 60 ;", 2, 600, 60}, {"", 0, 0, 0},
+      {"60", 1, 60, 60},           {"60,600", 0, 0, 0},
+      {"600,,x", 0, 0, 0},         {"9;8;7;6;5;4;3;2;1", 0, 0, 0},
+  };
+  (void)state;
+
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    HgLimits l = {0};
+    g_autoptr(GString) why = g_string_new(NULL);
+    bool ok = hg_warn_before_parse(cases[i].value, &l, why);
+    bool want_ok = cases[i].n > 0 || !*cases[i].value;
+
+    if (ok != want_ok)
+      fail_msg("\"%s\": %s", cases[i].value, ok ? "accepted" : why->str);
+    if (!ok || cases[i].n == 0)
+      continue;
+    assert_int_equal(l.n_warn_before, cases[i].n);
+    assert_true(l.warn_before[0] == S(cases[i].first));
+    assert_true(l.warn_before[l.n_warn_before - 1] == S(cases[i].last));
+  }
+}
+
 static void test_shadowed_rules(void **state) {
   Fixture *f = *state;
   g_autoptr(HgConfig) c =
@@ -241,6 +271,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_dropins, setup, teardown),
       cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_shadowed_rules, setup, teardown),
+      cmocka_unit_test(test_warn_before_lists),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
