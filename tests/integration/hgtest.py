@@ -105,6 +105,10 @@ def _default_preload():
     if None in paths:
         raise RuntimeError("cannot find %s: install libpam-wrapper and "
                            "libnss-wrapper, or set HG_TEST_PRELOAD" % libs)
+    # After pam_wrapper: it serializes pam_wrapper's start (tests/pam).
+    serial = os.path.join(BUILD_ROOT, "tests/pam/pwrap-serial.so")
+    if os.path.exists(serial):
+        paths.append(serial)
     return ":".join(paths)
 
 
