@@ -180,7 +180,9 @@ static void on_session_event(HgRegistry *reg, HgSession *s,
   HgEndReason reason = hg_session_get_end_reason(s);
   Desk *k = g_hash_table_lookup(d->by_session, hg_session_get_id(s));
 
-  if (k && event == HG_REGISTRY_EVENT_LOCK) {
+  if (k && event == HG_REGISTRY_EVENT_STAGE) {
+    if (!hg_session_get_times(s)->locked_at)
+      return; /* unlocked: logind told us */
     hg_info("Desktop session %s of %s reached its idle limit: locked, and "
             "terminated in %" PRIu64 " s unless unlocked",
             k->session_id, k->user,
