@@ -326,8 +326,10 @@ static int finish_register(Pending *q, const char *const *groups) {
   }
   hg_info("Desktop session %s of %s (logind session %s, seat %s, service "
           "%s): policy %s",
-          k->session_id, k->user, k->logind_id, info->seat ?: "-",
-          info->service ?: "-", rule ? rule->name : "fallback");
+          k->session_id, k->user, k->logind_id,
+          info->seat && *info->seat ? info->seat : "-",
+          info->service && *info->service ? info->service : "-",
+          rule ? rule->name : "fallback");
   hg_logind_watch(d->logind, k->logind_id);
   return sd_bus_reply_method_return(q->m, "s", k->session_id);
 }
