@@ -599,9 +599,15 @@ static void fill_fallback(HgConfig *config) {
   l->max_extensions = (unsigned)config->max_extensions;
 }
 
-/* Each rule's limits over the fallback must be sound by themselves. */
+/* Each rule's limits over the fallback must be sound by themselves. A
+ * fallback that is not has its own message (check_timeouts(),
+ * check_extensions()): the rules that take from it are not blamed too. */
 static void check_rules(HgConfig *config, GPtrArray *errors) {
+  g_autoptr(GString) fallback_why = g_string_new(NULL);
+
   fill_fallback(config);
+  if (!hg_limits_valid(&config->fallback, fallback_why))
+    return;
   for (unsigned i = 0; i < hg_policy_rules_count(config->rules); i++) {
     const HgPolicyRule *rule = hg_policy_rules_get(config->rules, i);
     g_autoptr(GString) why = g_string_new(NULL);
@@ -654,6 +660,22 @@ static void check_timeouts(const HgConfig *config, const Setting *settings,
             settings[e].file ? settings[e].file : "built-in default");
 }
 
+/* [Timeouts]' extension keys together, as a rule's are. */
+static void check_extensions(const HgConfig *config, const Setting *settings,
+                             GPtrArray *errors) {
+  int m = find_key("Timeouts", "MaxExtensions");
+  int e = find_key("Timeouts", "ExtendBySec");
+
+  if (config->max_extensions == 0 || config->extend_by_sec > 0 ||
+      settings[m].refused || settings[e].refused)
+    return;
+  add_error(errors,
+            "%s: [Timeouts] MaxExtensions=%" G_GUINT64_FORMAT
+            ": needs ExtendBySec",
+            settings[m].file ? settings[m].file : "(built-in default)",
+            config->max_extensions);
+}
+
 int hg_config_load(const char *path, HgConfig **ret, GPtrArray **ret_errors) {
   g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
   g_autoptr(HgConfig) config = config_with_defaults(errors);
@@ -669,6 +691,7 @@ int hg_config_load(const char *path, HgConfig **ret, GPtrArray **ret_errors) {
       settings[i].refused = !apply(&config_keys[i], settings[i].value, config,
                                    settings[i].file, errors);
   check_timeouts(config, settings, errors);
+  check_extensions(config, settings, errors);
   check_rules(config, errors);
   settings_clear(settings);
 

@@ -197,7 +197,7 @@ static bool evaluate(HgRegistry *reg, HgSession *s, hg_usec_t now) {
   if (warning_moved(&old, &v))
     emit(reg, s, HG_REGISTRY_EVENT_STATE);
   if (locked && !hg_session_is_ended(s))
-    emit(reg, s, HG_REGISTRY_EVENT_LOCK);
+    emit(reg, s, HG_REGISTRY_EVENT_STAGE);
   return !hg_session_is_ended(s);
 }
 
@@ -528,6 +528,8 @@ int hg_registry_unlock(HgRegistry *reg, HgSession *s) {
     s->times.last_activity = now;
     alive = evaluate(reg, s, now);
     if (alive)
+      emit(reg, s, HG_REGISTRY_EVENT_STAGE);
+    if (alive && !hg_session_is_ended(s))
       emit(reg, s, HG_REGISTRY_EVENT_TIMES);
   }
   announce_deadline(reg);

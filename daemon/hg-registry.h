@@ -19,8 +19,10 @@ typedef enum {
                               of (HgVerdict.warning, .warn_level) */
   HG_REGISTRY_EVENT_TIMES, /* activity or new limits moved its deadlines */
   HG_REGISTRY_EVENT_ENDED, /* gone from the maps; reason in the session */
-  HG_REGISTRY_EVENT_LOCK,  /* lock-then-terminate: its idle limit came, the
-                              front locks the screen (after a STATE) */
+  HG_REGISTRY_EVENT_STAGE, /* lock-then-terminate: hourglass locked it (its
+                              idle limit came: the front locks the screen;
+                              after a STATE) or it was unlocked; its
+                              times' locked_at says which */
 } HgRegistryEvent;
 
 /* Called synchronously. A listener may call back into the registry (end
@@ -141,7 +143,8 @@ void hg_registry_forget_source(HgRegistry *reg, HgSession *s,
                                HgInputSource source);
 
 /* A session hourglass locked (lock-then-terminate) was unlocked: that is
- * activity now, and idleness counts again. No-op if it was not locked. */
+ * activity now, and idleness counts again (told as a STAGE). No-op if it
+ * was not locked. */
 int hg_registry_unlock(HgRegistry *reg, HgSession *s);
 
 /* A person asks for more time on their absolute limit (ExtendBySec,

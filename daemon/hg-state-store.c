@@ -183,6 +183,8 @@ static void on_session_event(HgRegistry *reg, HgSession *s,
   switch (event) {
   case HG_REGISTRY_EVENT_NEW:
   case HG_REGISTRY_EVENT_STATE:
+  case HG_REGISTRY_EVENT_STAGE: /* a restart must neither forget a lock nor
+                                   keep one that is gone */
     save(st, s, entry_of(st, s));
     break;
   case HG_REGISTRY_EVENT_TIMES:
@@ -193,8 +195,6 @@ static void on_session_event(HgRegistry *reg, HgSession *s,
       e->dirty = true;
       arm_timer(st);
     }
-    break;
-  case HG_REGISTRY_EVENT_LOCK: /* its STATE was saved */
     break;
   case HG_REGISTRY_EVENT_ENDED:
     g_hash_table_remove(st->entries, hg_session_get_id(s));

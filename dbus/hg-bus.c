@@ -79,8 +79,12 @@ static void on_session_event(HgRegistry *reg, HgSession *s,
   case HG_REGISTRY_EVENT_STATE:
     emit_state(bus, s, path);
     break;
+  case HG_REGISTRY_EVENT_STAGE:
+    (void)sd_bus_emit_properties_changed(bus->bus, path, HG_BUS_SESSION_IFACE,
+                                         "Stage", NULL);
+    mark_dirty(bus, s); /* LockAt, ExpiresAt */
+    break;
   case HG_REGISTRY_EVENT_TIMES:
-  case HG_REGISTRY_EVENT_LOCK:
     mark_dirty(bus, s);
     break;
   case HG_REGISTRY_EVENT_ENDED:

@@ -25,6 +25,7 @@ typedef struct {
   const char *tty;
   const char *seat;
   const char *service;
+  int locked; /* LockedHint, -1: not said */
 } SessionInfo;
 
 typedef struct {
@@ -180,7 +181,9 @@ static void on_session_event(HgRegistry *reg, HgSession *s,
   HgEndReason reason = hg_session_get_end_reason(s);
   Desk *k = g_hash_table_lookup(d->by_session, hg_session_get_id(s));
 
-  if (k && event == HG_REGISTRY_EVENT_LOCK) {
+  if (k && event == HG_REGISTRY_EVENT_STAGE) {
+    if (!hg_session_get_times(s)->locked_at)
+      return; /* unlocked: logind told us */
     hg_info("Desktop session %s of %s reached its idle limit: locked, and "
             "terminated in %" PRIu64 " s unless unlocked",
             k->session_id, k->user,
@@ -237,6 +240,8 @@ static int read_info_entry(sd_bus_message *m, SessionInfo *info) {
     return sd_bus_message_read(m, "v", "(so)", &info->seat, &seat_path);
   if (strcmp(name, "Service") == 0)
     return sd_bus_message_read(m, "v", "s", &info->service);
+  if (strcmp(name, "LockedHint") == 0)
+    return sd_bus_message_read(m, "v", "b", &info->locked);
   return sd_bus_message_skip(m, "v");
 }
 
@@ -321,8 +326,10 @@ static int finish_register(Pending *q, const char *const *groups) {
   }
   hg_info("Desktop session %s of %s (logind session %s, seat %s, service "
           "%s): policy %s",
-          k->session_id, k->user, k->logind_id, info->seat ?: "-",
-          info->service ?: "-", rule ? rule->name : "fallback");
+          k->session_id, k->user, k->logind_id,
+          info->seat && *info->seat ? info->seat : "-",
+          info->service && *info->service ? info->service : "-",
+          rule ? rule->name : "fallback");
   hg_logind_watch(d->logind, k->logind_id);
   return sd_bus_reply_method_return(q->m, "s", k->session_id);
 }
@@ -460,7 +467,7 @@ static void take_back(HgDesktop *d, HgSession *s) {
   const char *logind_id = hg_session_get_logind_id(s);
   g_autofree char *f_session =
       g_strconcat("HG_SESSION=", hg_session_get_id(s), NULL);
-  SessionInfo info = {0};
+  SessionInfo info = {.locked = -1};
   Desk *k;
 
   if (!logind_id || g_hash_table_contains(d->by_logind, logind_id) ||
@@ -481,6 +488,16 @@ static void take_back(HgDesktop *d, HgSession *s) {
   hg_logind_watch(d->logind, k->logind_id);
   /* Its idle sources again: the tty is read, the agent will report. */
   desk_idle_begin(d, k);
+  /* Locked by hourglass, unlocked while it was away: logind's LockedHint
+   * is all that is left of the unlock (the watch reports changes only).
+   * A desktop that never sets the hint gets its lock lifted by a restart:
+   * the lesser mistake than ending a session someone is using. Last: the
+   * unlock judges the session first, and may end it. */
+  if (hg_session_get_times(s)->locked_at && info.locked == 0) {
+    hg_info("Desktop session %s of %s was unlocked meanwhile: active again",
+            hg_session_get_id(s), hg_session_get_user(s));
+    (void)hg_registry_unlock(d->reg, s);
+  }
 }
 
 void hg_desktop_take_back(HgDesktop *d) {
@@ -515,6 +532,7 @@ int hg_desktop_register(HgDesktop *d, sd_bus_message *m, sd_bus_error *error) {
   q->d = d;
   q->m = sd_bus_message_ref(m);
   q->logind_id = g_strdup(id);
+  q->info.locked = -1;
   g_hash_table_add(d->pending, q);
   r = sd_bus_call_method_async(d->bus, &q->slot, LOGIND, LOGIND_PATH,
                                "org.freedesktop.login1.Manager", "GetSession",

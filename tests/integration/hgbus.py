@@ -158,6 +158,27 @@ class SystemBus:
                                  "/org/freedesktop/login1"),
             "org.freedesktop.DBus.Mock")
 
+    def logind_session(self, logind, session_id, uid, user, seat="seat0",
+                       service=None, **props):
+        """A session of the logind mock with what a real one has that the
+        template leaves out or fixes: its Seat (so; seat None: none, as an
+        SSH login has) and its PAM Service (s), and any other properties
+        (Type=, TTY=, ...). Set through org.freedesktop.DBus.Properties
+        (the mock's UpdateProperties cannot take a struct)."""
+        logind.AddSession(session_id, seat or "seat0", dbus.UInt32(uid), user,
+                          True)
+        obj = self.conn.get_object(
+            "org.freedesktop.login1",
+            "/org/freedesktop/login1/session/" + session_id)
+        if seat is None:
+            props["Seat"] = dbus.Struct(("", dbus.ObjectPath("/")),
+                                        signature="so")
+        if service is not None:
+            props["Service"] = dbus.String(service)
+        for name, value in props.items():
+            obj.Set("org.freedesktop.login1.Session", name, value,
+                    dbus_interface=dbus.PROPERTIES_IFACE)
+
     def mock_object(self, name, path):
         return dbus.Interface(self.conn.get_object(name, path),
                               "org.freedesktop.DBus.Mock")

@@ -268,6 +268,11 @@ static const BadCase bad_cases[] = {
     {"[Desktop]\nAction=suspend\n",
      "must be terminate, lock or lock-then-terminate"},
     {"[Timeouts]\nWarnAfterSec=\\q\n", "WarnAfterSec=\\\\q:"},
+    /* The fallback's own mistakes, said once, not blamed on the rules. */
+    {"[Timeouts]\nMaxExtensions=2\n[Policy a]\nMatchUser=ann\n",
+     "[Timeouts] MaxExtensions=2: needs ExtendBySec"},
+    {"[Timeouts]\nWarnAfterSec=700\n[Policy a]\nMatchUser=ann\n",
+     "[Timeouts] WarnAfterSec=700: must be less than ExpireAfterSec"},
 };
 
 static void test_errors_name_file_key_value(void **state) {

@@ -39,8 +39,10 @@ static void record(HgRegistry *reg, HgSession *s, HgRegistryEvent ev,
   case HG_REGISTRY_EVENT_TIMES:
     g_string_append_printf(f->events, "times %s;", user);
     break;
-  case HG_REGISTRY_EVENT_LOCK:
-    g_string_append_printf(f->events, "lock %s;", user);
+  case HG_REGISTRY_EVENT_STAGE:
+    g_string_append_printf(
+        f->events, "%s %s;",
+        hg_session_get_times(s)->locked_at ? "locked" : "unlocked", user);
     break;
   case HG_REGISTRY_EVENT_ENDED:
     g_string_append_printf(
@@ -387,6 +389,40 @@ static void test_inhibited(void **state) {
   assert_int_equal(hg_session_get_state(s), HG_SESSION_STATE_WARNING);
 }
 
+/* lock-then-terminate: the lock and the unlock are each told as a change
+ * of stage (the lock after its change of state); input at the lock screen
+ * is not activity, the unlock is. */
+static void test_lock_and_unlock_stages(void **state) {
+  static const HgLimits limits = {
+      .warn_after = S(540),
+      .expire_after = S(600),
+      .max_session = S(28800),
+      .close_after = S(30),
+      .action = HG_DESKTOP_ACTION_LOCK_THEN_TERMINATE,
+      .locked_max = S(1200),
+  };
+  Fixture *f = *state;
+  HgSession *s;
+
+  hg_registry_set_limits(f->reg, &limits);
+  s = create_desktop(f, "carol");
+  advance_to(f, S(1540));
+  advance_to(f, S(1600));
+  assert_true(hg_session_get_times(s)->locked_at == S(1600));
+  assert_true(f->announced == S(2740)); /* warned of the locked timeout */
+  assert_int_equal(hg_registry_touch(f->reg, s, HG_TOUCH_ACTIVITY, 0), 0);
+  assert_true(hg_session_get_last_activity(s) == S(1000));
+  advance_to(f, S(1700));
+  assert_int_equal(hg_registry_unlock(f->reg, s), 0);
+  assert_true(hg_session_get_times(s)->locked_at == 0);
+  assert_true(hg_session_get_last_activity(s) == S(1700));
+  assert_int_equal(hg_registry_unlock(f->reg, s), 0); /* not locked: no-op */
+  assert_string_equal(f->events->str, "new carol;warning carol;active carol;"
+                                      "locked carol;unlocked carol;"
+                                      "times carol;");
+  assert_true(f->announced == S(2240));
+}
+
 static void test_source_notes(void **state) {
   Fixture *f = *state;
   HgSession *s = create_desktop(f, "carol");
@@ -612,6 +648,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_touch_at, setup, teardown),
       cmocka_unit_test_setup_teardown(test_due_probe, setup, teardown),
       cmocka_unit_test_setup_teardown(test_inhibited, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_lock_and_unlock_stages, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_source_notes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_end_all, setup, teardown),
       cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
