@@ -137,6 +137,8 @@ hgTest('sign in with a one-time code (a further PAM step)', {
   await code.fill('424242');
   await page.click('#hg-submit');
   await env.ready(page);
+  /* The name comes with the session's state, after the page shows. */
+  await page.locator('#hg-signed-in strong').filter({ hasText: 'alice' }).waitFor();
   assert.equal(await page.locator('#hg-signed-in').textContent(), 'Signed in as alice');
 });
 
@@ -181,6 +183,8 @@ hgTest('sign in with an expired password: a new one, twice', {
   await second.fill('fresh-one');
   await page.click('#hg-submit');
   await env.ready(page);
+  /* The name comes with the session's state, after the page shows. */
+  await page.locator('#hg-signed-in strong').filter({ hasText: 'alice' }).waitFor();
   assert.equal(await page.locator('#hg-signed-in').textContent(), 'Signed in as alice');
   assert.doesNotMatch(env.daemon.log(), /fresh-one/);
 });
@@ -219,6 +223,8 @@ hgTest('back from another site by a link, the session page again', { config: LON
     await page.goto(site);
     await page.click('#back');
     await page.locator('#hg-logout').waitFor();
+    /* The name comes with the session's state, after the page shows. */
+    await page.locator('#hg-signed-in strong').filter({ hasText: 'alice' }).waitFor();
     assert.equal(await page.locator('#hg-signed-in').textContent(), 'Signed in as alice');
     await env.ready(page);
 
