@@ -252,7 +252,7 @@ hgTest('screenshots of the warning in every language', {
     const file = path.join(SHOTS, 'warning-' + code + '.png');
     await page.screenshot({ path: file, animations: 'disabled', caret: 'hide' });
     note('screenshot ' + file);
-    await page.click('.hg-dialog__button:not(.hg-dialog__button--primary)');
+    await page.locator('.hg-dialog__button', { hasText: TABLES[code]['warning.sign_out'] }).click();
     await page.locator('#hg-notice').waitFor();
     assert.equal(await page.locator('#hg-notice').textContent(), TABLES[code]['ended.logout']);
     await ctx.close();
