@@ -51,7 +51,6 @@ function dialog(page) {
       text: d.querySelector('.hg-dialog__text').textContent,
       note: d.querySelector('.hg-dialog__note').textContent,
       more: !more.hidden && more.getBoundingClientRect().height > 0,
-      moreLabel: more.textContent,
       focus: a && d.contains(a) ? a.textContent : null,
       seconds: Number(d.querySelector('.hg-dialog__clock').getAttribute('data-seconds')),
       live: d.querySelector('.hg-dialog__live').textContent,
@@ -84,13 +83,11 @@ async function recordDialog(page) {
         const t = m.target;
         if (m.type === 'attributes' && t.matches('dialog.hg-dialog')) {
           window.__dialogLog.push((t.open ? 'open:' : 'close:') + window.hourglass.state.warn_level);
-        } else if (t.closest && t.closest('.hg-dialog__live') || (t.parentNode && t.parentNode.closest &&
-          t.parentNode.closest('.hg-dialog__live'))) {
-          const text = document.querySelector('.hg-dialog__live').textContent;
-          if (text) window.__announced.push(text);
+        } else if (m.type === 'childList' && t.matches('.hg-dialog__live') && t.textContent) {
+          window.__announced.push(t.textContent);
         }
       }
-    }).observe(document.body, { subtree: true, attributes: true, attributeFilter: ['open'], childList: true, characterData: true });
+    }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['open'] });
   });
 }
 
@@ -108,7 +105,7 @@ hgTest('"More time" in a limit warning: each grant moves the limit, the last one
   assert.equal(d.note, 'Extensions left: 2.');
   assert.ok(d.more, 'the button is there');
   assert.equal(d.focus, 'More time', 'the focus is on "More time"');
-  let s = await clientState(page);
+  const s = await clientState(page);
   assert.deepEqual([s.state, s.warning, s.warn_level, s.extensions_left, s.extend_by_sec, s.waiting],
     ['warning', 'limit', 1, 2, 3, false]);
   await env.axe(page, 'the limit warning with "More time"');

@@ -11,6 +11,7 @@
  * own name, shown in the switch) and meta.dir. {duration} and {time} are
  * filled in by Intl ("10 minutes", "10 Minuten", "15:42"), so a sentence
  * needs no plural forms: word it so that the duration fits as it is.
+ * {count} is a bare number: put it after a colon ("Extensions left: 2").
  * A key missing from a language falls back to English.
  * PAM's own prompts and messages come from PAM and are shown as they are.
  */
