@@ -95,6 +95,14 @@ hgTest('every language has every key, with the same placeholders', {}, async () 
       assert.equal(m[2], TABLES.en[m[1]], file + ': the inline text of ' + m[1]);
     }
   }
+  /* client.js builds the key of a refusal from the reason the daemon
+   * gives (daemon/hg-more-time.c): every reason has its words. */
+  const reasons = Array.from(fs.readFileSync(path.join(SOURCE_ROOT, 'daemon', 'hg-more-time.c'), 'utf8')
+    .matchAll(/\[HG_MORE_TIME_\w+\] = "([a-z-]+)"/g), (m) => m[1]).filter((r) => r !== 'granted');
+  assert.ok(reasons.includes('waiting') && reasons.length >= 5, 'the reasons of hg-more-time.c: ' + reasons);
+  for (const reason of reasons.concat(['network', 'unknown'])) {
+    assert.ok('warning.refused.' + reason in TABLES.en, 'no words for the refusal ' + reason);
+  }
 });
 
 hgTest('no user-visible string lives outside the tables', {
@@ -252,11 +260,46 @@ hgTest('screenshots of the warning in every language', {
     const file = path.join(SHOTS, 'warning-' + code + '.png');
     await page.screenshot({ path: file, animations: 'disabled', caret: 'hide' });
     note('screenshot ' + file);
-    await page.click('.hg-dialog__button:not(.hg-dialog__button--primary)');
+    await page.locator('.hg-dialog__button', { hasText: TABLES[code]['warning.sign_out'] }).click();
     await page.locator('#hg-notice').waitFor();
     assert.equal(await page.locator('#hg-notice').textContent(), TABLES[code]['ended.logout']);
     await ctx.close();
   }
+});
+
+hgTest('the limit warning and the answers to "More time" come from the tables', {
+  config: {
+    'Policy timed': {
+      MatchSource: 'web', WarnAfterSec: '300', ExpireAfterSec: '600', CloseAfterSec: '10',
+      MaxSessionSec: '40', WarnBeforeSec: '38', ExtendBySec: '1', MaxExtensions: '2',
+    },
+  },
+}, async (env) => {
+  await env.context.route('**/assets/strings.js', (route) => route.fulfill({
+    status: 200, contentType: 'text/javascript; charset=utf-8', body: pseudoSource(),
+  }));
+  const page = await env.newPage();
+  await env.signIn(page);
+  const cookie = await env.cookie();
+  await waitFor(() => env.dialogOpen(page), 10000, 'the limit warning');
+  const note = () => page.locator('.hg-dialog__note').textContent();
+  const ask = () => Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === '/api/more-time'),
+    page.click('.hg-dialog__button >> nth=0'),
+  ]).then(([r]) => r.status());
+  assert.match(await note(), /⟦/);
+  assert.equal(await unmarked(page, ['alice']), '', 'the limit warning with "More time"');
+  /* Late enough that a second more stays within the lead time. */
+  await waitFor(async () => Number(await page.locator('.hg-dialog__clock').getAttribute('data-seconds')) <= 35,
+    10000, 'the countdown to reach 35 s');
+  assert.equal(await ask(), 200);
+  await waitFor(async () => (await note()).split('⟦').length === 3, 5000, 'the grant and the extensions left');
+  assert.equal(await unmarked(page, ['alice']), '', 'the dialog after a grant');
+  /* The last one taken behind the page's back: the page's request is refused. */
+  assert.equal((await env.daemon.request('POST', '/api/more-time', { body: {}, cookie })).status, 200);
+  assert.equal(await ask(), 409);
+  await waitFor(async () => (await page.locator('.hg-dialog__button >> nth=0').isHidden()), 5000, 'the refusal');
+  assert.equal(await unmarked(page, ['alice']), '', 'the dialog after a refusal');
 });
 
 /* The operator's strings.js in the WebRoot: a changed text, a language of

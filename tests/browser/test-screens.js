@@ -94,3 +94,25 @@ hgTest('screenshots of the login, session, warning and signed-out screens', {
     note('screenshot ' + f);
   }
 });
+
+hgTest('screenshots of the limit\'s warning with "More time"', {
+  /* About a minute before the absolute limit, two extensions left. */
+  config: {
+    'Policy timed': {
+      MatchSource: 'web', WarnAfterSec: '300', ExpireAfterSec: '600', CloseAfterSec: '10',
+      MaxSessionSec: '70', WarnBeforeSec: '66', ExtendBySec: '600', MaxExtensions: '2',
+    },
+  },
+}, async (env) => {
+  fs.mkdirSync(DIR, { recursive: true });
+  const page = await env.newPage();
+  await env.signIn(page);
+  await page.mouse.move(1, 1);
+  await waitFor(() => env.dialogOpen(page), 10000, 'the limit warning');
+  assert.equal(await page.locator('.hg-dialog__button--primary').textContent(), 'More time');
+  const files = await shoot(page, 'warning-limit', 'dialog.hg-dialog, .hg-dialog__button:not([hidden])');
+  for (const f of files) {
+    assert.ok(fs.statSync(f).size > 2000, f + ' is nearly empty');
+    note('screenshot ' + f);
+  }
+});

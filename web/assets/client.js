@@ -17,7 +17,12 @@
  *   GET /api/session instead. The other tabs make no request of their own
  *   but pings, so they never make the session look closed or open.
  * - On "warning", an accessible modal dialog counts down the server's
- *   expire_in_sec; on "ended" (or a 401), every tab goes to /?ended=REASON.
+ *   expire_in_sec. What it offers follows what the warning is of (the
+ *   state's "warning"): "Stay signed in" for idleness; for the absolute
+ *   limit "OK" and, while extensions are left and no one is waiting for
+ *   the machine, "More time" (POST /api/more-time). A later lead time of
+ *   the limit (warn_level) is a new warning: shown again, and announced.
+ *   On "ended" (or a 401), every tab goes to /?ended=REASON.
  * - After a gap in its timers (sleep), on becoming visible, and on coming
  *   back from the back/forward cache, it asks the server before showing
  *   anything.
@@ -64,8 +69,13 @@
   let leader = false, releaseLock = null, lockAbort = null, electTimer = 0;
   let leadSeen = 0, blocked = false, probing = false;
   let es = null, streamFails = 0, reopenTimer = 0, pollTimer = 0, safetyTimer = 0;
-  let dlg = null, ui = null, wantOpen = false, dismissed = false, returnFocus = null;
+  let dlg = null, ui = null, wantOpen = false, returnFocus = null;
   let countTimer = 0, announced = 0;
+  /* Warnings as {kind, level} (see warning()): the one the dialog shows,
+   * the one answered with "OK", and the one the last answer to "More
+   * time" was about ({kind, level, granted} or {..., refused: REASON,
+   * final: the server's own refusal}). */
+  let shown = null, dismissed = null, reply = null, asking = false;
 
   /* ---- small things ---- */
 
@@ -159,17 +169,29 @@
     state = Object.assign({}, s);
     stateAt = at;
     if (share) post({ k: 'state', s: s, at: at });
-    if (s.state === 'active') dismissed = false;
+    if (s.state === 'active') dismissed = reply = null;
     if (pingTimer) schedulePing();
     armSafety();
     render();
     emit('state', Object.assign({}, state));
   }
 
-  /* A warning the person can still push back; not the MaxSessionSec one
-   * (idle + expire_in adds up to expire_after exactly for an idle warning). */
-  function extendable() {
-    return !state || state.idle_sec + state.expire_in_sec >= state.expire_after_sec;
+  /* The standing warning: what it is of ("idle": activity answers it;
+   * "limit": the absolute limit, only more time moves it; "locked") and
+   * how many of the limit's lead times have passed. null: none. */
+  function warning() {
+    if (!state || state.state !== 'warning') return null;
+    return { kind: state.warning || 'idle', level: Number(state.warn_level) || 0 };
+  }
+
+  function idleWarning() {
+    const w = warning();
+    return !!w && w.kind === 'idle';
+  }
+
+  /* w is a new warning after old: of another kind, or a later lead time. */
+  function newer(w, old) {
+    return !old || w.kind !== old.kind || w.level > old.level;
   }
 
   function secondsLeft() {
@@ -218,7 +240,7 @@
     if (ended || pingBusy || lastActivity <= reported) return;
     const now = Date.now();
     let due = lastPing + PING_EVERY_MS;
-    if (state && state.state === 'warning' && extendable()) due = now;
+    if (idleWarning()) due = now;
     else if (state && state.state === 'active' && state.warn_in_sec >= 0) {
       /* warn_in_sec is rounded up: the server may warn a second sooner. */
       due = Math.min(due, stateAt + (state.warn_in_sec - 1) * 1000 - PING_LEAD_MS);
@@ -493,23 +515,26 @@
     dlg.setAttribute('role', 'alertdialog');
     dlg.setAttribute('aria-modal', 'true');
     dlg.setAttribute('aria-labelledby', 'hg-dialog-title');
-    dlg.setAttribute('aria-describedby', 'hg-dialog-text');
+    dlg.setAttribute('aria-describedby', 'hg-dialog-text hg-dialog-note');
     dlg.innerHTML =
       '<h2 class="hg-dialog__title" id="hg-dialog-title"></h2>' +
       '<p class="hg-dialog__text" id="hg-dialog-text"></p>' +
+      '<p class="hg-dialog__note" id="hg-dialog-note"></p>' +
       '<p class="hg-dialog__time" role="timer"><span></span> <strong class="hg-dialog__clock"></strong></p>' +
       '<p class="hg-dialog__at"></p>' +
       '<p class="hg-dialog__live" aria-live="polite" aria-atomic="true"></p>' +
       '<div class="hg-dialog__actions">' +
+      '<button type="button" class="hg-dialog__button" hidden></button>' +
       '<button type="button" class="hg-dialog__button hg-dialog__button--primary"></button>' +
       '<button type="button" class="hg-dialog__button"></button></div>';
     const q = (sel) => dlg.querySelector(sel);
-    const buttons = dlg.querySelectorAll('button');
+    const all = dlg.querySelectorAll('button');
     ui = {
-      title: q('.hg-dialog__title'), text: q('.hg-dialog__text'), label: q('.hg-dialog__time span'),
-      clock: q('.hg-dialog__clock'), at: q('.hg-dialog__at'), live: q('.hg-dialog__live'),
-      stay: buttons[0], out: buttons[1]
+      title: q('.hg-dialog__title'), text: q('.hg-dialog__text'), note: q('.hg-dialog__note'),
+      label: q('.hg-dialog__time span'), clock: q('.hg-dialog__clock'), at: q('.hg-dialog__at'),
+      live: q('.hg-dialog__live'), more: all[0], stay: all[1], out: all[2]
     };
+    ui.more.addEventListener('click', moreTime);
     ui.stay.addEventListener('click', stay);
     ui.out.addEventListener('click', () => {
       ui.out.disabled = true;
@@ -520,7 +545,7 @@
         e.preventDefault();
         stay();
       } else if (e.key === 'Tab') {
-        const list = [ui.stay, ui.out].filter((b) => !b.disabled);
+        const list = buttons().filter((b) => !b.disabled);
         const i = list.indexOf(document.activeElement);
         e.preventDefault();
         if (list.length) list[(i + (e.shiftKey ? -1 : 1) + list.length) % list.length].focus();
@@ -541,12 +566,21 @@
     return i18n() ? i18n().clock(sec) : Math.floor(sec / 60) + ':' + String(sec % 60).padStart(2, '0');
   }
 
+  function durationText(sec) {
+    return i18n() ? i18n().duration(sec) : sec + ' s';
+  }
+
   function leftText(sec) {
-    return t('warning.left', { duration: i18n() ? i18n().duration(sec) : sec + ' s' });
+    return t('warning.left', { duration: durationText(sec) });
   }
 
   function announce(text) {
     ui.live.textContent = text;
+  }
+
+  /* The dialog's buttons that are there to press. */
+  function buttons() {
+    return [ui.more, ui.stay, ui.out].filter((b) => !b.hidden);
   }
 
   function countdown() {
@@ -562,44 +596,103 @@
     }
   }
 
+  /* "More time" is offered in a warning of the absolute limit while
+   * extensions are left and no one is waiting for the machine (else the
+   * dialog says why up front: no button that can only fail), and not
+   * again in the warning the server refused it in. */
+  function offersMoreTime(w) {
+    return w.kind === 'limit' && state.extensions_left > 0 && !state.waiting &&
+      !(reply && reply.final && !newer(w, reply));
+  }
+
+  /* Why more time was refused, in words: a reason of POST
+   * /api/more-time (daemon/hg-more-time.c), "network", or one this page
+   * has no words for. */
+  function refusedText(reason) {
+    const key = 'warning.refused.' + reason;
+    const text = t(key);
+    return text === key ? t('warning.refused.unknown') : text;
+  }
+
+  function noteText(w, offered) {
+    const said = reply && !newer(w, reply) ? reply : null;
+    const parts = [];
+    if (said && said.refused) return refusedText(said.refused);
+    if (w.kind === 'limit' && state.waiting && state.extensions_left > 0) return t('warning.refused.waiting');
+    if (said && said.granted) parts.push(t('warning.granted', { duration: durationText(state.extend_by_sec) }));
+    if (offered) {
+      const count = i18n() ? i18n().number(state.extensions_left) : state.extensions_left;
+      parts.push(t('warning.extensions_left', { count: count }));
+    }
+    return parts.join(' ');
+  }
+
   function texts() {
-    const canStay = extendable();
+    const w = warning() || { kind: 'idle', level: 0 };
+    const idle = w.kind === 'idle';
+    const offered = offersMoreTime(w);
     /* An operator's page may be in another language than the dialog. */
     if (i18n()) {
       dlg.lang = i18n().lang;
       dlg.dir = i18n().dir;
     }
-    ui.title.textContent = t('warning.title');
-    ui.text.textContent = t(canStay ? 'warning.text' : 'warning.text_max_age');
+    ui.title.textContent = t(idle ? 'warning.title' : 'warning.title_limit');
+    ui.text.textContent = idle ? t('warning.text')
+      : offered ? t('warning.text_more_time', { duration: durationText(state.extend_by_sec) })
+        : t('warning.text_max_age');
+    ui.note.textContent = noteText(w, offered);
     ui.label.textContent = t('warning.time_left');
-    ui.stay.textContent = t(canStay ? 'warning.stay' : 'warning.ok');
+    ui.more.textContent = t('warning.more_time');
+    ui.stay.textContent = t(idle ? 'warning.stay' : 'warning.ok');
     ui.out.textContent = t('warning.sign_out');
+    /* A button going away must not take the focus with it. */
+    if (!offered && document.activeElement === ui.more) ui.stay.focus();
+    ui.more.hidden = !offered;
+    ui.more.classList.toggle('hg-dialog__button--primary', offered);
+    ui.stay.classList.toggle('hg-dialog__button--primary', !offered);
     const at = state ? new Date(stateAt + state.expire_in_sec * 1000) : null;
     ui.at.textContent = at && i18n() ? t('warning.ends_at', { time: i18n().time(at) }) : '';
-    dlg.setAttribute('data-extendable', String(canStay));
+    dlg.setAttribute('data-warning', w.kind);
   }
 
-  function openDialog() {
+  /* The time left, once the dialog itself has been read (on opening); for
+   * a new warning in a dialog already open, its title first. Then the
+   * marks. */
+  function announceWarning(opening) {
+    const sec = secondsLeft();
+    announced = ANNOUNCE_AT.filter((m) => sec <= m).pop() || Infinity;
+    announce('');
+    setTimeout(() => {
+      if (!dlg.open || secondsLeft() <= 0) return;
+      const title = ui.title.textContent;
+      const left = leftText(secondsLeft());
+      announce(opening ? left : title + (/[.?!…]$/.test(title) ? ' ' : '. ') + left);
+    }, opening ? 700 : 100);
+  }
+
+  function openDialog(w) {
     if (!dlg) build();
+    const fresh = newer(w, shown);
+    shown = w;
     texts();
     countdown();
-    if (dlg.open) return;
+    if (dlg.open) {
+      if (fresh) announceWarning(false);
+      return;
+    }
     wantOpen = true;
     ui.stay.disabled = ui.out.disabled = false;
     returnFocus = document.activeElement;
     dlg.showModal();
-    ui.stay.focus();
+    buttons()[0].focus();
     clearInterval(countTimer);
     countTimer = setInterval(countdown, 250);
-    /* After the dialog itself has been announced. */
-    const sec = secondsLeft();
-    announced = ANNOUNCE_AT.filter((m) => sec <= m).pop() || Infinity;
-    announce('');
-    setTimeout(() => { if (dlg.open && sec > 0) announce(leftText(secondsLeft())); }, 700);
+    announceWarning(true);
   }
 
   function closeDialog() {
     wantOpen = false;
+    shown = null;
     clearInterval(countTimer);
     countTimer = 0;
     if (!dlg || !dlg.open) return;
@@ -614,23 +707,61 @@
     returnFocus = null;
   }
 
+  /* "Stay signed in" is activity; "OK" (the limit) closes the dialog
+   * until the next warning, and is activity too. */
   function stay() {
+    const w = warning();
     activity();
-    if (!extendable()) {
-      dismissed = true;
+    if (w && w.kind !== 'idle') {
+      dismissed = w;
       closeDialog();
     }
     if (!pingBusy) ping();
   }
 
+  /* The server's answer updates the dialog: the new limit, or why not
+   * (then the state is asked for again: someone may be waiting now, or
+   * another tab took the last extension). A refusal of the server's
+   * (409) takes the button away; a failure to reach it does not. The
+   * button stays focusable while the request runs (aria-disabled, not
+   * disabled). */
+  async function moreTime() {
+    const w = warning();
+    if (asking || ended || !w) return;
+    asking = true;
+    ui.more.setAttribute('aria-disabled', 'true');
+    let r = null;
+    try {
+      r = await api('POST', '/api/more-time', {});
+    } catch (e) { /* said below */ }
+    asking = false;
+    ui.more.removeAttribute('aria-disabled');
+    if (r && r.status === 200) {
+      dismissed = null;
+      answer(r);
+      const now = warning();
+      reply = now && Object.assign({ granted: true }, now);
+    } else {
+      if (r && r.status === 401) answer(r);
+      if (ended) return;
+      const refusal = !!r && r.status === 409;
+      const reason = refusal && r.data ? String(r.data.reason) : r ? 'unknown' : 'network';
+      reply = Object.assign({ refused: /^[a-z-]{1,32}$/.test(reason) ? reason : 'unknown', final: refusal }, w);
+      if (r) check();
+    }
+    render();
+    if (dlg.open && ui.note.textContent) announce(ui.note.textContent);
+  }
+
   function render() {
     if (ended || !state) return;
-    if (state.state !== 'warning') {
+    const w = warning();
+    if (!w) {
       closeDialog();
       return;
     }
     if (verifying) return;
-    if (extendable() && lastActivity > reported) {
+    if (w.kind === 'idle' && lastActivity > reported) {
       /* The person was busy just before: tell the server first. */
       if (pingBusy) return;
       if (Date.now() - lastPing >= PING_GAP_MS) {
@@ -638,8 +769,8 @@
         return;
       }
     }
-    if (!dismissed) openDialog();
-    else if (dlg && dlg.open) countdown();
+    if (dismissed && !newer(w, dismissed)) closeDialog();
+    else openDialog(w);
   }
 
   /* ---- start ---- */

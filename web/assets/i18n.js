@@ -13,6 +13,7 @@
  *                         "short" or "narrow")
  *   time(date)            "3:42 PM", "15:42" (Intl)
  *   clock(sec)            "4:05" with the language's digits
+ *   number(n)             "2", "1 000" (Intl)
  *   setLanguage(code)     switch (and remember it), re-apply the page, and
  *                         tell listeners: window event "hourglass:language"
  *   apply()               fill the data-i18n elements again
@@ -122,6 +123,14 @@
     }
   }
 
+  function number(n) {
+    try {
+      return new Intl.NumberFormat(lang).format(n);
+    } catch (e) {
+      return String(n);
+    }
+  }
+
   function apply() {
     const root = document.documentElement;
     if (root.hasAttribute('data-i18n-root')) {
@@ -152,6 +161,7 @@
     duration: duration,
     time: time,
     clock: clock,
+    number: number,
     setLanguage: setLanguage,
     apply: apply
   });

@@ -11,6 +11,7 @@
  * own name, shown in the switch) and meta.dir. {duration} and {time} are
  * filled in by Intl ("10 minutes", "10 Minuten", "15:42"), so a sentence
  * needs no plural forms: word it so that the duration fits as it is.
+ * {count} is a bare number: put it after a colon ("Extensions left: 2").
  * A key missing from a language falls back to English.
  * PAM's own prompts and messages come from PAM and are shown as they are.
  */
@@ -76,7 +77,19 @@
       'warning.stay': 'Stay signed in',
       'warning.ok': 'OK',
       'warning.sign_out': 'Sign out',
-      'warning.left': '{duration} left before you are signed out.'
+      'warning.left': '{duration} left before you are signed out.',
+      'warning.title_limit': 'Your time is almost up',
+      'warning.text_more_time': 'This session has a time limit. You can ask for {duration} more, or save your work: you will be signed out when the time runs out.',
+      'warning.more_time': 'More time',
+      'warning.granted': 'Time added: {duration}.',
+      'warning.extensions_left': 'Extensions left: {count}.',
+      'warning.refused.not-offered': 'More time is not available for this session.',
+      'warning.refused.no-limit': 'This session has no time limit to extend.',
+      'warning.refused.used-up': 'You have used all your extensions.',
+      'warning.refused.too-early': 'More time can only be asked for shortly before the time runs out.',
+      'warning.refused.waiting': 'Someone is waiting for this computer, so more time is not possible.',
+      'warning.refused.network': 'Could not reach the sign-in service. Please try again.',
+      'warning.refused.unknown': 'More time is not possible right now.'
     },
 
     de: {
@@ -137,7 +150,19 @@
       'warning.stay': 'Angemeldet bleiben',
       'warning.ok': 'OK',
       'warning.sign_out': 'Abmelden',
-      'warning.left': 'Noch {duration} bis zur Abmeldung.'
+      'warning.left': 'Noch {duration} bis zur Abmeldung.',
+      'warning.title_limit': 'Ihre Zeit ist fast abgelaufen',
+      'warning.text_more_time': 'Diese Sitzung hat eine Zeitbegrenzung. Sie können die Sitzung um {duration} verlängern oder Ihre Arbeit speichern: Sie werden abgemeldet, wenn die Zeit abläuft.',
+      'warning.more_time': 'Mehr Zeit',
+      'warning.granted': 'Verlängert um {duration}.',
+      'warning.extensions_left': 'Verbleibende Verlängerungen: {count}.',
+      'warning.refused.not-offered': 'Diese Sitzung kann nicht verlängert werden.',
+      'warning.refused.no-limit': 'Diese Sitzung hat keine Zeitbegrenzung, die verlängert werden könnte.',
+      'warning.refused.used-up': 'Sie haben alle Verlängerungen aufgebraucht.',
+      'warning.refused.too-early': 'Mehr Zeit können Sie erst kurz vor Ablauf der Zeit anfordern.',
+      'warning.refused.waiting': 'Jemand wartet auf diesen Computer, daher ist keine Verlängerung möglich.',
+      'warning.refused.network': 'Der Anmeldedienst ist nicht erreichbar. Bitte versuchen Sie es erneut.',
+      'warning.refused.unknown': 'Mehr Zeit ist im Moment nicht möglich.'
     },
 
     fr: {
@@ -198,7 +223,19 @@
       'warning.stay': 'Rester connecté',
       'warning.ok': 'OK',
       'warning.sign_out': 'Se déconnecter',
-      'warning.left': 'Il reste {duration} avant la fermeture de votre session.'
+      'warning.left': 'Il reste {duration} avant la fermeture de votre session.',
+      'warning.title_limit': 'Votre temps est presque écoulé',
+      'warning.text_more_time': 'Cette session a une durée limitée. Vous pouvez demander {duration} de plus, ou enregistrer votre travail : votre session sera fermée à la fin du temps restant.',
+      'warning.more_time': 'Plus de temps',
+      'warning.granted': 'Temps ajouté : {duration}.',
+      'warning.extensions_left': 'Prolongations restantes : {count}.',
+      'warning.refused.not-offered': 'Cette session ne peut pas être prolongée.',
+      'warning.refused.no-limit': 'Cette session n’a pas de durée limite à prolonger.',
+      'warning.refused.used-up': 'Vous avez utilisé toutes vos prolongations.',
+      'warning.refused.too-early': 'Vous ne pouvez demander plus de temps que peu avant la fin du temps restant.',
+      'warning.refused.waiting': 'Quelqu’un attend pour utiliser cet ordinateur, il n’est donc pas possible d’avoir plus de temps.',
+      'warning.refused.network': 'Le service de connexion est injoignable. Veuillez réessayer.',
+      'warning.refused.unknown': 'Il n’est pas possible d’avoir plus de temps pour le moment.'
     },
 
     es: {
@@ -259,7 +296,19 @@
       'warning.stay': 'Seguir conectado',
       'warning.ok': 'Aceptar',
       'warning.sign_out': 'Cerrar sesión',
-      'warning.left': 'Tiempo restante hasta el cierre de la sesión: {duration}.'
+      'warning.left': 'Tiempo restante hasta el cierre de la sesión: {duration}.',
+      'warning.title_limit': 'Su tiempo está a punto de acabarse',
+      'warning.text_more_time': 'Esta sesión tiene un tiempo máximo. Puede pedir {duration} más o guardar su trabajo: su sesión se cerrará cuando se acabe el tiempo.',
+      'warning.more_time': 'Más tiempo',
+      'warning.granted': 'Tiempo añadido: {duration}.',
+      'warning.extensions_left': 'Ampliaciones restantes: {count}.',
+      'warning.refused.not-offered': 'Esta sesión no se puede ampliar.',
+      'warning.refused.no-limit': 'Esta sesión no tiene un tiempo máximo que ampliar.',
+      'warning.refused.used-up': 'Ha usado todas sus ampliaciones.',
+      'warning.refused.too-early': 'Solo puede pedir más tiempo poco antes de que se acabe.',
+      'warning.refused.waiting': 'Alguien está esperando para usar este equipo, así que no es posible darle más tiempo.',
+      'warning.refused.network': 'No se puede contactar con el servicio de inicio de sesión. Inténtelo de nuevo.',
+      'warning.refused.unknown': 'Ahora mismo no es posible darle más tiempo.'
     },
 
     nl: {
@@ -320,7 +369,19 @@
       'warning.stay': 'Aangemeld blijven',
       'warning.ok': 'OK',
       'warning.sign_out': 'Afmelden',
-      'warning.left': 'Nog {duration} tot u wordt afgemeld.'
+      'warning.left': 'Nog {duration} tot u wordt afgemeld.',
+      'warning.title_limit': 'Uw tijd is bijna om',
+      'warning.text_more_time': 'Deze sessie heeft een tijdslimiet. U kunt {duration} extra vragen of uw werk opslaan: u wordt afgemeld als de tijd om is.',
+      'warning.more_time': 'Meer tijd',
+      'warning.granted': 'Tijd toegevoegd: {duration}.',
+      'warning.extensions_left': 'Resterende verlengingen: {count}.',
+      'warning.refused.not-offered': 'Deze sessie kan niet worden verlengd.',
+      'warning.refused.no-limit': 'Deze sessie heeft geen tijdslimiet om te verlengen.',
+      'warning.refused.used-up': 'U hebt al uw verlengingen gebruikt.',
+      'warning.refused.too-early': 'U kunt pas kort voordat de tijd om is meer tijd vragen.',
+      'warning.refused.waiting': 'Er wacht iemand op deze computer, dus meer tijd is niet mogelijk.',
+      'warning.refused.network': 'De aanmelddienst is niet bereikbaar. Probeer het opnieuw.',
+      'warning.refused.unknown': 'Meer tijd is nu niet mogelijk.'
     },
 
     pl: {
@@ -381,7 +442,19 @@
       'warning.stay': 'Nie wylogowuj',
       'warning.ok': 'OK',
       'warning.sign_out': 'Wyloguj się',
-      'warning.left': 'Pozostały czas do wylogowania: {duration}.'
+      'warning.left': 'Pozostały czas do wylogowania: {duration}.',
+      'warning.title_limit': 'Czas sesji dobiega końca',
+      'warning.text_more_time': 'Ta sesja ma limit czasu. Możesz poprosić o więcej czasu (przedłużenie: {duration}) albo zapisać swoją pracę: po upływie czasu nastąpi wylogowanie.',
+      'warning.more_time': 'Więcej czasu',
+      'warning.granted': 'Dodano czas: {duration}.',
+      'warning.extensions_left': 'Pozostałe przedłużenia: {count}.',
+      'warning.refused.not-offered': 'Tej sesji nie można przedłużyć.',
+      'warning.refused.no-limit': 'Ta sesja nie ma limitu czasu, który można by przedłużyć.',
+      'warning.refused.used-up': 'Wykorzystano już wszystkie przedłużenia.',
+      'warning.refused.too-early': 'O więcej czasu można poprosić dopiero tuż przed jego upływem.',
+      'warning.refused.waiting': 'Ktoś czeka na ten komputer, więc przedłużenie nie jest możliwe.',
+      'warning.refused.network': 'Brak połączenia z usługą logowania. Spróbuj ponownie.',
+      'warning.refused.unknown': 'W tej chwili nie można przedłużyć sesji.'
     }
   };
 })();

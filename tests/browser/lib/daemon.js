@@ -129,6 +129,8 @@ class Daemon {
     this.port = null;
     this.exit = null;
     this.marker = 'HOURGLASS_TEST_RUN=' + this.tmp;
+    this.busAddress = 'unix:path=' + path.join(this.tmp, 'no-bus');
+    this.groupPath = path.join(DATA_DIR, 'group');
   }
 
   get origin() {
@@ -147,6 +149,19 @@ class Daemon {
     const text = ['auth', 'account', 'password', 'session'].map((k) => k + ' required ' + line + '\n').join('');
     fs.writeFileSync(path.join(this.pamDir, 'hourglass-hgtest'), text);
     this.config.Pam.Service = 'hourglass-hgtest';
+  }
+
+  /* hourglassd on a test's own bus (lib/bus.js; no logind there), with
+   * this process's user allowed to steer it: root is, anyone else through
+   * an AdminGroup of its gid, added to a copy of the fake group file. */
+  useBus(bus) {
+    this.busAddress = bus.address;
+    this.config.Idle = Object.assign({ Sources: 'page' }, this.config.Idle);
+    if (process.getuid() === 0) return;
+    this.groupPath = path.join(this.tmp, 'group');
+    fs.writeFileSync(this.groupPath, fs.readFileSync(path.join(DATA_DIR, 'group'), 'utf8') +
+      'hg-test-runner:x:' + process.getgid() + ':\n');
+    this.config.DBus = Object.assign({}, this.config.DBus, { AdminGroup: 'hg-test-runner' });
   }
 
   /* A directory the test may fill, to be used as WebRoot. */
@@ -177,12 +192,13 @@ class Daemon {
       PAM_WRAPPER_SERVICE_DIR: this.pamDir,
       PAM_MATRIX_PASSWD: path.join(DATA_DIR, 'passdb'),
       NSS_WRAPPER_PASSWD: path.join(DATA_DIR, 'passwd'),
-      NSS_WRAPPER_GROUP: path.join(DATA_DIR, 'group'),
+      NSS_WRAPPER_GROUP: this.groupPath,
       HOURGLASS_LOG: 'stderr',
       HOURGLASS_LOG_LEVEL: 'debug',
       /* Passed on to the PAM helpers: how killAll() finds them. */
       HOURGLASS_TEST_RUN: this.tmp,
-      DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=' + path.join(this.tmp, 'no-bus'),
+      /* Never the machine's own bus. */
+      DBUS_SYSTEM_BUS_ADDRESS: this.busAddress,
     });
     if (SANITIZE !== 'none') {
       env.PAM_WRAPPER_DISABLE_DEEPBIND = '1';

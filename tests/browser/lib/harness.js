@@ -31,6 +31,7 @@ const { test } = require('node:test');
 const fs = require('fs');
 const path = require('path');
 const { Daemon } = require('./daemon');
+const { Bus } = require('./bus');
 const { waitFor, holdsFor, within } = require('./wait');
 
 const CHROMIUM = process.env.HG_CHROMIUM || '/usr/bin/chromium';
@@ -66,6 +67,7 @@ class Env {
   constructor(name) {
     this.name = name;
     this.daemon = null;
+    this.bus = null;
     this.browser = null;
     this.context = null;
     this.console = [];
@@ -77,8 +79,13 @@ class Env {
 
   async start(opts) {
     this.daemon = new Daemon(opts.config);
+    if (opts.bus) {
+      this.bus = await Bus.start();
+      this.daemon.useBus(this.bus);
+    }
     if (opts.prepare) await opts.prepare(this.daemon);
     await this.daemon.start();
+    if (this.bus) await this.bus.waitForDaemon();
     this.browser = await playwright.chromium.launch({
       executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, timeout: 30000,
     });
@@ -266,6 +273,7 @@ class Env {
       }
       this.daemon.cleanup(failed || error);
     }
+    if (this.bus) await this.bus.stop();
     if (error && !failed) throw error;
   }
 }
@@ -287,7 +295,8 @@ function countSessionRefusals() {
 }
 
 /* A test with its own daemon (options.config: groups of keys merged into
- * the test defaults) and its own browser. */
+ * the test defaults; options.bus: on a private system bus, env.bus) and
+ * its own browser. */
 function hgTest(name, opts, fn) {
   if (typeof opts === 'function') {
     fn = opts;
