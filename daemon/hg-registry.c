@@ -269,7 +269,7 @@ void hg_registry_set_limits(HgRegistry *reg, const HgLimits *limits) {
       continue;
     resolve(reg, s);
     if (evaluate(reg, s, now))
-      emit(reg, s, HG_REGISTRY_EVENT_TIMES);
+      emit(reg, s, HG_REGISTRY_EVENT_LIMITS);
   }
   announce_deadline(reg);
 }
@@ -561,8 +561,11 @@ int hg_registry_more_time(HgRegistry *reg, HgSession *s, HgMoreTime *ret) {
     return -ESTALE;
   alive = judge_if_due(reg, s, now);
   if (alive) {
+    bool granted;
+
     *ret = may_have_more_time(reg, s);
-    if (*ret == HG_MORE_TIME_GRANTED) {
+    granted = *ret == HG_MORE_TIME_GRANTED;
+    if (granted) {
       s->times.extended = hg_usec_add(s->times.extended, s->limits.extend_by);
       s->times.n_extended++;
     }
@@ -570,18 +573,27 @@ int hg_registry_more_time(HgRegistry *reg, HgSession *s, HgMoreTime *ret) {
       s->times.last_activity = now;
     alive = evaluate(reg, s, now);
     if (alive)
-      emit(reg, s, HG_REGISTRY_EVENT_TIMES);
+      emit(reg, s,
+           granted ? HG_REGISTRY_EVENT_LIMITS : HG_REGISTRY_EVENT_TIMES);
   }
   announce_deadline(reg);
   return alive ? 0 : -ESTALE;
 }
 
 void hg_registry_set_waiting(HgRegistry *reg, bool waiting) {
+  g_autoptr(GPtrArray) all = NULL;
+
   if (reg->waiting == waiting)
     return;
   reg->waiting = waiting;
   if (reg->waiting_cb)
     reg->waiting_cb(reg, waiting, reg->waiting_userdata);
+  /* Whether "More time" can be had changed for everyone. A listener may
+   * end a session meanwhile: the snapshot keeps each one referenced. */
+  all = hg_registry_list(reg);
+  for (guint i = 0; i < all->len; i++)
+    if (!hg_session_is_ended(all->pdata[i]))
+      emit(reg, all->pdata[i], HG_REGISTRY_EVENT_LIMITS);
 }
 
 bool hg_registry_get_waiting(const HgRegistry *reg) { return reg->waiting; }

@@ -14,15 +14,19 @@
 typedef struct HgRegistry HgRegistry;
 
 typedef enum {
-  HG_REGISTRY_EVENT_NEW,   /* created, already in the maps */
-  HG_REGISTRY_EVENT_STATE, /* active <-> warning, or what the warning is
-                              of (HgVerdict.warning, .warn_level) */
-  HG_REGISTRY_EVENT_TIMES, /* activity or new limits moved its deadlines */
-  HG_REGISTRY_EVENT_ENDED, /* gone from the maps; reason in the session */
-  HG_REGISTRY_EVENT_STAGE, /* lock-then-terminate: hourglass locked it (its
-                              idle limit came: the front locks the screen;
-                              after a STATE) or it was unlocked; its
-                              times' locked_at says which */
+  HG_REGISTRY_EVENT_NEW,    /* created, already in the maps */
+  HG_REGISTRY_EVENT_STATE,  /* active <-> warning, or what the warning is
+                               of (HgVerdict.warning, .warn_level) */
+  HG_REGISTRY_EVENT_TIMES,  /* activity or liveness moved its deadlines */
+  HG_REGISTRY_EVENT_ENDED,  /* gone from the maps; reason in the session */
+  HG_REGISTRY_EVENT_STAGE,  /* lock-then-terminate: hourglass locked it (its
+                               idle limit came: the front locks the screen;
+                               after a STATE) or it was unlocked; its
+                               times' locked_at says which */
+  HG_REGISTRY_EVENT_LIMITS, /* what a person can see of its limits changed:
+                               more time granted, new limits from a reload,
+                               someone waiting or no longer. Its deadlines
+                               may have moved too (no TIMES follows) */
 } HgRegistryEvent;
 
 /* Called synchronously. A listener may call back into the registry (end
@@ -62,7 +66,7 @@ void hg_registry_set_resolver(HgRegistry *reg, HgLimitsResolver resolver,
                               void *userdata);
 /* New fallback limits, and every session's limits resolved anew (a
  * reload): they apply at once to every session's next deadline; sessions
- * already past the new limits end now. */
+ * already past the new limits end now, the others are told LIMITS. */
 void hg_registry_set_limits(HgRegistry *reg, const HgLimits *limits);
 
 /* A new session's identity; see hg-session.h for each field. */
@@ -159,11 +163,13 @@ typedef enum {
   HG_MORE_TIME_WAITING,     /* someone is waiting for this machine */
 } HgMoreTime;
 
-/* 0 with the answer in *ret, -ESTALE for a session that has ended. */
+/* 0 with the answer in *ret, -ESTALE for a session that has ended. A
+ * grant is told as LIMITS, a refusal as TIMES (the activity). */
 int hg_registry_more_time(HgRegistry *reg, HgSession *s, HgMoreTime *ret);
 
 /* Someone is waiting for this machine (Manager.SetWaiting): a person's
- * extension is refused meanwhile. The callback hears of every change. */
+ * extension is refused meanwhile. The callback hears of every change,
+ * then every live session is told LIMITS. */
 typedef void (*HgWaitingChanged)(HgRegistry *reg, bool waiting, void *userdata);
 void hg_registry_set_waiting(HgRegistry *reg, bool waiting);
 bool hg_registry_get_waiting(const HgRegistry *reg);

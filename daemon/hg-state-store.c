@@ -183,8 +183,10 @@ static void on_session_event(HgRegistry *reg, HgSession *s,
   switch (event) {
   case HG_REGISTRY_EVENT_NEW:
   case HG_REGISTRY_EVENT_STATE:
-  case HG_REGISTRY_EVENT_STAGE: /* a restart must neither forget a lock nor
-                                   keep one that is gone */
+  case HG_REGISTRY_EVENT_STAGE:  /* a restart must neither forget a lock nor
+                                    keep one that is gone */
+  case HG_REGISTRY_EVENT_LIMITS: /* an extension granted is not lost by a
+                                    crash within the second */
     save(st, s, entry_of(st, s));
     break;
   case HG_REGISTRY_EVENT_TIMES:

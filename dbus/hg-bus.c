@@ -85,6 +85,7 @@ static void on_session_event(HgRegistry *reg, HgSession *s,
     mark_dirty(bus, s); /* LockAt, ExpiresAt */
     break;
   case HG_REGISTRY_EVENT_TIMES:
+  case HG_REGISTRY_EVENT_LIMITS: /* Extensions, ExtensionsLeft, LimitAt */
     mark_dirty(bus, s);
     break;
   case HG_REGISTRY_EVENT_ENDED:

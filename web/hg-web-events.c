@@ -165,7 +165,10 @@ static void on_session_event(HgRegistry *reg, HgSession *s,
   GHashTableIter it;
   gpointer key;
 
-  if (event != HG_REGISTRY_EVENT_STATE && event != HG_REGISTRY_EVENT_ENDED)
+  /* Not TIMES: activity comes with every ping, and what it moves is
+   * already in the page's own answers. */
+  if (event != HG_REGISTRY_EVENT_STATE && event != HG_REGISTRY_EVENT_LIMITS &&
+      event != HG_REGISTRY_EVENT_ENDED)
     return;
   g_hash_table_iter_init(&it, events->streams);
   while (g_hash_table_iter_next(&it, &key, NULL))

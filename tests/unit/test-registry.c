@@ -39,6 +39,9 @@ static void record(HgRegistry *reg, HgSession *s, HgRegistryEvent ev,
   case HG_REGISTRY_EVENT_TIMES:
     g_string_append_printf(f->events, "times %s;", user);
     break;
+  case HG_REGISTRY_EVENT_LIMITS:
+    g_string_append_printf(f->events, "limits %s;", user);
+    break;
   case HG_REGISTRY_EVENT_STAGE:
     g_string_append_printf(
         f->events, "%s %s;",
@@ -251,9 +254,73 @@ static void test_reload_limits(void **state) {
   assert_false(hg_session_is_ended(fresh));
   assert_true(f->announced == S(1150));
   assert_non_null(strstr(f->events->str, "ended old idle-timeout;"));
-  assert_non_null(strstr(f->events->str, "times fresh;"));
+  assert_non_null(strstr(f->events->str, "limits fresh;"));
   hg_registry_release(f->reg, old);
   hg_registry_release(f->reg, fresh);
+}
+
+/* What a person can see of their limits is told as LIMITS: a grant (a
+ * refusal is only activity), someone waiting or no longer (each live
+ * session, once per change), a reload. The order of several sessions'
+ * events is the maps', so those are looked for one by one. */
+static void test_limits_events(void **state) {
+  static const HgLimits limits = {
+      .warn_after = S(540),
+      .expire_after = S(600),
+      .max_session = S(100), /* warned of from 60 s before it */
+      .extend_by = S(10),
+      .max_extensions = 1,
+  };
+  Fixture *f = *state;
+  HgSession *alice, *bob;
+  g_autoptr(HgSession) carol = NULL;
+  HgMoreTime answer;
+
+  hg_registry_set_limits(f->reg, &limits);
+  alice = create(f, "alice", 1);
+  bob = create(f, "bob", 2);
+  carol = hg_session_ref(create(f, "carol", 3));
+  hg_registry_end(f->reg, carol, HG_END_REASON_LOGOUT);
+  advance_to(f, S(1030));
+  g_string_truncate(f->events, 0);
+  assert_int_equal(hg_registry_more_time(f->reg, alice, &answer), 0);
+  assert_int_equal(answer, HG_MORE_TIME_TOO_EARLY);
+  assert_string_equal(f->events->str, "times alice;");
+
+  /* Late in the warning: 10 s more keep it there (no STATE). */
+  advance_to(f, S(1060));
+  g_string_truncate(f->events, 0);
+  hg_registry_set_waiting(f->reg, true);
+  assert_non_null(strstr(f->events->str, "limits alice;"));
+  assert_non_null(strstr(f->events->str, "limits bob;"));
+  assert_int_equal(strlen(f->events->str), strlen("limits alice;limits bob;"));
+  g_string_truncate(f->events, 0);
+  hg_registry_set_waiting(f->reg, true); /* unchanged */
+  assert_string_equal(f->events->str, "");
+  assert_int_equal(hg_registry_more_time(f->reg, alice, &answer), 0);
+  assert_int_equal(answer, HG_MORE_TIME_WAITING);
+  assert_string_equal(f->events->str, "times alice;");
+  g_string_truncate(f->events, 0);
+  hg_registry_set_waiting(f->reg, false);
+  assert_int_equal(strlen(f->events->str), strlen("limits alice;limits bob;"));
+  assert_null(strstr(f->events->str, "carol"));
+
+  g_string_truncate(f->events, 0);
+  assert_int_equal(hg_registry_more_time(f->reg, alice, &answer), 0);
+  assert_int_equal(answer, HG_MORE_TIME_GRANTED);
+  assert_string_equal(f->events->str, "limits alice;");
+  assert_true(hg_session_get_times(alice)->extended == S(10));
+  assert_true(hg_session_get_times(bob)->extended == 0);
+  g_string_truncate(f->events, 0);
+  assert_int_equal(hg_registry_more_time(f->reg, alice, &answer), 0);
+  assert_int_equal(answer, HG_MORE_TIME_USED_UP);
+  assert_string_equal(f->events->str, "times alice;");
+
+  g_string_truncate(f->events, 0);
+  hg_registry_set_limits(f->reg, &limits);
+  assert_non_null(strstr(f->events->str, "limits alice;"));
+  assert_non_null(strstr(f->events->str, "limits bob;"));
+  assert_int_equal(strlen(f->events->str), strlen("limits alice;limits bob;"));
 }
 
 static void test_busy_desktop(void **state) {
@@ -644,6 +711,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_browser_close, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reload_limits, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_limits_events, setup, teardown),
       cmocka_unit_test_setup_teardown(test_busy_desktop, setup, teardown),
       cmocka_unit_test_setup_teardown(test_touch_at, setup, teardown),
       cmocka_unit_test_setup_teardown(test_due_probe, setup, teardown),
