@@ -22,6 +22,9 @@
  *   limit "OK" and, while extensions are left and no one is waiting for
  *   the machine, "More time" (POST /api/more-time). A later lead time of
  *   the limit (warn_level) is a new warning: shown again, and announced.
+ *   A state pushed within the same warning (someone waiting, more time
+ *   granted elsewhere, a reload) updates the open dialog; a new note is
+ *   announced.
  *   On "ended" (or a 401), every tab goes to /?ended=REASON.
  * - After a gap in its timers (sleep), on becoming visible, and on coming
  *   back from the back/forward cache, it asks the server before showing
@@ -170,10 +173,18 @@
     stateAt = at;
     if (share) post({ k: 'state', s: s, at: at });
     if (s.state === 'active') dismissed = reply = null;
+    if (refusalGone(s)) reply = null;
     if (pingTimer) schedulePing();
     armSafety();
     render();
     emit('state', Object.assign({}, state));
+  }
+
+  /* A refusal of the server's whose reason the server now says is gone:
+   * no one waits any more, or a reload gave more extensions. */
+  function refusalGone(s) {
+    return !!reply && !!reply.final &&
+      ((reply.refused === 'waiting' && !s.waiting) || (reply.refused === 'used-up' && s.extensions_left > 0));
   }
 
   /* The standing warning: what it is of ("idle": activity answers it;
@@ -673,11 +684,20 @@
   function openDialog(w) {
     if (!dlg) build();
     const fresh = newer(w, shown);
+    const note = ui.note.textContent, sec = Number(ui.clock.getAttribute('data-seconds'));
     shown = w;
     texts();
+    if (dlg.open && !fresh && secondsLeft() > sec) {
+      /* More time from elsewhere: the marks count down from the new time. */
+      announced = ANNOUNCE_AT.filter((m) => secondsLeft() <= m).pop() || Infinity;
+    }
     countdown();
     if (dlg.open) {
       if (fresh) announceWarning(false);
+      /* The same warning with other news (someone waiting, more time from
+       * elsewhere): said. The answer to this page's own request is said
+       * by moreTime(). */
+      else if (!asking && ui.note.textContent && ui.note.textContent !== note) announce(ui.note.textContent);
       return;
     }
     wantOpen = true;
@@ -734,7 +754,6 @@
     try {
       r = await api('POST', '/api/more-time', {});
     } catch (e) { /* said below */ }
-    asking = false;
     ui.more.removeAttribute('aria-disabled');
     if (r && r.status === 200) {
       dismissed = null;
@@ -743,13 +762,17 @@
       reply = now && Object.assign({ granted: true }, now);
     } else {
       if (r && r.status === 401) answer(r);
-      if (ended) return;
+      if (ended) {
+        asking = false;
+        return;
+      }
       const refusal = !!r && r.status === 409;
       const reason = refusal && r.data ? String(r.data.reason) : r ? 'unknown' : 'network';
       reply = Object.assign({ refused: /^[a-z-]{1,32}$/.test(reason) ? reason : 'unknown', final: refusal }, w);
       if (r) check();
     }
     render();
+    asking = false;
     if (dlg.open && ui.note.textContent) announce(ui.note.textContent);
   }
 
