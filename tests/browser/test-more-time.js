@@ -2,9 +2,11 @@
 /* The warning dialog before the absolute limit ([Policy NAME] with
  * MaxSessionSec, WarnBeforeSec, ExtendBySec, MaxExtensions): "More time"
  * only in a limit warning with extensions left; each grant moves the
- * limit and is one extension less; a refusal says why (someone waiting,
- * set over D-Bus; all used); a later lead time shows the dialog again, or
- * announces it when it is open; an idle warning never offers more time.
+ * limit and is one extension less; an open dialog follows what the
+ * server pushes (someone waiting, set over D-Bus; more time granted
+ * elsewhere); a refusal says why (someone waiting; all used); a later
+ * lead time shows the dialog again, or announces it when it is open; an
+ * idle warning never offers more time.
  * What the server says is read from its answers, not from the page. */
 const assert = require('assert/strict');
 const { hgTest, waitFor, holdsFor } = require('./lib/harness');
@@ -182,27 +184,59 @@ hgTest('a second lead time shows the dialog again after "OK"; no extensions, no 
   assert.equal(await page.locator('#hg-notice').textContent(), 'You were signed out: the session time limit was reached.');
 });
 
-hgTest('while someone is waiting: a request is refused with the reason, and a new warning says so up front', {
+/* Holds the page's next POST /api/more-time until change() (someone
+ * starting to wait, the last extension taken elsewhere) has been done at
+ * the server, then lets it go: the person pressed the button just as the
+ * change came. The change is complete when change() returns (a D-Bus reply,
+ * an HTTP answer), so the server judges the request after it, whatever the
+ * page hears first: its own 409, or the pushed state (which, while the
+ * request runs, takes the button away and says nothing; the answer is said
+ * after). Deterministic without sleeps. */
+async function raceMoreTime(page, change) {
+  await page.route('**/api/more-time', async (route) => {
+    await change();
+    await route.continue();
+  }, { times: 1 });
+  return askMoreTime(page);
+}
+
+hgTest('someone starts waiting: an open dialog drops the button and says why at once; a request racing it is refused', {
   config: TWO_EXTENSIONS, bus: true,
 }, async (env) => {
   const page = await env.newPage();
   await env.signIn(page);
   await waitDialog(env, page);
-  assert.ok((await dialog(page)).more, 'offered before anyone waits');
-
-  /* The page learns of it only by asking. */
-  await env.bus.call('SetWaiting', 'boolean:true');
   await recordDialog(page);
-  const r = await askMoreTime(page);
+  let d = await dialog(page);
+  assert.deepEqual([d.more, d.focus], [true, 'More time'], 'offered before anyone waits');
+
+  /* Told by the server (its event stream), no click. */
+  await env.bus.call('SetWaiting', 'boolean:true');
+  await waitFor(async () => (await dialog(page)).note === TEXT.waiting, 5000, 'the waiting note without a click');
+  d = await dialog(page);
+  assert.equal(d.more, false, 'no button that could only fail');
+  assert.equal(d.focus, 'OK', 'the focus went to "OK" with the button');
+  assert.equal(d.text, TEXT.cannot);
+  assert.equal((await clientState(page)).waiting, true);
+  await waitFor(async () => (await page.evaluate(() => window.__announced)).includes(TEXT.waiting), 5000,
+    'the waiting note announced');
+
+  /* No one waits any more: the button is back. */
+  await env.bus.call('SetWaiting', 'boolean:false');
+  await waitFor(async () => (await dialog(page)).more, 5000, 'the button back');
+  assert.equal((await dialog(page)).note, 'Extensions left: 2.');
+
+  /* Pressed as someone starts waiting: the server's refusal, said. */
+  await page.evaluate(() => { window.__announced = []; });
+  const r = await raceMoreTime(page, () => env.bus.call('SetWaiting', 'boolean:true'));
   assert.equal(r.status, 409);
   assert.deepEqual(r.data, { error: 'more-time-refused', reason: 'waiting' });
-  let d = await dialog(page);
-  assert.equal(d.note, TEXT.waiting);
-  assert.equal(d.more, false, 'no button to press again');
-  assert.equal(d.focus, 'OK', 'the focus went to "OK" with the button');
+  d = await dialog(page);
+  assert.deepEqual([d.note, d.more, d.focus], [TEXT.waiting, false, 'OK']);
   await waitFor(async () => (await page.evaluate(() => window.__announced)).includes(TEXT.waiting), 5000,
     'the refusal announced');
-  await waitFor(async () => (await clientState(page)).waiting === true, 5000, 'the page to ask for the state again');
+  assert.equal((await clientState(page)).waiting, true);
+  assert.deepEqual(await page.evaluate(() => window.__dialogLog), [], 'the dialog stayed open throughout');
 
   /* Another person's session, warned while someone waits: no button, why
    * up front, in the dialog's description. */
@@ -220,38 +254,52 @@ hgTest('while someone is waiting: a request is refused with the reason, and a ne
   await other.close();
 });
 
-hgTest('all extensions used elsewhere: the page\'s request is refused and says so; a network failure is not a refusal', {
-  config: limitPolicy({ MaxSessionSec: '19', WarnBeforeSec: '16;4', ExtendBySec: '1', MaxExtensions: '1' }),
+hgTest('more time granted elsewhere: the page counts to the new limit; a network failure is not a refusal; a request racing the last grant is refused', {
+  config: TWO_EXTENSIONS,
 }, async (env) => {
   const page = await env.newPage();
   await env.signIn(page);
   const cookie = await env.cookie();
   await waitDialog(env, page);
-  assert.equal((await dialog(page)).note, 'Extensions left: 1.');
+  await recordDialog(page);
+  assert.equal((await dialog(page)).note, 'Extensions left: 2.');
+
+  /* Granted outside the page, late enough that 3 s more keep it within
+   * the first lead time (16 s): no new warning level, only the push. */
+  await waitFor(async () => (await dialog(page)).seconds <= 9, WARN_WAIT_MS, 'the countdown to reach 9 s');
+  const outside = await env.daemon.request('POST', '/api/more-time', { body: {}, cookie });
+  assert.equal(outside.status, 200, outside.text);
+  assert.equal(outside.data.extensions_left, 1);
+  assert.equal(outside.data.warn_level, 1);
+  await waitFor(async () => (await clientState(page)).extensions_left === 1, 5000, 'the page told of the grant');
+  let d = await dialog(page);
+  assert.ok(d.seconds >= outside.data.expire_in_sec - 2 && d.seconds <= outside.data.expire_in_sec,
+    'the dialog counts ' + d.seconds + ' s, the server said ' + outside.data.expire_in_sec + ' s');
+  assert.deepEqual([d.note, d.more], ['Extensions left: 1.', true]);
+  await waitFor(async () => (await page.evaluate(() => window.__announced)).includes('Extensions left: 1.'), 5000,
+    'the new count announced');
+
   /* The server out of reach: said, and the button stays to try again. */
   await page.route('**/api/more-time', (route) => route.abort());
   await page.click('.hg-dialog__button >> text=More time');
   await waitFor(async () => (await dialog(page)).note === TEXT.network, 5000, 'the network failure said');
-  let d = await dialog(page);
+  d = await dialog(page);
   assert.deepEqual([d.more, d.focus], [true, 'More time']);
   await page.unroute('**/api/more-time');
-  /* Used from outside the page, within the first lead time (so that no
-   * new warning level tells the page). */
-  await waitFor(async () => (await dialog(page)).seconds <= 13, WARN_WAIT_MS, 'the countdown to reach 13 s');
-  const outside = await env.daemon.request('POST', '/api/more-time', { body: {}, cookie });
-  assert.equal(outside.status, 200, outside.text);
-  assert.equal(outside.data.extensions_left, 0);
-  assert.ok((await dialog(page)).more, 'the page does not know yet');
 
-  await recordDialog(page);
-  const r = await askMoreTime(page);
+  /* Pressed as the last extension is taken elsewhere. */
+  const r = await raceMoreTime(page, async () => {
+    const last = await env.daemon.request('POST', '/api/more-time', { body: {}, cookie });
+    assert.equal(last.status, 200, last.text);
+    assert.equal(last.data.extensions_left, 0);
+  });
   assert.equal(r.status, 409);
   assert.equal(r.data.reason, 'used-up');
   d = await dialog(page);
   assert.deepEqual([d.note, d.more, d.focus], [TEXT.usedUp, false, 'OK']);
   await waitFor(async () => (await page.evaluate(() => window.__announced)).includes(TEXT.usedUp), 5000,
     'the refusal announced');
-  await waitFor(async () => (await clientState(page)).extensions_left === 0, 5000, 'the state asked for again');
+  await waitFor(async () => (await clientState(page)).extensions_left === 0, 5000, 'the page told of the last grant');
   assert.deepEqual(await page.evaluate(() => window.__dialogLog), [], 'the dialog stayed open');
 });
 
