@@ -23,7 +23,7 @@ typedef struct {
    * polls does so every second. */
   bool urgent;
   /* How long input may wait before a method that polls reports it: a bit
-   * less than the daemon's WarnAfterSec, so that it arrives before any
+   * less than the session's WarnAfterSec, so that it arrives before any
    * warning would. */
   hg_usec_t horizon;
   /* --idle-method: the only method that may be used, NULL for any. */

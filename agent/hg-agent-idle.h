@@ -44,7 +44,8 @@ void idle_watch_set_enabled(IdleWatch *w, bool enabled);
  * polled every second. */
 void idle_watch_set_urgent(IdleWatch *w, bool urgent);
 
-/* The daemon's WarnAfterSec: methods that poll look before it runs out. */
+/* The session's WarnAfterSec (its rule's; the daemon's fallback from a
+ * daemon that does not say): methods that poll look before it runs out. */
 void idle_watch_set_warn_after(IdleWatch *w, uint32_t warn_after_sec);
 
 /* The method in use, "" for none. */

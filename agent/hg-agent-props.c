@@ -28,6 +28,7 @@ static const Prop props[] = {
     PROP("LockAt", TIME, lock_at),
     PROP("LimitAt", TIME, limit_at),
     PROP("ExtensionsLeft", COUNT, extensions_left),
+    PROP("WarnAfterSec", COUNT, warn_after_sec),
 };
 
 /* The field is of the type its kind reads: sd-bus takes it as it is. */

@@ -20,6 +20,7 @@ typedef struct {
   uint64_t lock_at;
   uint64_t limit_at;
   uint32_t extensions_left;
+  uint32_t warn_after_sec; /* the session's own; 0 from an older daemon */
 } AgentSessionProps;
 
 /* Reads an a{sv}, skipping what the agent does not use. */

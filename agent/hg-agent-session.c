@@ -73,10 +73,25 @@ static void drop(Agent *a, const char *why) {
   agent_slot_clear(&a->source_slot);
   agent_request_stop(a);
   agent_report_reset(a);
+  a->daemon_warn_after = a->session_warn_after = 0;
   idle_watch_set_enabled(a->idle, false);
 }
 
 /* --- the state of the session followed --- */
+
+/* A rule may warn sooner than the fallback: the session's own WarnAfterSec
+ * wins, whichever answer came last. */
+static void apply_warn_after(Agent *a) {
+  uint32_t warn = a->session_warn_after ?: a->daemon_warn_after;
+
+  if (warn == a->warn_after)
+    return;
+  a->warn_after = warn;
+  idle_watch_set_warn_after(a->idle, warn);
+  if (warn)
+    agent_info("Input is looked at before WarnAfterSec=%" PRIu32 " s (%s)",
+               warn, a->session_warn_after ? "the session's" : "the daemon's");
+}
 
 static int on_session_props(sd_bus_message *reply, void *userdata,
                             sd_bus_error *ret_error) {
@@ -89,6 +104,8 @@ static int on_session_props(sd_bus_message *reply, void *userdata,
   if (agent_bus_reply_error(reply) || agent_props_read(reply, &p) < 0 ||
       !p.state)
     return 0; /* gone meanwhile: SessionRemoved says so */
+  a->session_warn_after = p.warn_after_sec;
+  apply_warn_after(a);
   if (!agent_props_warned(&p)) {
     agent_warning_clear(a);
     return 0;
@@ -114,7 +131,7 @@ void agent_session_read(Agent *a, bool alert) {
     agent_log_errno(LOG_WARNING, r, "Cannot read session %s", a->id);
 }
 
-/* WarnAfterSec out of the Manager's a{sv}. */
+/* WarnAfterSec out of the Manager's a{sv}: the fallback's. */
 static int read_warn_after(sd_bus_message *m, uint32_t *ret_warn) {
   const char *name;
   int r;
@@ -132,7 +149,8 @@ static int read_warn_after(sd_bus_message *m, uint32_t *ret_warn) {
   return r;
 }
 
-/* The limits first: the idle methods that poll do so on WarnAfterSec. */
+/* The limits first: the idle methods that poll do so on WarnAfterSec,
+ * the session's own once its properties are read. */
 static int on_limits(sd_bus_message *reply, void *userdata,
                      sd_bus_error *ret_error) {
   Agent *a = userdata;
@@ -141,7 +159,8 @@ static int on_limits(sd_bus_message *reply, void *userdata,
   agent_slot_clear(&a->adopt_slot);
   if (!agent_bus_reply_error(reply))
     (void)read_warn_after(reply, &warn);
-  idle_watch_set_warn_after(a->idle, warn);
+  a->daemon_warn_after = warn;
+  apply_warn_after(a);
   agent_session_read(a, false);
   return 0;
 }
@@ -330,20 +349,25 @@ static int on_session_removed(sd_bus_message *m, void *userdata,
 }
 
 /* What the warning's words come from, besides State, Warning and Stage
- * (which come with their values). */
+ * (which come with their values); and the session's WarnAfterSec, which
+ * the idle methods that poll follow (a reload may change it). */
 static const char *const warning_facts[] = {
-    "ExpiresAt", "LockAt", "LimitAt", "ExtensionsLeft", "Action", NULL,
+    "ExpiresAt", "LockAt",       "LimitAt", "ExtensionsLeft",
+    "Action",    "WarnAfterSec", NULL,
 };
 
-/* A change of State, Warning or Stage, or of a fact while a warning is
- * shown (an operator's extension, more time, a reload): read again. Only
- * an end of the warning needs no read. */
+/* A change of State, Warning or Stage, of the session's WarnAfterSec, or
+ * of a fact while a warning is shown (an operator's extension, more time,
+ * a reload): read again. Only an end of the warning needs no read.
+ * WarnAfterSec is invalidated with the times, so this is a read per
+ * flush of them (at most one a second, one per report of input). */
 static int on_properties_changed(sd_bus_message *m, void *userdata,
                                  sd_bus_error *ret_error) {
   Agent *a = userdata;
   AgentSessionProps p = {0};
   const char *iface;
-  static const char *const state[] = {"State", "Warning", "Stage", NULL};
+  static const char *const state[] = {"State", "Warning", "Stage",
+                                      "WarnAfterSec", NULL};
 
   if (!a->path || !from_daemon(a, m) ||
       g_strcmp0(sd_bus_message_get_path(m), a->path) != 0 ||

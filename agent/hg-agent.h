@@ -41,9 +41,15 @@ typedef struct {
   sd_bus_slot *state_match; /* PropertiesChanged of the session followed */
   sd_bus_slot *list_slot;   /* ListSessions */
   sd_bus_slot *adopt_slot;  /* the daemon's limits, when a session is found */
-  sd_bus_slot *read_slot;   /* the session's properties */
-  bool read_alert;          /* what read_slot brings is news: alert */
-  GPtrArray *probes;        /* LogindSession of candidate sessions */
+  /* WarnAfterSec, which the idle methods that poll are timed by: the
+   * session's own (its rule's), else the Manager's fallback (a daemon
+   * without the session's); 0 while unknown. */
+  uint32_t daemon_warn_after;
+  uint32_t session_warn_after;
+  uint32_t warn_after;    /* the one the idle methods were given */
+  sd_bus_slot *read_slot; /* the session's properties */
+  bool read_alert;        /* what read_slot brings is news: alert */
+  GPtrArray *probes;      /* LogindSession of candidate sessions */
   sd_bus_slot *report_slot;
   sd_bus_slot *source_slot; /* ReportIdleSource */
   bool source_again;        /* the method changed while it was on its way */

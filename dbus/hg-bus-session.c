@@ -175,6 +175,26 @@ static int get_extensions(sd_bus *sdbus, const char *path, const char *iface,
       reply, "u", strcmp(property, "Extensions") == 0 ? taken : left);
 }
 
+/* The session's own limits, as its rule (or the fallback) says now: a
+ * rule's may differ from the Manager's properties, and a reload may
+ * change them (the times' invalidation announces it). Whole seconds in
+ * the configuration; rounded up should a limit ever be finer. */
+static int get_limit(sd_bus *sdbus, const char *path, const char *iface,
+                     const char *property, sd_bus_message *reply,
+                     void *userdata, sd_bus_error *error) {
+  const HgLimits *l = hg_session_get_limits(((BusObject *)userdata)->session);
+  hg_usec_t v;
+
+  if (strcmp(property, "WarnAfterSec") == 0)
+    v = l->warn_after;
+  else if (strcmp(property, "ExpireAfterSec") == 0)
+    v = l->expire_after;
+  else
+    v = l->max_session;
+  return sd_bus_message_append(
+      reply, "u", (uint32_t)HG_MIN(hg_usec_to_sec_ceil(v), UINT32_MAX));
+}
+
 /* Every source that reported: (name, method, last report), the time
  * wall-clock, 0 for a source that has said nothing yet. */
 static int get_idle_sources(sd_bus *sdbus, const char *path, const char *iface,
@@ -302,6 +322,12 @@ const sd_bus_vtable hg_bus_session_vtable[] = {
     SD_BUS_PROPERTY("Extensions", "u", get_extensions, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
     SD_BUS_PROPERTY("ExtensionsLeft", "u", get_extensions, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("WarnAfterSec", "u", get_limit, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("ExpireAfterSec", "u", get_limit, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("MaxSessionSec", "u", get_limit, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
     SD_BUS_VTABLE_END,
 };

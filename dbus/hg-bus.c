@@ -37,7 +37,8 @@ static void emit_state(HgBus *bus, HgSession *s, const char *path) {
 }
 
 /* The times change with every page ping: they only invalidate, and at
- * most once a second per session. */
+ * most once a second per session. The session's limits go with them: a
+ * reload emits TIMES for every session (hg_registry_set_limits()). */
 static void mark_dirty(HgBus *bus, HgSession *s) {
   g_hash_table_add(bus->dirty, g_strdup(hg_session_get_id(s)));
   if (sd_event_source_get_enabled(bus->flush_timer, NULL) == 0) {
@@ -58,7 +59,8 @@ static int on_flush(sd_event_source *source, uint64_t usec, void *userdata) {
       (void)sd_bus_emit_properties_changed(
           bus->bus, path, HG_BUS_SESSION_IFACE, "LastActivity", "WarnAt",
           "ExpiresAt", "IdleSources", "IdleKnown", "LockAt", "LimitAt",
-          "Extensions", "ExtensionsLeft", "Action", NULL);
+          "Extensions", "ExtensionsLeft", "Action", "WarnAfterSec",
+          "ExpireAfterSec", "MaxSessionSec", NULL);
     g_hash_table_iter_remove(&it);
   }
   return 0;

@@ -271,6 +271,12 @@ static const SessionProperty session_properties[] = {
     {"Extensions", 'u', offsetof(CtlSession, extensions), CTL_SEEN_EXTENSIONS},
     {"ExtensionsLeft", 'u', offsetof(CtlSession, extensions_left),
      CTL_SEEN_EXTENSIONS_LEFT},
+    {"WarnAfterSec", 'u', offsetof(CtlSession, warn_after_sec),
+     CTL_SEEN_WARN_AFTER},
+    {"ExpireAfterSec", 'u', offsetof(CtlSession, expire_after_sec),
+     CTL_SEEN_EXPIRE_AFTER},
+    {"MaxSessionSec", 'u', offsetof(CtlSession, max_session_sec),
+     CTL_SEEN_MAX_SESSION},
 };
 
 static const SessionProperty *find_property(const char *name) {

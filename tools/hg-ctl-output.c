@@ -113,6 +113,9 @@ static void json_policy(GString *out, const CtlSession *s) {
       {"limit_at", CTL_SEEN_LIMIT_AT, s->limit_at},
       {"extensions", CTL_SEEN_EXTENSIONS, s->extensions},
       {"extensions_left", CTL_SEEN_EXTENSIONS_LEFT, s->extensions_left},
+      {"warn_after_sec", CTL_SEEN_WARN_AFTER, s->warn_after_sec},
+      {"expire_after_sec", CTL_SEEN_EXPIRE_AFTER, s->expire_after_sec},
+      {"max_session_sec", CTL_SEEN_MAX_SESSION, s->max_session_sec},
   };
 
   for (size_t i = 0; i < HG_ELEMENTSOF(strings); i++)
@@ -288,6 +291,27 @@ static void append_policy(GString *out, const CtlSession *s) {
     append_text(out, "Action", s->action);
 }
 
+static void append_seconds(GString *out, const char *label, uint32_t sec,
+                           const char *suffix) {
+  char buf[CTL_DURATION_MAX];
+
+  g_string_append_printf(out, "%13s: %s%s\n", label,
+                         ctl_format_duration(buf, sec), suffix);
+}
+
+/* The session's own limits, which its rule may set apart from the
+ * fallback's; a daemon older than them sends none. */
+static void append_own_limits(GString *out, const CtlSession *s) {
+  if (s->seen & CTL_SEEN_WARN_AFTER)
+    append_seconds(out, "Warn after", s->warn_after_sec, " idle");
+  if (s->seen & CTL_SEEN_EXPIRE_AFTER)
+    append_seconds(out, "Expire after", s->expire_after_sec, " idle");
+  if ((s->seen & CTL_SEEN_MAX_SESSION) && s->max_session_sec == 0)
+    append_text(out, "Max session", "none");
+  else if (s->seen & CTL_SEEN_MAX_SESSION)
+    append_seconds(out, "Max session", s->max_session_sec, "");
+}
+
 static void append_extensions(GString *out, const CtlSession *s) {
   g_string_append_printf(out, "%13s: ", "Extensions");
   if (s->extensions == 0 && s->extensions_left == 0)
@@ -324,6 +348,7 @@ int ctl_print_status(const CtlSession *s, hg_usec_t now) {
   append_text(out, "Source", s->source);
   append_text(out, "State", s->state);
   append_policy(out, s);
+  append_own_limits(out, s);
   append_time(out, "Created", s->created, now);
   append_time(out, "Last activity", s->last_activity, now);
   append_time(out, "Warns at", s->warn_at, now);

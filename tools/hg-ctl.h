@@ -88,7 +88,11 @@ typedef struct {
   hg_usec_t limit_at;
   uint32_t extensions;
   uint32_t extensions_left;
-  unsigned seen; /* CTL_SEEN_*: the numbers above the daemon sent */
+  /* The session's own limits, seconds (its rule's, else the fallback's). */
+  uint32_t warn_after_sec;
+  uint32_t expire_after_sec;
+  uint32_t max_session_sec; /* 0: no absolute limit */
+  unsigned seen;            /* CTL_SEEN_*: the numbers above the daemon sent */
 } CtlSession;
 
 enum {
@@ -96,6 +100,9 @@ enum {
   CTL_SEEN_LIMIT_AT = 1u << 1,
   CTL_SEEN_EXTENSIONS = 1u << 2,
   CTL_SEEN_EXTENSIONS_LEFT = 1u << 3,
+  CTL_SEEN_WARN_AFTER = 1u << 4,
+  CTL_SEEN_EXPIRE_AFTER = 1u << 5,
+  CTL_SEEN_MAX_SESSION = 1u << 6,
 };
 
 void ctl_session_clear(CtlSession *s);

@@ -6,7 +6,9 @@ with SYNC turned off, MIT-SCREEN-SAVER; and sway in headless mode
 (WLR_BACKENDS=headless, WLR_RENDERER=pixman) whose input comes from wtype
 (a virtual keyboard), through the compositor's idle protocol. Input keeps
 the session active; without it the warning comes WarnAfterSec after the
-last input (the "#" lines give the delay), and input clears it. Every
+last input (the "#" lines give the delay), and input clears it; so too
+under a [Policy] rule far shorter than the fallback, which MIT-SCREEN-SAVER
+polls by (the session's WarnAfterSec, not the Manager's). Every
 process is killed by its PID; waits are polls with deadlines."""
 
 import os
@@ -135,17 +137,27 @@ class DisplayTest(AgentTest):
     def server(self):
         raise NotImplementedError
 
-    def run_session(self, kind):
+    def run_session(self, kind, rule=False):
+        """rule: the limits are a [Policy] rule's, far shorter than the
+        fallback's (the Manager's), which a polled method must not go by."""
         server = self.server()
         self.addCleanup(server.close)
         rec = hgbus.SignalRecorder(self.bus, sender_keyword=None)
         self.addCleanup(rec.close)
-        self.start_daemon(warn=WARN, expire=EXPIRE)
+        if rule:
+            self.start_daemon(warn=20 * WARN, expire=20 * EXPIRE, policy={
+                "WarnAfterSec": WARN, "ExpireAfterSec": EXPIRE})
+        else:
+            self.start_daemon(warn=WARN, expire=EXPIRE)
         sid = self.register()
         agent = self.start_agent(args=self.args,
                                  env=self.agent_env(**server.env()))
         self.following(sid, agent)
         agent.wait_for_log(r"Input from %s" % self.log_words)
+        if rule:
+            self.assertEqual(self.props(sid)["WarnAfterSec"], WARN)
+            agent.wait_for_log(r"before WarnAfterSec=%d s \(the session's\)"
+                               % WARN)
         hgtest.wait_until(lambda: [s for s in self.props(sid)["IdleSources"]
                                    if s[0] == "agent" and s[1] == self.method],
                           5, message="the daemon did not hear the method")
@@ -209,6 +221,11 @@ class X11ScreenSaverTest(DisplayTest):
 
     def test_input_keeps_active_silence_warns(self):
         self.run_session("x11 MIT-SCREEN-SAVER")
+
+    def test_a_rule_shorter_than_the_fallback(self):
+        """Polled on the session's WarnAfterSec, not the Manager's 20
+        times longer one: input is seen in time, the warning on time."""
+        self.run_session("x11 MIT-SCREEN-SAVER, a rule's limits", rule=True)
 
 
 class SwayTest(DisplayTest):

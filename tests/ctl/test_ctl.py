@@ -1161,6 +1161,12 @@ class StatusPolicyTest(DaemonTestCase):
                                     "Extensions")},
             {"State": "warning", "Warning": "limit", "Stage": "active",
              "Policy": "staff", "Extensions": "0 taken, 2 left"})
+        # The rule's own limits, its MaxSessionSec apart from the fallback's.
+        self.assertEqual(
+            {k: fields[k] for k in ("Warn after", "Expire after",
+                                    "Max session")},
+            {"Warn after": "9m00s idle", "Expire after": "10m00s idle",
+             "Max session": "1h00m"})
         # A web session: no desktop action, no lock.
         self.assertNotIn("Action", fields)
         self.assertNotIn("Locks at", fields)
@@ -1182,6 +1188,11 @@ class StatusPolicyTest(DaemonTestCase):
                                      "extensions", "extensions_left")},
             {"policy": "", "action": "", "warning": "", "stage": "active",
              "extensions": 0, "extensions_left": 0})
+        self.assertEqual(
+            {k: session[k] for k in ("warn_after_sec", "expire_after_sec",
+                                     "max_session_sec")},
+            {"warn_after_sec": 540, "expire_after_sec": 600,
+             "max_session_sec": 28800})
         self.assertLess(abs(session["limit_at"] - props["LimitAt"]), USEC)
         self.assertLess(abs(session["limit_at"] -
                             (props["Created"] + 28800 * USEC)), USEC)

@@ -8,6 +8,7 @@ reset unit, and running web-only without a bus."""
 import math
 import os
 import re
+import signal
 import time
 import xml.etree.ElementTree as ET
 
@@ -218,9 +219,10 @@ class DBusTest(hgtest.TestCase):
                              lambda s: s[3][2], path=path, timeout=1 + SLACK)
         self.assertEqual(inval[3][1], {})
         self.assertEqual(sorted(inval[3][2]),
-                         ["Action", "ExpiresAt", "Extensions",
-                          "ExtensionsLeft", "IdleKnown", "IdleSources",
-                          "LastActivity", "LimitAt", "LockAt", "WarnAt"])
+                         ["Action", "ExpireAfterSec", "ExpiresAt",
+                          "Extensions", "ExtensionsLeft", "IdleKnown",
+                          "IdleSources", "LastActivity", "LimitAt", "LockAt",
+                          "MaxSessionSec", "WarnAfterSec", "WarnAt"])
 
         def invalidations():
             return len([s for s in rec.matching("PropertiesChanged", path)
@@ -234,6 +236,46 @@ class DBusTest(hgtest.TestCase):
                             "invalidations are coalesced")
         hgtest.note("%d pings, %d invalidations (at most %d)"
                     % (pings, invalidations(), most))
+
+    def test_session_limits_are_its_rules_and_follow_a_reload(self):
+        rec = hgbus.SignalRecorder(self.bus, sender_keyword=None)
+        self.addCleanup(rec.close)
+        d = self.start({"Policy tight": {
+            "MatchUser": "alice", "WarnAfterSec": 20, "ExpireAfterSec": 40,
+            "MaxSessionSec": 3600}})
+
+        def limits(path):
+            p = self.props(path)
+            return (p["WarnAfterSec"], p["ExpireAfterSec"], p["MaxSessionSec"])
+        _, _, path = self.login("alice")
+        _, _, carol = self.login("carol")
+        self.assertEqual(self.props(path)["Policy"], "tight")
+        self.assertEqual(limits(path), (20, 40, 3600))
+        # The Manager's are the fallback's, and so are carol's.
+        m = hgbus._plain(self.bus.conn.get_object(NAME, PATH).GetAll(
+            MANAGER, dbus_interface=dbus.PROPERTIES_IFACE))
+        self.assertEqual((m["WarnAfterSec"], m["ExpireAfterSec"],
+                          m["MaxSessionSec"]), (60, 120, 28800))
+        self.assertEqual(limits(carol), (60, 120, 28800))
+
+        def invalidations():
+            return [s for s in rec.matching("PropertiesChanged", path)
+                    if "WarnAfterSec" in s[3][2]]
+        # Nothing touches the sessions meanwhile: only the reload's counts.
+        before = len(invalidations())
+        d.write_config({"Policy tight": {"WarnAfterSec": 10,
+                                         "ExpireAfterSec": 30,
+                                         "MaxSessionSec": 0}})
+        mark = d.log_mark()
+        d.signal(signal.SIGHUP)
+        d.wait_for_log(r"Configuration reloaded", after=mark, timeout=SLACK)
+        hgtest.wait_until(lambda: len(invalidations()) > before, 1 + SLACK,
+                          message="the reload did not invalidate the limits")
+        self.assertEqual(limits(path), (10, 30, 0))
+        p = self.props(path)
+        self.assertAlmostEqual(p["WarnAt"] - p["LastActivity"], 10e6,
+                               delta=1e6)
+        self.assertEqual(limits(carol), (60, 120, 28800))
 
     def test_extend_cannot_pass_the_absolute_limit(self):
         # Extended again and again (each call a process of its own, well
