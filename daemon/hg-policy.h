@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hg-schedule.h"
 #include "hg-time.h"
 
 typedef enum {
@@ -79,6 +80,10 @@ typedef struct {
    * none: one, expire_after - warn_after before it. */
   unsigned n_warn_before;
   hg_usec_t warn_before[HG_WARN_BEFORE_MAX];
+  /* Who may use the machine how long a day, and when (the registry turns
+   * them into allowance_end and closing_at of HgPolicyTimes). */
+  hg_usec_t daily_allowance; /* 0: no allowance */
+  HgSchedule hours;          /* AllowedHours; no span: always */
 } HgLimits;
 
 /* A session's times on CLOCK_BOOTTIME. */

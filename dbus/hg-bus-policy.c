@@ -87,6 +87,12 @@ static int append_limits(sd_bus_message *m, const HgLimits *l) {
   if (r >= 0)
     r = append_warn_before(m, l);
   if (r >= 0)
+    r = append_usec(m, "DailyAllowanceSec", l->daily_allowance);
+  if (r >= 0) {
+    g_autofree char *hours = hg_schedule_format(&l->hours);
+    r = sd_bus_message_append(m, "{sv}", "AllowedHours", "s", hours);
+  }
+  if (r >= 0)
     r = sd_bus_message_close_container(m);
   return r;
 }
