@@ -218,9 +218,10 @@ class DBusTest(hgtest.TestCase):
                              lambda s: s[3][2], path=path, timeout=1 + SLACK)
         self.assertEqual(inval[3][1], {})
         self.assertEqual(sorted(inval[3][2]),
-                         ["Action", "ExpiresAt", "Extensions",
-                          "ExtensionsLeft", "IdleKnown", "IdleSources",
-                          "LastActivity", "LimitAt", "LockAt", "WarnAt"])
+                         ["Action", "AllowanceLeft", "ClosesAt", "ExpiresAt",
+                          "Extensions", "ExtensionsLeft", "IdleKnown",
+                          "IdleSources", "LastActivity", "LimitAt",
+                          "LimitReason", "LockAt", "WarnAt"])
 
         def invalidations():
             return len([s for s in rec.matching("PropertiesChanged", path)
