@@ -2,6 +2,7 @@
 #include "hg-clock.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 #define LOCALTIME "/etc/localtime"
@@ -21,23 +22,37 @@ static bool same_file(const struct stat *a, const struct stat *b) {
          a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-/* The daemon's loop is its only user: one cache, no lock. GLib keeps its
- * own zone for /etc/localtime by the name the link points to; dropping
- * ours before asking again lets it read a changed file. */
+/* The zone of $TZ when set (it does not change under a running process),
+ * else of /etc/localtime, read again whenever that file changes. GLib
+ * keeps a zone per name only while someone holds it: dropping ours
+ * before asking again makes it read the changed file. The daemon's loop
+ * is the only user: one cache, no lock. */
 static GTimeZone *system_zone(void) {
   static GTimeZone *cached;
   static struct stat seen;
+  static char *seen_tz;
+  const char *tz = getenv("TZ");
   struct stat st = {0};
 
-  if (stat(LOCALTIME, &st) < 0)
-    st = (struct stat){0};
-  if (!cached || !same_file(&st, &seen)) {
-    g_clear_pointer(&cached, g_time_zone_unref);
-    cached = g_time_zone_new_identifier(NULL);
-    if (!cached)
-      cached = g_time_zone_new_utc();
-    seen = st;
+  if (tz && *tz) {
+    if (!cached || g_strcmp0(tz, seen_tz) != 0) {
+      g_clear_pointer(&cached, g_time_zone_unref);
+      g_free(seen_tz);
+      seen_tz = g_strdup(tz);
+      cached = g_time_zone_new_identifier(tz);
+    }
+  } else {
+    if (stat(LOCALTIME, &st) < 0)
+      st = (struct stat){0};
+    if (!cached || seen_tz || !same_file(&st, &seen)) {
+      g_clear_pointer(&cached, g_time_zone_unref);
+      g_clear_pointer(&seen_tz, g_free);
+      cached = g_time_zone_new_identifier(LOCALTIME);
+      seen = st;
+    }
   }
+  if (!cached)
+    cached = g_time_zone_new_utc();
   return g_time_zone_ref(cached);
 }
 

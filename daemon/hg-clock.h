@@ -29,9 +29,9 @@ static inline hg_usec_t hg_clock_realtime(const HgClock *c) {
 }
 
 /* The clock's local time zone (a new reference, never NULL). The system's
- * is read again whenever /etc/localtime changes (a check per call, a
- * stat()), so a time zone set with timedatectl counts from the next
- * question on. */
+ * is $TZ's when set, else /etc/localtime's, read again whenever that file
+ * changes (a check per call, a stat()): a time zone set with timedatectl
+ * counts from the next question on. */
 GTimeZone *hg_clock_zone(const HgClock *c);
 
 /* A CLOCK_BOOTTIME instant as wall-clock µs since the epoch, for people and
