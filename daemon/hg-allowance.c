@@ -190,9 +190,18 @@ static Entry *entry_get(HgAllowance *a, const char *user, const Now *n) {
   return e;
 }
 
-/* No one signed in and nothing to write: the record says it all. */
+/* No one signed in and nothing to write: the record says it all. Without
+ * records the entry is all there is: it stays until a new day leaves
+ * nothing in it. */
+static bool droppable(const HgAllowance *a, const Entry *e) {
+  if (e->day.n_open > 0 || e->dirty)
+    return false;
+  return a->store ||
+         (e->day.used == 0 && e->day.granted == 0 && !e->day.spent);
+}
+
 static void maybe_drop(HgAllowance *a, Entry *e) {
-  if (e->day.n_open == 0 && !e->dirty)
+  if (droppable(a, e))
     g_hash_table_remove(a->entries, e->user);
 }
 
@@ -273,11 +282,13 @@ hg_usec_t hg_allowance_tick(HgAllowance *a) {
     if (e->dirty &&
         n.boot >= hg_usec_add(e->saved_at, HG_ALLOWANCE_SAVE_INTERVAL))
       (void)save(a, e, n.boot);
-    if (e->day.n_open == 0 && !e->dirty) {
+    if (droppable(a, e)) {
       g_hash_table_iter_remove(&it);
       continue;
     }
-    next = HG_MIN(next, hg_usec_add(e->saved_at, HG_ALLOWANCE_SAVE_INTERVAL));
+    if (e->day.n_open > 0 || e->dirty)
+      next =
+          HG_MIN(next, hg_usec_add(e->saved_at, HG_ALLOWANCE_SAVE_INTERVAL));
   }
   return next;
 }

@@ -436,7 +436,13 @@ static void test_memory_only(void **state) {
   assert_true(hg_allowance_tick(a) == S(100) + HG_ALLOWANCE_SAVE_INTERVAL);
   hg_allowance_close(a, "alice");
   hg_allowance_get(a, "alice", &d);
-  assert_true(d.used == 0); /* nothing kept once signed out */
+  assert_true(d.used == S(90)); /* kept in memory, signed out too */
+  assert_true(hg_allowance_tick(a) == HG_USEC_INFINITY);
+  /* The next day leaves nothing to keep. */
+  clock.realtime_offset += 86400 * HG_USEC_PER_SEC;
+  hg_allowance_tick(a);
+  hg_allowance_get(a, "alice", &d);
+  assert_true(d.used == 0);
 }
 
 int main(void) {
