@@ -196,8 +196,7 @@ static Entry *entry_get(HgAllowance *a, const char *user, const Now *n) {
 static bool droppable(const HgAllowance *a, const Entry *e) {
   if (e->day.n_open > 0 || e->dirty)
     return false;
-  return a->store ||
-         (e->day.used == 0 && e->day.granted == 0 && !e->day.spent);
+  return a->store || (e->day.used == 0 && e->day.granted == 0 && !e->day.spent);
 }
 
 static void maybe_drop(HgAllowance *a, Entry *e) {
@@ -287,8 +286,7 @@ hg_usec_t hg_allowance_tick(HgAllowance *a) {
       continue;
     }
     if (e->day.n_open > 0 || e->dirty)
-      next =
-          HG_MIN(next, hg_usec_add(e->saved_at, HG_ALLOWANCE_SAVE_INTERVAL));
+      next = HG_MIN(next, hg_usec_add(e->saved_at, HG_ALLOWANCE_SAVE_INTERVAL));
   }
   return next;
 }
