@@ -383,6 +383,13 @@ static bool parse_action(const ConfigKey *key, const char *value,
   return true;
 }
 
+/* Opening hours, as a policy rule takes them: the message says where in
+ * the value the error is. */
+static bool parse_allowed_hours(const ConfigKey *key, const char *value,
+                                HgConfig *config, GString *why) {
+  return hg_schedule_parse(value, &config->fallback.hours, why);
+}
+
 /* Lead times before the absolute end, as a policy rule takes them. */
 static bool parse_warn_before(const ConfigKey *key, const char *value,
                               HgConfig *config, GString *why) {
@@ -407,6 +414,9 @@ static const ConfigKey config_keys[] = {
     UINT_KEY("Timeouts", "ExtendBySec", "0", extend_by_sec, 0, DAY_SEC),
     UINT_KEY("Timeouts", "MaxExtensions", "0", max_extensions, 0, 100),
     KEY("Timeouts", "WarnBeforeSec", "", parse_warn_before, fallback),
+    UINT_KEY("Timeouts", "DailyAllowanceSec", "0", daily_allowance_sec, 0,
+             DAY_SEC),
+    KEY("Timeouts", "AllowedHours", "", parse_allowed_hours, fallback),
     KEY("Http", "Listen", "127.0.0.1:8080", parse_listen, listen),
     KEY("Http", "AllowedHosts", "", parse_hosts, allowed_hosts),
     KEY("Http", "WebRoot", "", parse_web_root, web_root),
@@ -597,6 +607,7 @@ static void fill_fallback(HgConfig *config) {
   l->locked_max = hg_sec_to_usec(config->locked_max_sec);
   l->extend_by = hg_sec_to_usec(config->extend_by_sec);
   l->max_extensions = (unsigned)config->max_extensions;
+  l->daily_allowance = hg_sec_to_usec(config->daily_allowance_sec);
 }
 
 /* Each rule's limits over the fallback must be sound by themselves. A

@@ -41,6 +41,7 @@ typedef struct {
   uint64_t expire_after_sec;
   uint64_t max_session_sec;
   uint64_t close_after_sec;
+  uint64_t daily_allowance_sec; /* 0: none */
   /* [Http] */
   GPtrArray *listen; /* HgListenAddress */
   GStrv allowed_hosts;

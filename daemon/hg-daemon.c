@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 
+#include "hg-allowance-store.h"
 #include "hg-bus.h"
+#include "hg-daily.h"
 #include "hg-deadline-timer.h"
 #include "hg-fdstore.h"
 #include "hg-log.h"
@@ -17,6 +19,7 @@ struct HgDaemon {
   char *config_path; /* NULL: the installed default */
   HgRegistry *registry;
   HgDeadlineTimer *deadline_timer;
+  HgDaily *daily; /* the allowance and the opening hours */
   unsigned session_log_listener;
   HgWeb *web;
   HgBus *bus;          /* NULL without a system bus */
@@ -70,6 +73,7 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
     hg_info("Received %s: restarting, every session is kept",
             strsignal((int)si->ssi_signo));
     hg_state_store_flush(d->state);
+    hg_daily_flush(d->daily);
     hg_web_keep_sessions(d->web);
     return sd_event_exit(d->event, 0);
   }
@@ -155,6 +159,18 @@ static void log_rule_warnings(const HgConfig *config) {
     hg_warning("%s", (const char *)warnings->pdata[i]);
 }
 
+/* Before the fronts and the sessions of a previous run: every session is
+ * counted and gets its day ends from the start. */
+static int new_daily(HgDaemon *d) {
+  g_autofree char *dir = hg_allowance_store_default_dir();
+  int r = hg_daily_new(d->event, d->registry, dir, &d->daily);
+
+  if (r < 0)
+    return r;
+  hg_daily_set_config(d->daily, d->config);
+  return 0;
+}
+
 int hg_daemon_new(HgConfig *config, const char *config_path, HgDaemon **ret) {
   g_autoptr(HgDaemon) d = g_new0(HgDaemon, 1);
   HgLimits limits;
@@ -183,10 +199,14 @@ int hg_daemon_new(HgConfig *config, const char *config_path, HgDaemon **ret) {
   r = hg_deadline_timer_new(d->event, d->registry, &d->deadline_timer);
   if (r < 0)
     return hg_log_errno(LOG_ERR, r, "Cannot create the deadline timer");
-  r = hg_web_new(d->event, d->registry, d->config, d->fdstore, &d->web);
+  r = new_daily(d);
   if (r < 0)
     return r;
-  r = hg_bus_new(d->event, d->registry, d->config, &d->bus);
+  r = hg_web_new(d->event, d->registry, d->config, d->daily, d->fdstore,
+                 &d->web);
+  if (r < 0)
+    return r;
+  r = hg_bus_new(d->event, d->registry, d->config, d->daily, &d->bus);
   if (r < 0)
     hg_notice("No system bus (%s): running web-only", g_strerror(-r));
   take_back(d);
@@ -204,6 +224,7 @@ HgDaemon *hg_daemon_free(HgDaemon *d) {
     hg_registry_end_all(d->registry, HG_END_REASON_SHUTDOWN);
   hg_web_free(d->web);
   hg_bus_free(d->bus);
+  hg_daily_free(d->daily);
   hg_state_store_free(d->state);
   hg_fdstore_free(d->fdstore);
   hg_deadline_timer_free(d->deadline_timer);
@@ -245,6 +266,7 @@ int hg_daemon_reload(HgDaemon *d) {
   d->config = g_steal_pointer(&config);
   hg_config_get_limits(d->config, &limits);
   log_rule_warnings(d->config);
+  hg_daily_set_config(d->daily, d->config);
   hg_registry_set_limits(d->registry, &limits);
   hg_info("Configuration reloaded from %s", d->config->path);
   (void)sd_notify(false, "READY=1\nSTATUS=Running");

@@ -13,6 +13,7 @@ static const char *const names[] = {
     [HG_MORE_TIME_USED_UP] = "used-up",
     [HG_MORE_TIME_TOO_EARLY] = "too-early",
     [HG_MORE_TIME_WAITING] = "waiting",
+    [HG_MORE_TIME_FIXED] = "fixed-end",
 };
 
 const char *hg_more_time_to_string(HgMoreTime answer) {
@@ -41,6 +42,13 @@ char *hg_more_time_explain(const HgSession *s, HgMoreTime answer) {
   case HG_MORE_TIME_WAITING:
     return g_strdup("Someone is waiting for this machine: no more time can "
                     "be given");
+  case HG_MORE_TIME_FIXED:
+    return g_strdup(hg_session_get_verdict(s)->hard_reason ==
+                            HG_END_REASON_CLOSING_TIME
+                        ? "The session ends at closing time: no more time "
+                          "can be given"
+                        : "Today's time is used up: no more time can be "
+                          "given");
   }
   return g_strdup("Refused");
 }

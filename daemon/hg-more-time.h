@@ -6,7 +6,7 @@
 #include "hg-registry.h"
 
 /* "granted", "not-offered", "no-limit", "used-up", "too-early",
- * "waiting". */
+ * "waiting", "fixed-end". */
 const char *hg_more_time_to_string(HgMoreTime answer);
 
 /* Why it was refused, in a sentence for people (NULL for granted). */

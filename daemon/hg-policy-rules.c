@@ -82,6 +82,8 @@ static const UintKey uint_keys[] = {
      DAY_SEC, false},
     {"MaxExtensions", HG_RULE_MAX_EXTENSIONS,
      offsetof(HgLimits, max_extensions), 0, 100, true},
+    {"DailyAllowanceSec", HG_RULE_DAILY_ALLOWANCE,
+     offsetof(HgLimits, daily_allowance), 0, DAY_SEC, false},
 };
 
 static const char *const match_keys[] = {
@@ -242,6 +244,12 @@ static bool parse_key(HgPolicyRule *rule, const char *key, const char *value,
     rule->sets |= HG_RULE_WARN_BEFORE;
     return true;
   }
+  if (strcmp(key, "AllowedHours") == 0) {
+    if (!hg_schedule_parse(value, &rule->limits.hours, why))
+      return false;
+    rule->sets |= HG_RULE_ALLOWED_HOURS;
+    return true;
+  }
   g_string_assign(why, "unknown key");
   return false;
 }
@@ -348,6 +356,8 @@ void hg_policy_rule_apply(const HgPolicyRule *rule, const HgLimits *fallback,
       l.n_warn_before = rule->limits.n_warn_before;
       memcpy(l.warn_before, rule->limits.warn_before, sizeof(l.warn_before));
     }
+    if (rule->sets & HG_RULE_ALLOWED_HOURS)
+      l.hours = rule->limits.hours;
   }
   *ret = l;
 }

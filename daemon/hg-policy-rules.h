@@ -35,6 +35,8 @@ typedef enum {
   HG_RULE_EXTEND_BY = 1 << 6,
   HG_RULE_MAX_EXTENSIONS = 1 << 7,
   HG_RULE_WARN_BEFORE = 1 << 8,
+  HG_RULE_DAILY_ALLOWANCE = 1 << 9,
+  HG_RULE_ALLOWED_HOURS = 1 << 10,
 } HgRuleSets;
 
 typedef struct {

@@ -22,6 +22,8 @@ static const char *const reason_names[_HG_END_REASON_MAX] = {
     [HG_END_REASON_REPLACED] = "replaced",
     [HG_END_REASON_SHUTDOWN] = "shutdown",
     [HG_END_REASON_LOCKED_TIMEOUT] = "locked-timeout",
+    [HG_END_REASON_ALLOWANCE] = "allowance",
+    [HG_END_REASON_CLOSING_TIME] = "closing-time",
 };
 
 static int lookup_name(const char *const *names, int n, const char *s) {
@@ -58,6 +60,8 @@ static const char *const warning_names[_HG_WARNING_MAX] = {
     [HG_WARNING_IDLE] = "idle",
     [HG_WARNING_LIMIT] = "limit",
     [HG_WARNING_LOCKED] = "locked",
+    [HG_WARNING_ALLOWANCE] = "allowance",
+    [HG_WARNING_CLOSING] = "closing-time",
 };
 
 const char *hg_warning_to_string(HgWarning w) {
@@ -114,13 +118,14 @@ static IdleSide idle_side(const HgLimits *limits, const HgPolicyTimes *times) {
 /* Of the ends that have come, the one that came first; at the same instant
  * the absolute limit wins over idleness, and idleness over a closed browser
  * (the reason a person can act on least comes first). */
-static HgEndReason first_end(hg_usec_t hard_end, const IdleSide *idle,
-                             hg_usec_t close_at, hg_usec_t now) {
+static HgEndReason first_end(hg_usec_t hard_end, HgEndReason hard_reason,
+                             const IdleSide *idle, hg_usec_t close_at,
+                             hg_usec_t now) {
   HgEndReason reason = HG_END_REASON_NONE;
   hg_usec_t when = HG_USEC_INFINITY;
 
   if (hard_end <= now) {
-    reason = HG_END_REASON_MAX_AGE;
+    reason = hard_reason;
     when = hard_end;
   }
   if (idle->end <= now && idle->end < when) {
@@ -153,6 +158,36 @@ static hg_usec_t limit_warnings(const HgLimits *limits, hg_usec_t hard_end,
   return hg_usec_sub(hard_end, leads[0]);
 }
 
+static HgWarning limit_warning_of(HgEndReason hard_reason) {
+  if (hard_reason == HG_END_REASON_ALLOWANCE)
+    return HG_WARNING_ALLOWANCE;
+  if (hard_reason == HG_END_REASON_CLOSING_TIME)
+    return HG_WARNING_CLOSING;
+  return HG_WARNING_LIMIT;
+}
+
+/* The first of the fixed ends: the absolute limit, the allowance's end,
+ * closing time (0: none). At the same instant closing time wins, then the
+ * allowance: the reason a person can act on least. */
+static hg_usec_t hard_end_of(const HgLimits *limits, const HgPolicyTimes *t,
+                             HgEndReason *ret_reason) {
+  hg_usec_t end = HG_USEC_INFINITY;
+
+  *ret_reason = HG_END_REASON_MAX_AGE;
+  if (limits->max_session > 0)
+    end =
+        hg_usec_add(hg_usec_add(t->created, limits->max_session), t->extended);
+  if (t->allowance_end && t->allowance_end <= end) {
+    end = t->allowance_end;
+    *ret_reason = HG_END_REASON_ALLOWANCE;
+  }
+  if (t->closing_at && t->closing_at <= end) {
+    end = t->closing_at;
+    *ret_reason = HG_END_REASON_CLOSING_TIME;
+  }
+  return end;
+}
+
 /* Which warning stands at now: of the ends warned of, the first to come. */
 static void pick_warning(const IdleSide *idle, hg_usec_t limit_warn,
                          hg_usec_t now, HgVerdict *ret) {
@@ -164,7 +199,7 @@ static void pick_warning(const IdleSide *idle, hg_usec_t limit_warn,
     ret->warning = idle->warning;
     ret->warn_until = HG_MIN(idle_target, ret->hard_end);
   } else if (limit_warned) {
-    ret->warning = HG_WARNING_LIMIT;
+    ret->warning = limit_warning_of(ret->hard_reason);
     ret->warn_until = ret->hard_end;
   }
   ret->state = ret->warning != HG_WARNING_NONE ? HG_SESSION_STATE_WARNING
@@ -174,13 +209,13 @@ static void pick_warning(const IdleSide *idle, hg_usec_t limit_warn,
 void hg_policy_evaluate(const HgLimits *limits, const HgPolicyTimes *times,
                         hg_usec_t now, HgVerdict *ret) {
   IdleSide idle = idle_side(limits, times);
-  hg_usec_t hard_end = HG_USEC_INFINITY, limit_warn, next_lead;
+  HgEndReason hard_reason;
+  hg_usec_t hard_end = hard_end_of(limits, times, &hard_reason);
+  hg_usec_t limit_warn, next_lead;
 
-  if (limits->max_session > 0)
-    hard_end = hg_usec_add(hg_usec_add(times->created, limits->max_session),
-                           times->extended);
   *ret = (HgVerdict){
       .hard_end = hard_end,
+      .hard_reason = hard_reason,
       .lock_at = idle.lock,
       .close_at = HG_USEC_INFINITY,
   };
@@ -191,7 +226,7 @@ void hg_policy_evaluate(const HgLimits *limits, const HgPolicyTimes *times,
   if (times->watch_liveness && !times->live && limits->close_after > 0)
     ret->close_at = hg_usec_add(times->last_alive, limits->close_after);
 
-  ret->reason = first_end(hard_end, &idle, ret->close_at, now);
+  ret->reason = first_end(hard_end, hard_reason, &idle, ret->close_at, now);
   if (ret->reason != HG_END_REASON_NONE) {
     ret->state = HG_SESSION_STATE_ENDED;
     ret->next_deadline = HG_USEC_INFINITY;

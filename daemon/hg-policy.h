@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hg-schedule.h"
 #include "hg-time.h"
 
 typedef enum {
@@ -26,6 +27,8 @@ typedef enum {
   HG_END_REASON_REPLACED,
   HG_END_REASON_SHUTDOWN,
   HG_END_REASON_LOCKED_TIMEOUT, /* lock-then-terminate: still locked */
+  HG_END_REASON_ALLOWANCE,      /* the day's allowance (DailyAllowanceSec) */
+  HG_END_REASON_CLOSING_TIME,   /* the opening hours (AllowedHours) end */
   _HG_END_REASON_MAX,
   _HG_END_REASON_INVALID = -1,
 } HgEndReason;
@@ -36,10 +39,13 @@ typedef enum {
   HG_WARNING_IDLE,   /* the idle limit (an end, or the lock): activity helps */
   HG_WARNING_LIMIT,  /* the absolute limit: only more time moves it */
   HG_WARNING_LOCKED, /* locked by hourglass: the end, unless unlocked */
+  HG_WARNING_ALLOWANCE, /* the day's allowance runs out: nothing helps but
+                           an operator's grant */
+  HG_WARNING_CLOSING,   /* closing time: nothing helps */
   _HG_WARNING_MAX,
 } HgWarning;
 
-/* "", "idle", "limit", "locked". */
+/* "", "idle", "limit", "locked", "allowance", "closing-time". */
 const char *hg_warning_to_string(HgWarning w);
 
 const char *hg_session_state_to_string(HgSessionState state);
@@ -79,6 +85,10 @@ typedef struct {
    * none: one, expire_after - warn_after before it. */
   unsigned n_warn_before;
   hg_usec_t warn_before[HG_WARN_BEFORE_MAX];
+  /* Who may use the machine how long a day, and when (the registry turns
+   * them into allowance_end and closing_at of HgPolicyTimes). */
+  hg_usec_t daily_allowance; /* 0: no allowance */
+  HgSchedule hours;          /* AllowedHours; no span: always */
 } HgLimits;
 
 /* A session's times on CLOCK_BOOTTIME. */
@@ -94,6 +104,11 @@ typedef struct {
   hg_usec_t locked_at; /* when hourglass locked it, 0: it did not */
   hg_usec_t extended;  /* more time the person was given on max_session */
   unsigned n_extended; /* in how many extensions */
+  /* The ends the day brings, worked out outside the policy (the allowance
+   * ledger, the opening hours on the wall clock) and handed in: 0 for
+   * none. */
+  hg_usec_t allowance_end; /* the day's allowance is used up */
+  hg_usec_t closing_at;    /* AllowedHours close */
 } HgPolicyTimes;
 
 typedef struct {
@@ -106,7 +121,10 @@ typedef struct {
   hg_usec_t next_deadline; /* when to evaluate again, infinity if ended */
   HgWarning warning;       /* state WARNING: of what; else NONE */
   hg_usec_t warn_until;    /* state WARNING: when what it warns of comes */
-  hg_usec_t hard_end;      /* the absolute limit, extensions included */
+  hg_usec_t hard_end;      /* the first fixed end: the absolute limit
+                              (extensions included), the allowance's end
+                              or closing time */
+  HgEndReason hard_reason; /* which: MAX_AGE, ALLOWANCE or CLOSING_TIME */
   hg_usec_t lock_at;       /* lock-then-terminate: when the lock comes */
   unsigned warn_level;     /* how many lead times before hard_end passed */
   bool lock_due;           /* lock_at has come: lock it (locked_at), then
@@ -120,6 +138,10 @@ unsigned hg_limits_warn_before(const HgLimits *limits,
 
 /* The whole policy. Warnings also come ahead of the absolute limit, at
  * each lead time: a person is told before any end they can see coming.
+ * The day's ends (allowance_end, closing_at) count as absolute limits: the
+ * first of the three is hard_end, warned at the same lead times, and at
+ * the same instant closing time comes before the allowance, which comes
+ * before max-age (the reason a person can act on least comes first).
  * Activity cannot move those. A lock-then-terminate session reaches its
  * idle limit as a lock (lock_due), not an end; locked, only the unlock
  * (which clears locked_at) and the absolute limit count, and it ends

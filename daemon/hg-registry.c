@@ -33,6 +33,9 @@ struct HgRegistry {
   void *deadline_userdata;
   hg_usec_t announced_deadline;
 
+  HgDayEnds day_ends;
+  void *day_ends_userdata;
+
   HgDueProbe probe;
   void *probe_userdata;
   HgSession *probing; /* the session being probed, NULL outside a probe */
@@ -252,6 +255,56 @@ static void resolve(HgRegistry *reg, HgSession *s) {
   }
 }
 
+/* The day's ends as the provider says now (none without one). */
+static void ask_day_ends(HgRegistry *reg, HgSession *s) {
+  s->times.allowance_end = 0;
+  s->times.closing_at = 0;
+  if (reg->day_ends)
+    reg->day_ends(reg, s, &s->times.allowance_end, &s->times.closing_at,
+                  reg->day_ends_userdata);
+}
+
+void hg_registry_set_day_ends(HgRegistry *reg, HgDayEnds provider,
+                              void *userdata) {
+  reg->day_ends = provider;
+  reg->day_ends_userdata = userdata;
+}
+
+static bool moved(hg_usec_t a, hg_usec_t b) {
+  if (!a || !b)
+    return a != b;
+  return (a > b ? a - b : b - a) >= HG_USEC_PER_SEC;
+}
+
+/* One session's day ends asked again; judged first if it was due. */
+static void refresh_one(HgRegistry *reg, HgSession *s, hg_usec_t now) {
+  HgPolicyTimes old = s->times;
+
+  if (hg_session_is_ended(s) || !judge_if_due(reg, s, now))
+    return;
+  ask_day_ends(reg, s);
+  if (!moved(old.allowance_end, s->times.allowance_end) &&
+      !moved(old.closing_at, s->times.closing_at)) {
+    s->times.allowance_end = old.allowance_end;
+    s->times.closing_at = old.closing_at;
+    return;
+  }
+  if (evaluate(reg, s, now))
+    emit(reg, s, HG_REGISTRY_EVENT_TIMES);
+}
+
+void hg_registry_refresh_day_ends(HgRegistry *reg, const char *user) {
+  g_autoptr(GPtrArray) all = hg_registry_list(reg);
+  hg_usec_t now = hg_clock_boottime(reg->clock);
+
+  for (guint i = 0; i < all->len; i++) {
+    HgSession *s = all->pdata[i];
+    if (!user || strcmp(hg_session_get_user(s), user) == 0)
+      refresh_one(reg, s, now);
+  }
+  announce_deadline(reg);
+}
+
 void hg_registry_set_resolver(HgRegistry *reg, HgLimitsResolver resolver,
                               void *userdata) {
   reg->resolver = resolver;
@@ -268,6 +321,7 @@ void hg_registry_set_limits(HgRegistry *reg, const HgLimits *limits) {
     if (hg_session_is_ended(s))
       continue;
     resolve(reg, s);
+    ask_day_ends(reg, s);
     if (evaluate(reg, s, now))
       emit(reg, s, HG_REGISTRY_EVENT_LIMITS);
   }
@@ -316,7 +370,14 @@ int hg_registry_create(HgRegistry *reg, const HgSessionInit *init,
   s->logind_id = g_strdup(init->logind_id);
   s->policy = g_strdup(init->policy);
   resolve(reg, s);
+  ask_day_ends(reg, s);
   hg_policy_evaluate(&s->limits, &s->times, now, &s->verdict);
+  /* Over before it began (no allowance left, closed): it is announced
+   * like any session and ends at the first processing, so that every
+   * front hears NEW before ENDED. */
+  if (s->verdict.state == HG_SESSION_STATE_ENDED)
+    s->verdict =
+        (HgVerdict){.state = HG_SESSION_STATE_ACTIVE, .next_deadline = now};
   r = insert(reg, s, init->token_hash);
   if (r >= 0 && ret)
     *ret = s;
@@ -339,6 +400,7 @@ int hg_registry_restore(HgRegistry *reg, const HgStateSession *rec,
   s->policy = g_strdup(rec->policy);
   s->restored = true;
   resolve(reg, s);
+  ask_day_ends(reg, s);
   /* The state it had; the first hg_registry_process() judges it anew,
    * ending it then if its time ran out while the daemon was away. */
   s->verdict = (HgVerdict){.state = rec->state, .next_deadline = now};
@@ -546,6 +608,8 @@ static HgMoreTime may_have_more_time(const HgRegistry *reg,
     return HG_MORE_TIME_NO_LIMIT;
   if (s->times.n_extended >= l->max_extensions)
     return HG_MORE_TIME_USED_UP;
+  if (s->verdict.hard_reason != HG_END_REASON_MAX_AGE)
+    return HG_MORE_TIME_FIXED;
   if (s->verdict.warn_level == 0)
     return HG_MORE_TIME_TOO_EARLY;
   if (reg->waiting)

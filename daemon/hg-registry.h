@@ -112,6 +112,23 @@ int hg_registry_touch(HgRegistry *reg, HgSession *s, HgTouch what,
  * Judged first like touch(). */
 int hg_registry_touch_at(HgRegistry *reg, HgSession *s, hg_usec_t when);
 
+/* The ends the day brings to a session (HgPolicyTimes.allowance_end and
+ * .closing_at, CLOCK_BOOTTIME, 0: none), worked out by whoever keeps the
+ * allowance and the hours (hg-daily.h). Asked at sign-in and restore
+ * before the session is first judged, at every change of limits, and
+ * whenever hg_registry_refresh_day_ends() says. */
+typedef void (*HgDayEnds)(HgRegistry *reg, HgSession *s,
+                          hg_usec_t *ret_allowance_end,
+                          hg_usec_t *ret_closing_at, void *userdata);
+void hg_registry_set_day_ends(HgRegistry *reg, HgDayEnds provider,
+                              void *userdata);
+/* Asks the provider again for the sessions of user (NULL: every session):
+ * a day's end that moved by a second or more (less is the jitter of
+ * reading two clocks) moves the session's deadlines at once, and a session
+ * past its new end ends now. For a new day, a grant, a clock or zone
+ * change. */
+void hg_registry_refresh_day_ends(HgRegistry *reg, const char *user);
+
 /* Called for a session whose deadline has come, before it is judged: a
  * source read only when asked (a tty's atime) reports its input now,
  * through hg_registry_touch_at(), so that a person typing is not warned.
@@ -161,6 +178,8 @@ typedef enum {
   HG_MORE_TIME_USED_UP,     /* MaxExtensions given already */
   HG_MORE_TIME_TOO_EARLY,   /* before the first warning of that limit */
   HG_MORE_TIME_WAITING,     /* someone is waiting for this machine */
+  HG_MORE_TIME_FIXED,       /* the end that comes first is closing time or
+                               the day's allowance: no extension moves it */
 } HgMoreTime;
 
 /* 0 with the answer in *ret, -ESTALE for a session that has ended. A

@@ -21,6 +21,7 @@
 struct HgBusExplain {
   HgBus *bus;
   sd_bus_message *m;
+  HgBusWhoReply reply;
   HgGroupsQuery *query;
   char *user;
   HgSessionSource source;
@@ -89,26 +90,27 @@ static int append_limits(sd_bus_message *m, const HgLimits *l) {
   if (r >= 0)
     r = append_warn_before(m, l);
   if (r >= 0)
+    r = append_usec(m, "DailyAllowanceSec", l->daily_allowance);
+  if (r >= 0) {
+    g_autofree char *hours = hg_schedule_format(&l->hours);
+    r = sd_bus_message_append(m, "{sv}", "AllowedHours", "s", hours);
+  }
+  if (r >= 0)
     r = sd_bus_message_close_container(m);
   return r;
 }
 
-static int reply_explain(HgBusExplain *e, const char *const *groups) {
-  const HgConfig *c = e->bus->config;
-  HgPolicyWho who = {
-      .user = e->user,
-      .groups = groups,
-      .source = e->source,
-      .seat = e->seat,
-      .service = e->service,
-  };
-  const HgPolicyRule *rule = hg_policy_rules_match(c->rules, &who);
+static int reply_explain(HgBus *bus, sd_bus_message *m,
+                         const HgPolicyWho *who) {
+  const HgConfig *c = bus->config;
+  const char *const *groups = who->groups;
+  const HgPolicyRule *rule = hg_policy_rules_match(c->rules, who);
   g_autoptr(sd_bus_message) reply = NULL;
   HgLimits limits;
   int r;
 
   hg_policy_rule_apply(rule, &c->fallback, &limits);
-  r = sd_bus_message_new_method_return(e->m, &reply);
+  r = sd_bus_message_new_method_return(m, &reply);
   if (r >= 0)
     r = sd_bus_message_append(reply, "ssu", rule ? rule->name : "",
                               rule ? rule->file : c->path,
@@ -133,10 +135,19 @@ static void on_groups(HgGroupsQuery *q, int r, const char *const *groups,
     r = sd_bus_reply_method_errorf(e->m, SD_BUS_ERROR_FAILED,
                                    "Cannot tell the groups of %s: %s", e->user,
                                    g_strerror(-r));
-  else
-    r = reply_explain(e, groups);
+  else {
+    HgPolicyWho who = {
+        .user = e->user,
+        .groups = groups,
+        .source = e->source,
+        .seat = e->seat,
+        .service = e->service,
+    };
+    r = e->reply(e->bus, e->m, &who);
+  }
   if (r < 0)
-    hg_log_errno(LOG_WARNING, r, "Cannot answer ExplainPolicy");
+    hg_log_errno(LOG_WARNING, r, "Cannot answer %s",
+                 sd_bus_message_get_member(e->m));
   g_hash_table_remove(e->bus->explains, e);
 }
 
@@ -201,14 +212,14 @@ static void default_who(HgBusExplain *e, const HgConfig *c) {
     e->service = g_strdup(c->pam_service);
 }
 
-int hg_bus_method_explain_policy(sd_bus_message *m, void *userdata,
-                                 sd_bus_error *error) {
-  HgBus *bus = userdata;
+int hg_bus_ask_who(HgBus *bus, sd_bus_message *m, HgBusWhoReply reply,
+                   sd_bus_error *error) {
   g_autoptr(HgBusExplain) e = g_new0(HgBusExplain, 1);
   const char *user;
   int r;
 
   e->bus = bus;
+  e->reply = reply;
   e->source = HG_SESSION_SOURCE_WEB;
   r = sd_bus_message_read(m, "s", &user);
   if (r < 0)
@@ -231,6 +242,11 @@ int hg_bus_method_explain_policy(sd_bus_message *m, void *userdata,
     return r;
   g_hash_table_add(bus->explains, g_steal_pointer(&e));
   return 1;
+}
+
+int hg_bus_method_explain_policy(sd_bus_message *m, void *userdata,
+                                 sd_bus_error *error) {
+  return hg_bus_ask_who(userdata, m, reply_explain, error);
 }
 
 /* --- waiting ----------------------------------------------------------- */

@@ -4,6 +4,7 @@
 #include "hg-bus.h"
 #include "hg-desktop.h"
 #include "hg-kiosk-reset.h"
+#include "hg-policy-rules.h"
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_creds, sd_bus_creds_unref)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sd_bus_message, sd_bus_message_unref)
@@ -16,6 +17,7 @@ struct HgBus {
   sd_bus *bus;
   HgRegistry *reg;
   const HgConfig *config;
+  HgDaily *daily;
   unsigned listener;
   GHashTable *objects;          /* HgSession -> its Session object's data */
   GHashTable *dirty;            /* session ids whose times changed */
@@ -88,6 +90,24 @@ int hg_bus_terminate(HgBus *bus, sd_bus_message *m, const HgBusCaller *caller,
                      HgSession *s, sd_bus_error *error);
 int hg_bus_extend(HgBus *bus, sd_bus_message *m, const HgBusCaller *caller,
                   HgSession *s, sd_bus_error *error);
+
+/* Who a call asks about: "s user, a{sv} who" (source, seat, service) read
+ * from m, the user's groups looked up off the loop (NSS), then reply()
+ * answers m with the rule matched on them. Returns 1 (the answer comes
+ * later) or an error for m. */
+typedef int (*HgBusWhoReply)(HgBus *bus, sd_bus_message *m,
+                             const HgPolicyWho *who);
+int hg_bus_ask_who(HgBus *bus, sd_bus_message *m, HgBusWhoReply reply,
+                   sd_bus_error *error);
+
+/* hg-bus-allowance.c: the day's limits on the bus: CheckAccount (may this
+ * person sign in now), GetAllowance and GrantAllowance. */
+int hg_bus_method_check_account(sd_bus_message *m, void *userdata,
+                                sd_bus_error *error);
+int hg_bus_method_get_allowance(sd_bus_message *m, void *userdata,
+                                sd_bus_error *error);
+int hg_bus_method_grant_allowance(sd_bus_message *m, void *userdata,
+                                  sd_bus_error *error);
 
 /* hg-bus-policy.c: ExplainPolicy, SetWaiting and Waiting, RequestMoreTime
  * (a person's more time: the session's own uid only; hg_bus_more_time()

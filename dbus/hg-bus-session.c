@@ -98,6 +98,10 @@ static int get_string(sd_bus *sdbus, const char *path, const char *iface,
     v = hg_session_get_policy(s) ?: "";
   else if (strcmp(property, "Warning") == 0)
     v = hg_warning_to_string(hg_session_get_verdict(s)->warning);
+  else if (strcmp(property, "LimitReason") == 0)
+    v = hg_session_get_verdict(s)->hard_end == HG_USEC_INFINITY
+            ? ""
+            : hg_end_reason_to_string(hg_session_get_verdict(s)->hard_reason);
   else if (strcmp(property, "Stage") == 0)
     v = hg_session_get_times(s)->locked_at ? "locked" : "active";
   else if (strcmp(property, "Action") == 0)
@@ -154,9 +158,29 @@ static int get_time(sd_bus *sdbus, const char *path, const char *iface,
     t = v->lock_at;
   else if (strcmp(property, "LimitAt") == 0)
     t = v->hard_end;
+  else if (strcmp(property, "ClosesAt") == 0)
+    t = hg_session_get_times(s)->closing_at ?: HG_USEC_INFINITY;
   else
     t = HG_MIN(v->expire_at, v->close_at);
   return sd_bus_message_append(reply, "t", hg_bus_realtime(o->bus, t));
+}
+
+/* Seconds until the allowance ends the session (today's rest, and past
+ * midnight the next day's), UINT64_MAX when none applies. */
+static int get_allowance_left(sd_bus *sdbus, const char *path,
+                              const char *iface, const char *property,
+                              sd_bus_message *reply, void *userdata,
+                              sd_bus_error *error) {
+  BusObject *o = userdata;
+  hg_usec_t end = hg_session_get_times(o->session)->allowance_end;
+  uint64_t now;
+
+  if (!end)
+    return sd_bus_message_append(reply, "t", UINT64_MAX);
+  if (sd_event_now(o->bus->event, CLOCK_BOOTTIME, &now) < 0)
+    now = hg_clock_boottime(hg_registry_get_clock(o->bus->reg));
+  return sd_bus_message_append(reply, "t",
+                               hg_usec_to_sec_ceil(hg_usec_sub(end, now)));
 }
 
 /* The person's extensions: taken, and left (0 where the policy gives
@@ -318,6 +342,12 @@ const sd_bus_vtable hg_bus_session_vtable[] = {
     SD_BUS_PROPERTY("LockAt", "t", get_time, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
     SD_BUS_PROPERTY("LimitAt", "t", get_time, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("LimitReason", "s", get_string, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("AllowanceLeft", "t", get_allowance_left, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("ClosesAt", "t", get_time, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
     SD_BUS_PROPERTY("Extensions", "u", get_extensions, 0,
                     SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),

@@ -60,7 +60,8 @@ static int on_flush(sd_event_source *source, uint64_t usec, void *userdata) {
           bus->bus, path, HG_BUS_SESSION_IFACE, "LastActivity", "WarnAt",
           "ExpiresAt", "IdleSources", "IdleKnown", "LockAt", "LimitAt",
           "Extensions", "ExtensionsLeft", "Action", "WarnAfterSec",
-          "ExpireAfterSec", "MaxSessionSec", NULL);
+          "ExpireAfterSec", "MaxSessionSec", "LimitReason", "AllowanceLeft",
+          "ClosesAt", NULL);
     g_hash_table_iter_remove(&it);
   }
   return 0;
@@ -124,13 +125,14 @@ static int setup(HgBus *bus) {
 }
 
 int hg_bus_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
-               HgBus **ret) {
+               HgDaily *daily, HgBus **ret) {
   g_autoptr(HgBus) bus = g_new0(HgBus, 1);
   int r;
 
   bus->event = sd_event_ref(event);
   bus->reg = reg;
   bus->config = config;
+  bus->daily = daily;
   bus->objects = g_hash_table_new_full(NULL, NULL, NULL, g_free);
   bus->dirty = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   bus->pending = g_hash_table_new_full(

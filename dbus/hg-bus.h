@@ -10,15 +10,16 @@
 
 #include "hg-bus-names.h"
 #include "hg-config.h"
+#include "hg-daily.h"
 #include "hg-registry.h"
 
 typedef struct HgBus HgBus;
 
 /* -ENOENT-like errors when there is no system bus to join: the caller runs
  * on without it. config must outlive the HgBus or be replaced through
- * hg_bus_reload(). */
+ * hg_bus_reload(); daily (the allowance, CheckAccount) must outlive it. */
 int hg_bus_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
-               HgBus **ret);
+               HgDaily *daily, HgBus **ret);
 HgBus *hg_bus_free(HgBus *bus);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HgBus, hg_bus_free)
 

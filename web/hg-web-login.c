@@ -261,6 +261,67 @@ static bool within_limits(Login *l, const char *user) {
   return false;
 }
 
+/* 403 {"error":"closed"|"allowance-used","reason","opens_at"|"renews_at"}:
+ * the time in whole seconds since the epoch, null when none is in sight. */
+static struct MHD_Response *access_refusal(const HgAccess *a) {
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonGenerator) gen = json_generator_new();
+  gsize len;
+  char *text;
+
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "error");
+  json_builder_add_string_value(b, hg_access_verdict_to_string(a->verdict));
+  json_builder_set_member_name(b, "reason");
+  json_builder_add_string_value(b, hg_access_explain(a->verdict));
+  json_builder_set_member_name(b, a->verdict == HG_ACCESS_CLOSED ? "opens_at"
+                                                                 : "renews_at");
+  if (a->until == HG_USEC_INFINITY)
+    json_builder_add_null_value(b);
+  else
+    json_builder_add_int_value(b, (int64_t)(a->until / HG_USEC_PER_SEC));
+  json_builder_end_object(b);
+  root = json_builder_get_root(b);
+  json_generator_set_root(gen, root);
+  text = json_generator_to_data(gen, &len);
+  return hg_http_response_new("application/json", text, len);
+}
+
+/* Before PAM: when every rule is closed, no one can sign in now, and
+ * saying so tells nothing about anyone. */
+static bool closed_for_all(HgWebLogin *owner, HgHttpRequest *req,
+                           const char *user) {
+  HgAccess a = {.verdict = HG_ACCESS_CLOSED};
+
+  if (!hg_daily_closed_for_all(owner->web->daily, &a.until))
+    return false;
+  journal_login(user, LOG_INFO, "refused", "closed");
+  hg_http_respond(req, MHD_HTTP_FORBIDDEN, access_refusal(&a));
+  return true;
+}
+
+/* After PAM, with the person's rule known (its groups come from the
+ * helper): their hours and their allowance. Only now may the answer name
+ * them: before authentication it would tell a stranger whether an account
+ * exists and how much it was used today. The PAM session closes again. */
+static bool may_sign_in(Login *l, const char *user, const HgPolicyRule *rule) {
+  const HgConfig *c = l->owner->web->config;
+  HgLimits limits;
+  HgAccess a;
+
+  (void)hg_config_limits_of(c, rule ? rule->name : NULL, &limits);
+  hg_daily_check(l->owner->web->daily, user, &limits, &a);
+  if (a.verdict == HG_ACCESS_ALLOWED)
+    return true;
+  journal_login(user, LOG_NOTICE, "refused",
+                hg_access_verdict_to_string(a.verdict));
+  l->auth = hg_auth_close(l->auth);
+  answer(l, MHD_HTTP_FORBIDDEN, access_refusal(&a));
+  login_free(l);
+  return false;
+}
+
 /* The policy rule of a web sign-in: the groups came from the helper. */
 static const HgPolicyRule *rule_of(HgWebLogin *owner, const HgAuthEvent *ev) {
   const HgConfig *c = owner->web->config;
@@ -292,8 +353,10 @@ static void on_success(Login *l, const HgAuthEvent *ev) {
   collect_messages(l, ev);
   if (!within_limits(l, ev->user))
     return;
-  replace_old_session(l);
   rule = rule_of(owner, ev);
+  if (!may_sign_in(l, ev->user, rule))
+    return;
+  replace_old_session(l);
   if (hg_token_new(token, hash) < 0 ||
       hg_registry_create(owner->web->reg,
                          &(HgSessionInit){.source = HG_SESSION_SOURCE_WEB,
@@ -445,6 +508,8 @@ static void start_login(HgWebLogin *owner, HgHttpRequest *req,
     hg_web_respond_error(req, MHD_HTTP_BAD_REQUEST, "invalid-login");
     return;
   }
+  if (closed_for_all(owner, req, user))
+    return;
   if (too_busy(owner, req)) {
     hg_web_respond_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "busy");
     return;

@@ -25,6 +25,7 @@ struct HgWeb {
   HgWebLogin *login;
   HgWebEvents *events;
   HgFdStore *fdstore;
+  HgDaily *daily;
   HgLogLimit unknown_token_log;
   HgLogLimit foreign_token_log;
 };

@@ -43,13 +43,17 @@ static int64_t seconds_until(hg_usec_t t, hg_usec_t now) {
   return (int64_t)hg_usec_to_sec_ceil(hg_usec_sub(t, now));
 }
 
+/* The day's ends say 0 for none. */
+static hg_usec_t or_never(hg_usec_t t) { return t ? t : HG_USEC_INFINITY; }
+
 /* The absolute limit's side: what a warning is of, how many of its lead
  * times passed (a new one is a new warning), the more time left. */
 static void add_limit_state(JsonBuilder *b, HgWeb *web, HgSession *s,
                             hg_usec_t now) {
   const HgVerdict *v = hg_session_get_verdict(s);
   const HgLimits *l = hg_session_get_limits(s);
-  unsigned taken = hg_session_get_times(s)->n_extended;
+  const HgPolicyTimes *t = hg_session_get_times(s);
+  unsigned taken = t->n_extended;
   unsigned left = 0;
 
   if (l->extend_by > 0 && l->max_session > 0 && l->max_extensions > taken)
@@ -60,6 +64,16 @@ static void add_limit_state(JsonBuilder *b, HgWeb *web, HgSession *s,
   json_builder_add_int_value(b, v->warn_level);
   json_builder_set_member_name(b, "limit_in_sec");
   json_builder_add_int_value(b, seconds_until(v->hard_end, now));
+  /* What that limit is, and the day's ends on their own (-1: none). */
+  json_builder_set_member_name(b, "limit_reason");
+  json_builder_add_string_value(b,
+                                v->hard_end == HG_USEC_INFINITY
+                                    ? ""
+                                    : hg_end_reason_to_string(v->hard_reason));
+  json_builder_set_member_name(b, "allowance_left_sec");
+  json_builder_add_int_value(b, seconds_until(or_never(t->allowance_end), now));
+  json_builder_set_member_name(b, "closes_in_sec");
+  json_builder_add_int_value(b, seconds_until(or_never(t->closing_at), now));
   json_builder_set_member_name(b, "extend_by_sec");
   json_builder_add_int_value(b, (int64_t)(l->extend_by / HG_USEC_PER_SEC));
   json_builder_set_member_name(b, "extensions_left");
@@ -490,7 +504,7 @@ static void http_limits_of(const HgConfig *c, HgHttpLimits *ret) {
 }
 
 int hg_web_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
-               HgFdStore *fdstore, HgWeb **ret) {
+               HgDaily *daily, HgFdStore *fdstore, HgWeb **ret) {
   static gsize resources_registered = 0;
   g_autoptr(HgWeb) web = g_new0(HgWeb, 1);
   HgHttpLimits limits;
@@ -503,6 +517,7 @@ int hg_web_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
   web->event = sd_event_ref(event);
   web->reg = reg;
   web->fdstore = fdstore;
+  web->daily = daily;
   web->unknown_token_log = HG_LOG_LIMIT_INIT(60 * HG_USEC_PER_SEC);
   web->foreign_token_log = HG_LOG_LIMIT_INIT(60 * HG_USEC_PER_SEC);
   web->config = config;

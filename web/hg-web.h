@@ -6,16 +6,18 @@
 #include <systemd/sd-event.h>
 
 #include "hg-config.h"
+#include "hg-daily.h"
 #include "hg-fdstore.h"
 #include "hg-registry.h"
 
 typedef struct HgWeb HgWeb;
 
 /* config stays owned by the caller and must outlive the HgWeb, or be
- * replaced through hg_web_reload(); so must fdstore, where the PAM
- * helpers' connections are kept across restarts. */
+ * replaced through hg_web_reload(); so must daily (who may sign in now)
+ * and fdstore, where the PAM helpers' connections are kept across
+ * restarts. */
 int hg_web_new(sd_event *event, HgRegistry *reg, const HgConfig *config,
-               HgFdStore *fdstore, HgWeb **ret);
+               HgDaily *daily, HgFdStore *fdstore, HgWeb **ret);
 /* After the registry took back its sessions (hg-state-store.h): the web
  * sessions get their PAM helpers back, or end. */
 void hg_web_take_back(HgWeb *web);

@@ -483,8 +483,9 @@ class Daemon:
     """hourglassd in a temporary directory. Use as a context manager or
     call start()/stop(); close() (also at exit) kills whatever is left."""
 
-    def __init__(self, config=None, services=None, name="hg"):
+    def __init__(self, config=None, services=None, name="hg", env=None):
         self.tmp = tempfile.mkdtemp(prefix="hg-it-%s-" % name)
+        self.extra_env = dict(env or {})  # TZ, STATE_DIRECTORY, ...
         self.config = merge_config(default_config(), config)
         self.config_path = os.path.join(self.tmp, "hourglass.conf")
         self.log_path = os.path.join(self.tmp, "hourglassd.log")
@@ -559,7 +560,8 @@ class Daemon:
     def environment(self):
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("LD_", "PAM_", "NSS_WRAPPER", "HOURGLASS_",
-                                    "ASAN_", "UBSAN_", "LSAN_", "DBUS_"))}
+                                    "ASAN_", "UBSAN_", "LSAN_", "DBUS_",
+                                    "STATE_DIRECTORY", "RUNTIME_DIRECTORY"))}
         env.update({
             "LD_PRELOAD": preload(),
             "PAM_WRAPPER": "1",
@@ -583,6 +585,7 @@ class Daemon:
             env["UBSAN_OPTIONS"] = ("print_stacktrace=1:halt_on_error=1:"
                                     "exitcode=67")
             env["LSAN_OPTIONS"] = "print_suppressions=0"
+        env.update({k: self._format(v) for k, v in self.extra_env.items()})
         return env
 
     # -- life --

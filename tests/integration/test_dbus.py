@@ -219,9 +219,10 @@ class DBusTest(hgtest.TestCase):
                              lambda s: s[3][2], path=path, timeout=1 + SLACK)
         self.assertEqual(inval[3][1], {})
         self.assertEqual(sorted(inval[3][2]),
-                         ["Action", "ExpireAfterSec", "ExpiresAt",
-                          "Extensions", "ExtensionsLeft", "IdleKnown",
-                          "IdleSources", "LastActivity", "LimitAt", "LockAt",
+                         ["Action", "AllowanceLeft", "ClosesAt",
+                          "ExpireAfterSec", "ExpiresAt", "Extensions",
+                          "ExtensionsLeft", "IdleKnown", "IdleSources",
+                          "LastActivity", "LimitAt", "LimitReason", "LockAt",
                           "MaxSessionSec", "WarnAfterSec", "WarnAt"])
 
         def invalidations():

@@ -93,6 +93,8 @@ static void assert_defaults(const HgConfig *c) {
   assert_int_equal(c->expire_after_sec, 600);
   assert_int_equal(c->max_session_sec, 28800);
   assert_int_equal(c->close_after_sec, 30);
+  assert_int_equal(c->daily_allowance_sec, 0);
+  assert_true(hg_schedule_is_always(&c->fallback.hours));
   assert_int_equal(c->listen->len, 1);
   assert_string_equal(a->text, "127.0.0.1:8080");
   assert_int_equal(a->port, 8080);
@@ -155,6 +157,7 @@ static const Bounds uint_keys[] = {
     {"Timeouts", "ExpireAfterSec", 2, 604800},
     {"Timeouts", "MaxSessionSec", 0, 2678400},
     {"Timeouts", "CloseAfterSec", 0, 86400},
+    {"Timeouts", "DailyAllowanceSec", 0, 86400},
     {"Limits", "MaxSessions", 1, 65536},
     {"Limits", "MaxSessionsPerUser", 1, 65536},
     {"Limits", "MaxLoginsInProgress", 1, 1024},
@@ -273,6 +276,11 @@ static const BadCase bad_cases[] = {
      "[Timeouts] MaxExtensions=2: needs ExtendBySec"},
     {"[Timeouts]\nWarnAfterSec=700\n[Policy a]\nMatchUser=ann\n",
      "[Timeouts] WarnAfterSec=700: must be less than ExpireAfterSec"},
+    {"[Timeouts]\nAllowedHours=Mon-Fri 09:00-20:00; Sat 10:00-26:00\n",
+     "[Timeouts] AllowedHours=Mon-Fri 09:00-20:00; Sat 10:00-26:00: at "
+     "character 32: 26:00 is not a time of day"},
+    {"[Timeouts]\nAllowedHours=Mon-Fry 09:00-20:00\n",
+     "AllowedHours=Mon-Fry 09:00-20:00: at character 5: expected a day"},
 };
 
 static void test_errors_name_file_key_value(void **state) {
@@ -304,6 +312,10 @@ static void test_good_values(void **state) {
                                "AdminGroup=root\n"
                                "[Desktop]\n"
                                "Action=lock\n"
+                               "[Timeouts]\n"
+                               "DailyAllowanceSec=7200\n"
+                               "AllowedHours=Mon-Fri 09:00-20:00; Sat "
+                               "10:00-16:00 \n"
                                "[Pam]\n"
                                "Service=hourglass-kiosk\n"
                                "MinUid=0\n",
@@ -329,6 +341,9 @@ static void test_good_values(void **state) {
   assert_int_equal(c->admin_gid, 0);
   assert_int_equal(c->desktop_action, HG_DESKTOP_ACTION_LOCK);
   assert_int_equal(c->min_uid, 0);
+  assert_int_equal(c->daily_allowance_sec, 7200);
+  assert_true(c->fallback.daily_allowance == 7200 * HG_USEC_PER_SEC);
+  assert_int_equal(c->fallback.hours.n_spans, 6);
 }
 
 static void test_empty_sources(void **state) {

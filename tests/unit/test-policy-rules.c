@@ -96,7 +96,9 @@ static const char library[] = "[Timeouts]\n"
                               "MaxSessionSec=3600\n"
                               "ExtendBySec=900\n"
                               "MaxExtensions=2\n"
-                              "WarnBeforeSec=600;60\n";
+                              "WarnBeforeSec=600;60\n"
+                              "DailyAllowanceSec=7200\n"
+                              "AllowedHours=Mon-Sat 09:00-20:00\n";
 
 static void test_parse_and_match(void **state) {
   Fixture *f = *state;
@@ -137,6 +139,13 @@ static void test_parse_and_match(void **state) {
   assert_true(l.extend_by == S(900) && l.max_extensions == 2);
   assert_int_equal(l.n_warn_before, 2);
   assert_true(l.warn_before[0] == S(600) && l.warn_before[1] == S(60));
+  assert_true(l.daily_allowance == S(7200));
+  assert_int_equal(l.hours.n_spans, 6);
+  /* Staff set neither: the fallback's, none and always. */
+  hg_policy_rule_apply(hg_policy_rules_find(c->rules, "staff"), &c->fallback,
+                       &l);
+  assert_true(l.daily_allowance == 0);
+  assert_true(hg_schedule_is_always(&l.hours));
   assert_true(hg_config_limits_of(c, "patrons", &l));
   assert_false(hg_config_limits_of(c, "gone", &l));
   assert_true(l.max_session == S(28800)); /* the fallback */
@@ -201,6 +210,11 @@ static void test_errors(void **state) {
                                          "less than ExpireAfterSec"},
       {"[Policy x]\nMaxExtensions=2\n", "MaxExtensions needs ExtendBySec"},
       {"[Timeouts]\nWarnBeforeSec=10;20\n", "[Timeouts] WarnBeforeSec=10;20"},
+      {"[Policy x]\nDailyAllowanceSec=86401\n",
+       "[Policy x] DailyAllowanceSec=86401: must be a whole number from 0 to "
+       "86400"},
+      {"[Policy x]\nAllowedHours=Sun 22:00\n",
+       "[Policy x] AllowedHours=Sun 22:00: at character 10: expected '-'"},
   };
 
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {

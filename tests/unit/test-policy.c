@@ -385,6 +385,53 @@ static void test_no_overflow_near_infinity(void **state) {
   assert_true(v.next_deadline > INF - S(5));
 }
 
+/* The day's ends are absolute limits: the first of them ends the session
+ * with its own reason, warned at the lead times like MaxSessionSec. */
+static void test_day_ends(void **state) {
+  HgPolicyTimes t = DESK(S(1000), true); /* busy: no idle side */
+  HgLimits l = lead_600_60;
+  HgVerdict v;
+
+  l.max_session = S(28800);
+
+  t.allowance_end = S(5000);
+  hg_policy_evaluate(&l, &t, S(4000), &v);
+  assert_int_equal(v.state, HG_SESSION_STATE_ACTIVE);
+  assert_true(v.hard_end == S(5000));
+  assert_int_equal(v.hard_reason, HG_END_REASON_ALLOWANCE);
+  assert_true(v.next_deadline == S(4400));
+  hg_policy_evaluate(&l, &t, S(4400), &v);
+  assert_int_equal(v.warning, HG_WARNING_ALLOWANCE);
+  assert_int_equal(v.warn_level, 1);
+  assert_true(v.warn_until == S(5000) && v.next_deadline == S(4940));
+  hg_policy_evaluate(&l, &t, S(5000), &v);
+  assert_int_equal(v.state, HG_SESSION_STATE_ENDED);
+  assert_int_equal(v.reason, HG_END_REASON_ALLOWANCE);
+  /* Closing time before it: closing-time. */
+  t.closing_at = S(4800);
+  hg_policy_evaluate(&l, &t, S(4300), &v);
+  assert_int_equal(v.warning, HG_WARNING_CLOSING);
+  assert_true(v.hard_end == S(4800));
+  hg_policy_evaluate(&l, &t, S(4800), &v);
+  assert_int_equal(v.reason, HG_END_REASON_CLOSING_TIME);
+  /* At the same instant closing time wins, then the allowance. */
+  t.closing_at = t.allowance_end = S(1000) + S(28800);
+  hg_policy_evaluate(&l, &t, S(29800), &v);
+  assert_int_equal(v.reason, HG_END_REASON_CLOSING_TIME);
+  t.closing_at = 0;
+  hg_policy_evaluate(&l, &t, S(29800), &v);
+  assert_int_equal(v.reason, HG_END_REASON_ALLOWANCE);
+  /* After MaxSessionSec: max-age still. */
+  t.allowance_end = S(40000);
+  hg_policy_evaluate(&l, &t, S(29800), &v);
+  assert_int_equal(v.reason, HG_END_REASON_MAX_AGE);
+  /* Over already: ends at once, whatever the activity. */
+  t = (HgPolicyTimes)WEB(S(1000), S(1000), true);
+  t.allowance_end = S(900);
+  hg_policy_evaluate(&no_max, &t, S(1000), &v);
+  assert_int_equal(v.reason, HG_END_REASON_ALLOWANCE);
+}
+
 static void test_strings(void **state) {
   for (int i = 0; i < _HG_SESSION_STATE_MAX; i++)
     assert_int_equal(
@@ -397,6 +444,10 @@ static void test_strings(void **state) {
   assert_null(hg_session_state_to_string(-1));
   assert_string_equal(hg_end_reason_to_string(HG_END_REASON_BROWSER_CLOSED),
                       "browser-closed");
+  assert_string_equal(hg_end_reason_to_string(HG_END_REASON_ALLOWANCE),
+                      "allowance");
+  assert_string_equal(hg_end_reason_to_string(HG_END_REASON_CLOSING_TIME),
+                      "closing-time");
   for (int i = 0; i < _HG_WARNING_MAX; i++)
     assert_non_null(hg_warning_to_string(i));
   assert_string_equal(hg_warning_to_string(HG_WARNING_NONE), "");
@@ -418,6 +469,7 @@ int main(void) {
       cmocka_unit_test(test_inhibit_released),
       cmocka_unit_test(test_reload_with_shorter_limits),
       cmocka_unit_test(test_no_overflow_near_infinity),
+      cmocka_unit_test(test_day_ends),
       cmocka_unit_test(test_strings),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -630,6 +630,71 @@ static void test_restore(void **state) {
   assert_true(f->announced == S(29990) + S(30)); /* no stream: close grace */
 }
 
+/* What the allowance and the hours say, as the fixture's provider. */
+static hg_usec_t day_allowance_end, day_closing_at;
+static unsigned day_asked;
+
+static void day_ends(HgRegistry *reg, HgSession *s, hg_usec_t *ret_allowance,
+                     hg_usec_t *ret_closing, void *userdata) {
+  *ret_allowance = day_allowance_end;
+  *ret_closing = day_closing_at;
+  day_asked++;
+}
+
+static void test_day_ends(void **state) {
+  Fixture *f = *state;
+  HgSession *s, *late;
+  HgMoreTime answer;
+
+  day_allowance_end = S(5000);
+  day_closing_at = 0;
+  day_asked = 0;
+  hg_registry_set_day_ends(f->reg, day_ends, NULL);
+  s = create(f, "alice", 1);
+  hg_registry_hold(f->reg, s); /* an open page: the browser is there */
+  assert_int_equal(day_asked, 1);
+  assert_true(hg_session_get_verdict(s)->hard_end == S(5000));
+  /* Moved by less than a second: the jitter of two clocks, kept. */
+  day_allowance_end = S(5000) + HG_USEC_PER_SEC / 2;
+  hg_registry_refresh_day_ends(f->reg, NULL);
+  assert_true(hg_session_get_times(s)->allowance_end == S(5000));
+  /* A grant: later; another user's refresh does not touch it. */
+  day_allowance_end = S(6000);
+  hg_registry_refresh_day_ends(f->reg, "bob");
+  assert_true(hg_session_get_times(s)->allowance_end == S(5000));
+  hg_registry_refresh_day_ends(f->reg, "alice");
+  assert_true(hg_session_get_verdict(s)->hard_end == S(6000));
+  /* More time cannot move the day's end. */
+  assert_int_equal(hg_registry_more_time(f->reg, s, &answer), 0);
+  assert_int_equal(answer, HG_MORE_TIME_NOT_OFFERED); /* none offered */
+  {
+    HgLimits more = {S(540), S(600), S(28800), S(30)};
+    more.extend_by = S(300);
+    more.max_extensions = 2;
+    hg_registry_set_limits(f->reg, &more);
+    assert_int_equal(hg_registry_more_time(f->reg, s, &answer), 0);
+    assert_int_equal(answer, HG_MORE_TIME_FIXED);
+  }
+  /* Closing time comes first now: the session ends with it. */
+  day_closing_at = S(1200);
+  hg_registry_refresh_day_ends(f->reg, NULL);
+  advance_to(f, S(1200));
+  assert_true(hg_session_is_ended(s));
+  assert_int_equal(hg_session_get_end_reason(s), HG_END_REASON_CLOSING_TIME);
+  hg_registry_release(f->reg, s);
+  /* A sign-in with nothing left is announced, then ends at once. */
+  day_closing_at = 0;
+  day_allowance_end = S(1000);
+  g_string_truncate(f->events, 0);
+  late = hg_session_ref(create(f, "carol", 2));
+  assert_false(hg_session_is_ended(late));
+  assert_true(f->announced <= f->clock.boottime);
+  hg_registry_process(f->reg);
+  assert_true(hg_session_is_ended(late));
+  assert_string_equal(f->events->str, "new carol;ended carol allowance;");
+  hg_session_unref(late);
+}
+
 static void test_source_strings(void **state) {
   for (int i = 0; i < _HG_SESSION_SOURCE_MAX; i++)
     assert_int_equal(
@@ -721,6 +786,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_source_notes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_end_all, setup, teardown),
       cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_day_ends, setup, teardown),
       cmocka_unit_test(test_source_strings),
       cmocka_unit_test(test_ten_thousand_sessions),
   };
