@@ -225,6 +225,8 @@ static void append_limit_text(GString *out, const Limit *l, size_t width) {
     append_number(out, l, l->number);
   else if (l->kind == LIMIT_LIST)
     append_list(out, l);
+  else if (!l->text || !*l->text) /* AllowedHours: always open */
+    g_string_append_c(out, '-');
   else {
     text = ctl_printable(l->text);
     g_string_append(out, text);

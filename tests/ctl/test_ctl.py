@@ -963,7 +963,7 @@ FALLBACK_LIMITS = {
     "WarnAfterSec": 540, "ExpireAfterSec": 600, "MaxSessionSec": 28800,
     "CloseAfterSec": 0, "InhibitMaxSec": 0, "Action": "terminate",
     "LockedMaxSec": 600, "ExtendBySec": 0, "MaxExtensions": 0,
-    "WarnBeforeSec": [],
+    "WarnBeforeSec": [], "DailyAllowanceSec": 0, "AllowedHours": "",
 }
 STAFF_LIMITS = dict(FALLBACK_LIMITS, MaxSessionSec=3600, ExtendBySec=600,
                     MaxExtensions=2, WarnBeforeSec=[3599, 60])
@@ -1079,6 +1079,8 @@ class PolicyExplainTest(DaemonTestCase):
             "ExtendBySec": "600 (10m00s)",
             "MaxExtensions": "2",
             "WarnBeforeSec": "3599;60",
+            "DailyAllowanceSec": "0",
+            "AllowedHours": "-",
         })
         # The values line up.
         starts = {line.index(value) for line in rest.splitlines()

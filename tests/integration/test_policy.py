@@ -459,7 +459,7 @@ class ExplainTest(BusFixture):
             "WarnAfterSec": 500, "ExpireAfterSec": 600, "MaxSessionSec": 28800,
             "CloseAfterSec": 0, "InhibitMaxSec": 0, "Action": "lock",
             "LockedMaxSec": 900, "ExtendBySec": 0, "MaxExtensions": 0,
-            "WarnBeforeSec": []})
+            "WarnBeforeSec": [], "DailyAllowanceSec": 0, "AllowedHours": ""})
 
     def test_bad_questions(self):
         empty = dbus.Dictionary({}, signature="sv")
