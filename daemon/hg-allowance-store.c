@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 #include "hg-macros.h"
+#include "hg-record.h"
 #include "hg-secure.h"
 #include "hg-wall.h"
 
-#define SHA256_HEX_LEN 64
 #define FILE_NAME_MAX 200
 
 struct HgAllowanceStore {
@@ -30,15 +30,9 @@ void hg_allowance_record_clear(HgAllowanceRecord *r) {
 
 /* --- the codec --------------------------------------------------------- */
 
-static char *sha256_hex(const char *data, size_t len) {
-  return g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data,
-                                     len);
-}
-
 char *hg_allowance_record_encode(const HgAllowanceRecord *r, size_t *ret_len) {
   GString *out = g_string_new(NULL);
   char date[HG_WALL_DATE_LEN + 1];
-  g_autofree char *sum = NULL;
 
   hg_wall_date_format(r->day, date);
   g_string_append_printf(
@@ -48,69 +42,9 @@ char *hg_allowance_record_encode(const HgAllowanceRecord *r, size_t *ret_len) {
       "SPENT=%d\nBOOT_ID=%s\nSAVED_AT=%" PRIu64 "\nOPEN=%d\n",
       HG_ALLOWANCE_RECORD_VERSION, r->user, date, r->used, r->granted, r->spent,
       r->boot_id, r->saved_at, r->open);
-  sum = sha256_hex(out->str, out->len);
-  g_string_append_printf(out, "CHECKSUM=%s\n", sum);
+  hg_record_seal(out);
   *ret_len = out->len;
   return g_string_free(out, FALSE);
-}
-
-static int refuse(char **ret_why, int err, const char *fmt, ...)
-    G_GNUC_PRINTF(3, 4);
-static int refuse(char **ret_why, int err, const char *fmt, ...) {
-  va_list ap;
-
-  va_start(ap, fmt);
-  *ret_why = g_strdup_vprintf(fmt, ap);
-  va_end(ap);
-  return err;
-}
-
-static bool hex_ok(const char *s, size_t len) {
-  if (strlen(s) != len)
-    return false;
-  for (size_t i = 0; i < len; i++)
-    if (!g_ascii_isdigit(s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
-      return false;
-  return true;
-}
-
-static bool text_ok(const char *s) {
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-    if (*p < 0x20 || *p == 0x7f)
-      return false;
-  return *s != '\0' && strlen(s) <= HG_ALLOWANCE_USER_MAX;
-}
-
-static bool parse_u64(const char *s, uint64_t max, uint64_t *ret) {
-  guint64 v;
-
-  if (!g_ascii_isdigit(s[0]) ||
-      !g_ascii_string_to_unsigned(s, 10, 0, max, &v, NULL))
-    return false;
-  *ret = v;
-  return true;
-}
-
-/* The checksum line ends the text and covers all before it; the text is
- * cut there. */
-static int check_sum(char *text, size_t len, char **ret_why) {
-  static const char prefix[] = "CHECKSUM=";
-  g_autofree char *want = NULL;
-  char *line;
-
-  if (len == 0 || text[len - 1] != '\n')
-    return refuse(ret_why, -EBADMSG, "truncated: no end of line");
-  text[len - 1] = '\0';
-  line = strrchr(text, '\n');
-  line = line ? line + 1 : text;
-  if (!g_str_has_prefix(line, prefix) ||
-      !hex_ok(line + sizeof(prefix) - 1, SHA256_HEX_LEN))
-    return refuse(ret_why, -EBADMSG, "truncated: no checksum at the end");
-  want = sha256_hex(text, (size_t)(line - text));
-  if (!hg_memeq_consttime(want, line + sizeof(prefix) - 1, SHA256_HEX_LEN))
-    return refuse(ret_why, -EBADMSG, "checksum does not match");
-  *line = '\0';
-  return 0;
 }
 
 static const char *const record_keys[] = {
@@ -136,17 +70,17 @@ static int split_lines(char *text, const char *values[N_RECORD_KEYS],
     size_t n = strlen(record_keys[k]);
 
     if (!end)
-      return refuse(ret_why, -EINVAL, "line %zu: missing", k + 1);
+      return hg_record_refuse(ret_why, -EINVAL, "line %zu: missing", k + 1);
     *end = '\0';
     eq = line + n;
     if (strncmp(line, record_keys[k], n) != 0 || *eq != '=')
-      return refuse(ret_why, -EINVAL, "line %zu: not %s=", k + 1,
-                    record_keys[k]);
+      return hg_record_refuse(ret_why, -EINVAL, "line %zu: not %s=", k + 1,
+                              record_keys[k]);
     values[k] = eq + 1;
     line = end + 1;
   }
   if (*line)
-    return refuse(ret_why, -EINVAL, "more lines than a record has");
+    return hg_record_refuse(ret_why, -EINVAL, "more lines than a record has");
   return 0;
 }
 
@@ -154,25 +88,26 @@ static int parse_values(const char *const v[N_RECORD_KEYS],
                         HgAllowanceRecord *r, char **ret_why) {
   uint64_t n;
 
-  if (!parse_u64(v[0], UINT32_MAX, &n) || n != HG_ALLOWANCE_RECORD_VERSION)
-    return refuse(ret_why, -EPROTONOSUPPORT, "version %s, not %d", v[0],
-                  HG_ALLOWANCE_RECORD_VERSION);
-  if (!text_ok(v[1]))
-    return refuse(ret_why, -EINVAL, "bad USER");
+  if (!hg_record_parse_u64(v[0], UINT32_MAX, &n) ||
+      n != HG_ALLOWANCE_RECORD_VERSION)
+    return hg_record_refuse(ret_why, -EPROTONOSUPPORT, "version %s, not %d",
+                            v[0], HG_ALLOWANCE_RECORD_VERSION);
+  if (!hg_record_text_ok(v[1], HG_ALLOWANCE_USER_MAX))
+    return hg_record_refuse(ret_why, -EINVAL, "bad USER");
   if (hg_wall_date_parse(v[2], &r->day) < 0)
-    return refuse(ret_why, -EINVAL, "bad DAY");
-  if (!parse_u64(v[3], HG_ALLOWANCE_USED_MAX, &r->used) ||
-      !parse_u64(v[4], HG_ALLOWANCE_GRANTED_MAX, &r->granted))
-    return refuse(ret_why, -EINVAL, "bad USED_USEC or GRANTED_USEC");
-  if (!parse_u64(v[5], 1, &n))
-    return refuse(ret_why, -EINVAL, "bad SPENT");
+    return hg_record_refuse(ret_why, -EINVAL, "bad DAY");
+  if (!hg_record_parse_u64(v[3], HG_ALLOWANCE_USED_MAX, &r->used) ||
+      !hg_record_parse_u64(v[4], HG_ALLOWANCE_GRANTED_MAX, &r->granted))
+    return hg_record_refuse(ret_why, -EINVAL, "bad USED_USEC or GRANTED_USEC");
+  if (!hg_record_parse_u64(v[5], 1, &n))
+    return hg_record_refuse(ret_why, -EINVAL, "bad SPENT");
   r->spent = n;
-  if (!hex_ok(v[6], HG_ALLOWANCE_BOOT_ID_LEN) ||
-      !parse_u64(v[7], HG_USEC_INFINITY - 1, &r->saved_at))
-    return refuse(ret_why, -EINVAL, "bad BOOT_ID or SAVED_AT");
+  if (!hg_record_hex_ok(v[6], HG_ALLOWANCE_BOOT_ID_LEN) ||
+      !hg_record_parse_u64(v[7], HG_USEC_INFINITY - 1, &r->saved_at))
+    return hg_record_refuse(ret_why, -EINVAL, "bad BOOT_ID or SAVED_AT");
   memcpy(r->boot_id, v[6], HG_ALLOWANCE_BOOT_ID_LEN + 1);
-  if (!parse_u64(v[8], 1, &n))
-    return refuse(ret_why, -EINVAL, "bad OPEN");
+  if (!hg_record_parse_u64(v[8], 1, &n))
+    return hg_record_refuse(ret_why, -EINVAL, "bad OPEN");
   r->open = n;
   r->user = g_strdup(v[1]);
   return 0;
@@ -183,18 +118,19 @@ int hg_allowance_record_decode(const char *data, size_t len,
   const char *values[N_RECORD_KEYS];
   g_autofree char *text = NULL;
   HgAllowanceRecord r = {0};
+  size_t body;
   int err;
 
   *ret_why = NULL;
   if (len > HG_ALLOWANCE_RECORD_MAX)
-    return refuse(ret_why, -EINVAL, "larger than %d bytes",
-                  HG_ALLOWANCE_RECORD_MAX);
+    return hg_record_refuse(ret_why, -EINVAL, "larger than %d bytes",
+                            HG_ALLOWANCE_RECORD_MAX);
   if (memchr(data, '\0', len) || !g_utf8_validate(data, (gssize)len, NULL))
-    return refuse(ret_why, -EINVAL, "not UTF-8 text");
+    return hg_record_refuse(ret_why, -EINVAL, "not UTF-8 text");
   if (len < 20 || strncmp(data, "HOURGLASS_ALLOWANCE=", 20) != 0)
-    return refuse(ret_why, -EINVAL, "not an allowance record");
+    return hg_record_refuse(ret_why, -EINVAL, "not an allowance record");
   text = g_strndup(data, len);
-  err = check_sum(text, len, ret_why);
+  err = hg_record_unseal(text, len, &body, ret_why);
   if (err >= 0)
     err = split_lines(text, values, ret_why);
   if (err >= 0)
@@ -220,7 +156,8 @@ char *hg_allowance_store_file_name(const char *user) {
       g_string_append_printf(out, "%%%02X", *p);
   }
   if (out->len > FILE_NAME_MAX || out->len == 0) {
-    g_autofree char *sum = sha256_hex(user, strlen(user));
+    g_autofree char *sum =
+        g_compute_checksum_for_string(G_CHECKSUM_SHA256, user, -1);
     g_string_printf(out, "~%s", sum);
   }
   return g_string_free(out, FALSE);
@@ -283,30 +220,6 @@ uint64_t hg_allowance_store_writes(const HgAllowanceStore *st) {
   return st->writes;
 }
 
-static int read_small(int dir_fd, const char *name, char **ret,
-                      size_t *ret_len) {
-  _cleanup_close_ int fd = -1;
-  g_autofree char *buf = g_malloc(HG_ALLOWANCE_RECORD_MAX + 1);
-  size_t len = 0;
-
-  fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0)
-    return -errno;
-  while (len <= HG_ALLOWANCE_RECORD_MAX) {
-    ssize_t n = read(fd, buf + len, HG_ALLOWANCE_RECORD_MAX + 1 - len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return -errno;
-    if (n == 0)
-      break;
-    len += (size_t)n;
-  }
-  *ret = g_steal_pointer(&buf);
-  *ret_len = len;
-  return 0;
-}
-
 static int open_day(HgAllowanceStore *st, int64_t day, bool create,
                     int *ret_fd) {
   char date[HG_WALL_DATE_LEN + 1];
@@ -338,59 +251,21 @@ int hg_allowance_store_load(HgAllowanceStore *st, const char *user, int64_t day,
   *ret_why = NULL;
   err = open_day(st, day, false, &day_fd);
   if (err >= 0)
-    err = read_small(day_fd, name, &data, &len);
+    err = hg_record_read(day_fd, name, HG_ALLOWANCE_RECORD_MAX, &data, &len);
   if (err == -ENOENT)
     return err;
   if (err < 0)
-    return refuse(ret_why, err, "cannot be read: %s", g_strerror(-err));
+    return hg_record_refuse(ret_why, err, "cannot be read: %s",
+                            g_strerror(-err));
   err = hg_allowance_record_decode(data, len, &r, ret_why);
   if (err < 0)
     return err;
   if (strcmp(r.user, user) != 0 || r.day != day) {
     hg_allowance_record_clear(&r);
-    return refuse(ret_why, -EINVAL, "it is another user's or day's");
+    return hg_record_refuse(ret_why, -EINVAL, "it is another user's or day's");
   }
   *ret = r;
   return 0;
-}
-
-static int write_all(int fd, const char *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return -errno;
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
-/* Temporary file, fsync, rename, fsync of the directory: the rename is
- * the commit, and it lasts once the directory is on disk. */
-static int write_durably(int dir_fd, const char *name, const char *data,
-                         size_t len) {
-  g_autofree char *tmp = g_strconcat(".", name, ".tmp", NULL);
-  _cleanup_close_ int fd = -1;
-  int r;
-
-  fd = openat(dir_fd, tmp,
-              O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return -errno;
-  r = write_all(fd, data, len);
-  if (r >= 0 && fsync(fd) < 0)
-    r = -errno;
-  if (r >= 0 && close(TAKE_FD(fd)) < 0)
-    r = -errno;
-  if (r >= 0 && renameat(dir_fd, tmp, dir_fd, name) < 0)
-    r = -errno;
-  if (r < 0) {
-    (void)unlinkat(dir_fd, tmp, 0);
-    return r;
-  }
-  return fsync(dir_fd) < 0 ? -errno : 0;
 }
 
 int hg_allowance_store_save(HgAllowanceStore *st, const HgAllowanceRecord *r) {
@@ -404,7 +279,7 @@ int hg_allowance_store_save(HgAllowanceStore *st, const HgAllowanceRecord *r) {
   if (err < 0)
     return err;
   data = hg_allowance_record_encode(r, &len);
-  err = write_durably(day_fd, name, data, len);
+  err = hg_record_replace(day_fd, name, data, len, true);
   if (err >= 0)
     st->writes++;
   return err;

@@ -11,6 +11,7 @@
 
 #include "hg-log.h"
 #include "hg-macros.h"
+#include "hg-record.h"
 #include "hg-state.h"
 
 #define MIN_INTERVAL_USEC (1 * HG_USEC_PER_SEC)
@@ -61,41 +62,6 @@ static void record_of(HgSession *s, HgStateSession *ret) {
     memcpy(ret->token_hash, hash, HG_TOKEN_HASH_LEN);
 }
 
-static int write_all(int fd, const char *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return -errno;
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
-/* Temporary file, then rename: a crash leaves the old file or the new
- * one, never half of one. */
-static int write_file(HgStateStore *st, const char *id, const char *data,
-                      size_t len) {
-  g_autofree char *tmp = g_strconcat(".", id, ".tmp", NULL);
-  _cleanup_close_ int fd = -1;
-  int r;
-
-  fd = openat(st->dir_fd, tmp,
-              O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return -errno;
-  r = write_all(fd, data, len);
-  if (r >= 0 && close(TAKE_FD(fd)) < 0)
-    r = -errno;
-  if (r >= 0 && renameat(st->dir_fd, tmp, st->dir_fd, id) < 0)
-    r = -errno;
-  if (r < 0)
-    (void)unlinkat(st->dir_fd, tmp, 0);
-  return r;
-}
-
 static void save(HgStateStore *st, HgSession *s, Entry *e) {
   HgStateSession rec;
   g_autofree char *data = NULL;
@@ -106,7 +72,8 @@ static void save(HgStateStore *st, HgSession *s, Entry *e) {
   record_of(s, &rec);
   data = hg_state_encode(&rec, st->boot_id, &len);
   explicit_bzero(rec.token_hash, sizeof(rec.token_hash));
-  r = write_file(st, rec.id, data, len);
+  /* /run is memory: no fsync, a crash of the machine ends the sessions. */
+  r = hg_record_replace(st->dir_fd, rec.id, data, len, false);
   explicit_bzero(data, len);
   e->written = hg_now(CLOCK_MONOTONIC);
   e->dirty = false;
@@ -307,30 +274,6 @@ static bool is_session_name(const char *name) {
   return true;
 }
 
-static int read_file(HgStateStore *st, const char *name, char **ret,
-                     size_t *ret_len) {
-  _cleanup_close_ int fd = -1;
-  g_autofree char *buf = g_malloc(HG_STATE_MAX_SIZE + 1);
-  size_t len = 0;
-
-  fd = openat(st->dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0)
-    return -errno;
-  while (len <= HG_STATE_MAX_SIZE) {
-    ssize_t n = read(fd, buf + len, HG_STATE_MAX_SIZE + 1 - len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return -errno;
-    if (n == 0)
-      break;
-    len += (size_t)n;
-  }
-  *ret = g_steal_pointer(&buf);
-  *ret_len = len;
-  return 0;
-}
-
 static void discard(HgStateStore *st, const char *name, const char *why) {
   g_autofree char *f_file = g_strconcat("HG_STATE_FILE=", name, NULL);
 
@@ -349,7 +292,7 @@ static int load_one(HgStateStore *st, const char *name) {
   size_t len = 0;
   int r;
 
-  r = read_file(st, name, &data, &len);
+  r = hg_record_read(st->dir_fd, name, HG_STATE_MAX_SIZE, &data, &len);
   if (r < 0) {
     discard(st, name, g_strerror(-r));
     return 0;

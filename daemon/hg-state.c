@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "hg-peer.h"
+#include "hg-record.h"
 #include "hg-secure.h"
 
-#define SHA256_HEX_LEN 64
 #define VALUE_MAX 1024
 
 void hg_state_session_clear(HgStateSession *s) {
@@ -18,11 +18,6 @@ void hg_state_session_clear(HgStateSession *s) {
   g_clear_pointer(&s->logind_id, g_free);
   g_clear_pointer(&s->policy, g_free);
   explicit_bzero(s->token_hash, sizeof(s->token_hash));
-}
-
-static char *sha256_hex(const char *data, size_t len) {
-  return g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data,
-                                     len);
 }
 
 static void put(GString *out, const char *key, const char *value) {
@@ -36,7 +31,6 @@ static void put_u64(GString *out, const char *key, uint64_t value) {
 char *hg_state_encode(const HgStateSession *s, const char *boot_id,
                       size_t *ret_len) {
   GString *out = g_string_new(NULL);
-  g_autofree char *sum = NULL;
 
   put_u64(out, "HOURGLASS_STATE", HG_STATE_VERSION);
   put(out, "BOOT_ID", boot_id);
@@ -67,8 +61,7 @@ char *hg_state_encode(const HgStateSession *s, const char *boot_id,
     put_u64(out, "EXTENDED", s->times.extended);
     put_u64(out, "N_EXTENDED", s->times.n_extended);
   }
-  sum = sha256_hex(out->str, out->len);
-  put(out, "CHECKSUM", sum);
+  hg_record_seal(out);
   *ret_len = out->len;
   return g_string_free(out, FALSE);
 }
@@ -138,34 +131,6 @@ static void fields_clear(Fields *f) {
     g_free(f->values[k]);
 }
 
-static int refuse(char **ret_why, int err, const char *fmt, ...)
-    G_GNUC_PRINTF(3, 4);
-static int refuse(char **ret_why, int err, const char *fmt, ...) {
-  va_list ap;
-
-  va_start(ap, fmt);
-  *ret_why = g_strdup_vprintf(fmt, ap);
-  va_end(ap);
-  return err;
-}
-
-/* Printable text: no control characters (user names never have them). */
-static bool text_ok(const char *s) {
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-    if (*p < 0x20 || *p == 0x7f)
-      return false;
-  return *s != '\0';
-}
-
-static bool hex_ok(const char *s, size_t len) {
-  if (strlen(s) != len)
-    return false;
-  for (size_t i = 0; i < len; i++)
-    if (!g_ascii_isdigit(s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
-      return false;
-  return true;
-}
-
 static int key_of(const char *name) {
   for (int k = 0; k < _K_MAX; k++)
     if (strcmp(key_names[k], name) == 0)
@@ -178,15 +143,15 @@ static int read_line(char *line, unsigned n, Fields *f, char **ret_why) {
   int k;
 
   if (!eq)
-    return refuse(ret_why, -EINVAL, "line %u: no '='", n);
+    return hg_record_refuse(ret_why, -EINVAL, "line %u: no '='", n);
   *eq = '\0';
   k = key_of(line);
   if (k < 0)
-    return refuse(ret_why, -EINVAL, "line %u: unknown key", n);
+    return hg_record_refuse(ret_why, -EINVAL, "line %u: unknown key", n);
   if (f->values[k])
-    return refuse(ret_why, -EINVAL, "line %u: %s twice", n, line);
-  if (strlen(eq + 1) > VALUE_MAX || !text_ok(eq + 1))
-    return refuse(ret_why, -EINVAL, "line %u: bad %s value", n, line);
+    return hg_record_refuse(ret_why, -EINVAL, "line %u: %s twice", n, line);
+  if (!hg_record_text_ok(eq + 1, VALUE_MAX))
+    return hg_record_refuse(ret_why, -EINVAL, "line %u: bad %s value", n, line);
   f->values[k] = g_strdup(eq + 1);
   return 0;
 }
@@ -197,37 +162,14 @@ static int read_version(const char *text, char **ret_why) {
   guint64 version;
 
   if (!g_str_has_prefix(first, prefix))
-    return refuse(ret_why, -EINVAL, "not a state file");
+    return hg_record_refuse(ret_why, -EINVAL, "not a state file");
   if (!g_ascii_string_to_unsigned(first + sizeof(prefix) - 1, 10, 0,
                                   G_MAXUINT32, &version, NULL))
-    return refuse(ret_why, -EINVAL, "bad version line");
+    return hg_record_refuse(ret_why, -EINVAL, "bad version line");
   if (version != HG_STATE_VERSION)
-    return refuse(ret_why, -EPROTONOSUPPORT,
-                  "version %" G_GUINT64_FORMAT ", not %d", version,
-                  HG_STATE_VERSION);
-  return 0;
-}
-
-/* The last line is the checksum of everything before it. Returns the
- * length of what it covers. */
-static int read_checksum(char *text, size_t len, size_t *ret_body,
-                         char **ret_why) {
-  static const char prefix[] = "CHECKSUM=";
-  g_autofree char *want = NULL;
-  char *sum_line;
-
-  if (len == 0 || text[len - 1] != '\n')
-    return refuse(ret_why, -EBADMSG, "truncated: no end of line");
-  text[len - 1] = '\0';
-  sum_line = strrchr(text, '\n');
-  sum_line = sum_line ? sum_line + 1 : text;
-  if (!g_str_has_prefix(sum_line, prefix) ||
-      !hex_ok(sum_line + sizeof(prefix) - 1, SHA256_HEX_LEN))
-    return refuse(ret_why, -EBADMSG, "truncated: no checksum at the end");
-  want = sha256_hex(text, (size_t)(sum_line - text));
-  if (!hg_memeq_consttime(want, sum_line + sizeof(prefix) - 1, SHA256_HEX_LEN))
-    return refuse(ret_why, -EBADMSG, "checksum does not match");
-  *ret_body = (size_t)(sum_line - text);
+    return hg_record_refuse(ret_why, -EPROTONOSUPPORT,
+                            "version %" G_GUINT64_FORMAT ", not %d", version,
+                            HG_STATE_VERSION);
   return 0;
 }
 
@@ -235,11 +177,11 @@ static int read_boot(const char *line, const char *boot_id, char **ret_why) {
   static const char prefix[] = "BOOT_ID=";
 
   if (!line || !g_str_has_prefix(line, prefix) ||
-      !hex_ok(line + sizeof(prefix) - 1, HG_STATE_BOOT_ID_LEN))
-    return refuse(ret_why, -EINVAL, "line 2: no boot id");
+      !hg_record_hex_ok(line + sizeof(prefix) - 1, HG_STATE_BOOT_ID_LEN))
+    return hg_record_refuse(ret_why, -EINVAL, "line 2: no boot id");
   if (strcmp(line + sizeof(prefix) - 1, boot_id) != 0)
-    return refuse(ret_why, -ESTALE, "from boot %s, not this one",
-                  line + sizeof(prefix) - 1);
+    return hg_record_refuse(ret_why, -ESTALE, "from boot %s, not this one",
+                            line + sizeof(prefix) - 1);
   return 0;
 }
 
@@ -252,13 +194,14 @@ static int read_fields(const char *data, size_t len, const char *boot_id,
   int r;
 
   if (len > HG_STATE_MAX_SIZE)
-    return refuse(ret_why, -EINVAL, "larger than %d bytes", HG_STATE_MAX_SIZE);
+    return hg_record_refuse(ret_why, -EINVAL, "larger than %d bytes",
+                            HG_STATE_MAX_SIZE);
   if (memchr(data, '\0', len) || !g_utf8_validate(data, (gssize)len, NULL))
-    return refuse(ret_why, -EINVAL, "not UTF-8 text");
+    return hg_record_refuse(ret_why, -EINVAL, "not UTF-8 text");
   text = g_strndup(data, len);
   r = read_version(text, ret_why);
   if (r >= 0)
-    r = read_checksum(text, len, &body, ret_why);
+    r = hg_record_unseal(text, len, &body, ret_why);
   if (r < 0)
     return r;
   text[body > 0 ? body - 1 : 0] = '\0';
@@ -269,19 +212,10 @@ static int read_fields(const char *data, size_t len, const char *boot_id,
   return r;
 }
 
-static bool parse_u64(const char *s, uint64_t max, uint64_t *ret) {
-  guint64 v;
-
-  if (!g_ascii_string_to_unsigned(s, 10, 0, max, &v, NULL))
-    return false;
-  *ret = v;
-  return true;
-}
-
 static bool parse_bool(const char *s, bool *ret) {
   uint64_t v;
 
-  if (!parse_u64(s, 1, &v))
+  if (!hg_record_parse_u64(s, 1, &v))
     return false;
   *ret = v;
   return true;
@@ -290,7 +224,7 @@ static bool parse_bool(const char *s, bool *ret) {
 static int check_required(const Fields *f, char **ret_why) {
   for (int k = 0; k < _K_MAX; k++)
     if (key_required[k] && !f->values[k])
-      return refuse(ret_why, -EINVAL, "no %s", key_names[k]);
+      return hg_record_refuse(ret_why, -EINVAL, "no %s", key_names[k]);
   return 0;
 }
 
@@ -298,21 +232,21 @@ static int parse_identity(const Fields *f, HgStateSession *s, char **ret_why) {
   const char *const *v = (const char *const *)f->values;
   uint64_t n;
 
-  if (!hex_ok(v[K_ID], HG_SESSION_ID_LEN))
-    return refuse(ret_why, -EINVAL, "bad ID");
+  if (!hg_record_hex_ok(v[K_ID], HG_SESSION_ID_LEN))
+    return hg_record_refuse(ret_why, -EINVAL, "bad ID");
   memcpy(s->id, v[K_ID], HG_SESSION_ID_LEN + 1);
   if (strlen(v[K_USER]) > 256)
-    return refuse(ret_why, -EINVAL, "bad USER");
+    return hg_record_refuse(ret_why, -EINVAL, "bad USER");
   s->user = g_strdup(v[K_USER]);
-  if (!parse_u64(v[K_UID], (uid_t)-2, &n))
-    return refuse(ret_why, -EINVAL, "bad UID");
+  if (!hg_record_parse_u64(v[K_UID], (uid_t)-2, &n))
+    return hg_record_refuse(ret_why, -EINVAL, "bad UID");
   s->uid = (uid_t)n;
   s->source = hg_session_source_from_string(v[K_SOURCE]);
   if (s->source == _HG_SESSION_SOURCE_INVALID)
-    return refuse(ret_why, -EINVAL, "bad SOURCE");
+    return hg_record_refuse(ret_why, -EINVAL, "bad SOURCE");
   s->peer_uid = HG_PEER_UID_UNKNOWN;
-  if (v[K_PEER_UID] && !parse_u64(v[K_PEER_UID], (uid_t)-2, &n))
-    return refuse(ret_why, -EINVAL, "bad PEER_UID");
+  if (v[K_PEER_UID] && !hg_record_parse_u64(v[K_PEER_UID], (uid_t)-2, &n))
+    return hg_record_refuse(ret_why, -EINVAL, "bad PEER_UID");
   if (v[K_PEER_UID])
     s->peer_uid = (uid_t)n;
   return 0;
@@ -325,23 +259,23 @@ static int parse_links(const Fields *f, HgStateSession *s, char **ret_why) {
   bool web = s->source == HG_SESSION_SOURCE_WEB;
 
   if (web != (v[K_TOKEN_HASH] != NULL) || web == (v[K_LOGIND_SESSION] != NULL))
-    return refuse(ret_why, -EINVAL,
-                  "TOKEN_HASH or LOGIND_SESSION does not "
-                  "fit SOURCE");
+    return hg_record_refuse(ret_why, -EINVAL,
+                            "TOKEN_HASH or LOGIND_SESSION does not "
+                            "fit SOURCE");
   if (v[K_TOKEN_HASH]) {
-    if (!hex_ok(v[K_TOKEN_HASH], 2 * HG_TOKEN_HASH_LEN) ||
+    if (!hg_record_hex_ok(v[K_TOKEN_HASH], 2 * HG_TOKEN_HASH_LEN) ||
         hg_hex_decode(v[K_TOKEN_HASH], s->token_hash, HG_TOKEN_HASH_LEN) < 0)
-      return refuse(ret_why, -EINVAL, "bad TOKEN_HASH");
+      return hg_record_refuse(ret_why, -EINVAL, "bad TOKEN_HASH");
     s->has_token = true;
   }
   if (v[K_LOGIND_SESSION]) {
     if (strlen(v[K_LOGIND_SESSION]) > 64)
-      return refuse(ret_why, -EINVAL, "bad LOGIND_SESSION");
+      return hg_record_refuse(ret_why, -EINVAL, "bad LOGIND_SESSION");
     s->logind_id = g_strdup(v[K_LOGIND_SESSION]);
   }
   if (v[K_POLICY]) {
     if (strlen(v[K_POLICY]) > 64)
-      return refuse(ret_why, -EINVAL, "bad POLICY");
+      return hg_record_refuse(ret_why, -EINVAL, "bad POLICY");
     s->policy = g_strdup(v[K_POLICY]);
   }
   return 0;
@@ -355,15 +289,17 @@ static int parse_extras(const Fields *f, HgPolicyTimes *t, char **ret_why) {
 
   if (v[K_LOCKED_AT] &&
       (!t->lockable ||
-       !parse_u64(v[K_LOCKED_AT], HG_USEC_INFINITY - 1, &t->locked_at) ||
+       !hg_record_parse_u64(v[K_LOCKED_AT], HG_USEC_INFINITY - 1,
+                            &t->locked_at) ||
        t->locked_at < t->created))
-    return refuse(ret_why, -EINVAL, "bad LOCKED_AT");
+    return hg_record_refuse(ret_why, -EINVAL, "bad LOCKED_AT");
   if (!v[K_EXTENDED] != !v[K_N_EXTENDED])
-    return refuse(ret_why, -EINVAL, "EXTENDED without N_EXTENDED");
+    return hg_record_refuse(ret_why, -EINVAL, "EXTENDED without N_EXTENDED");
   if (v[K_EXTENDED] &&
-      (!parse_u64(v[K_EXTENDED], HG_USEC_INFINITY - 1, &t->extended) ||
-       !parse_u64(v[K_N_EXTENDED], 1000, &n) || n == 0))
-    return refuse(ret_why, -EINVAL, "bad EXTENDED or N_EXTENDED");
+      (!hg_record_parse_u64(v[K_EXTENDED], HG_USEC_INFINITY - 1,
+                            &t->extended) ||
+       !hg_record_parse_u64(v[K_N_EXTENDED], 1000, &n) || n == 0))
+    return hg_record_refuse(ret_why, -EINVAL, "bad EXTENDED or N_EXTENDED");
   t->n_extended = (unsigned)n;
   return 0;
 }
@@ -375,16 +311,18 @@ static int parse_times(const Fields *f, HgStateSession *s, char **ret_why) {
   s->state = hg_session_state_from_string(v[K_STATE]);
   if (s->state != HG_SESSION_STATE_ACTIVE &&
       s->state != HG_SESSION_STATE_WARNING)
-    return refuse(ret_why, -EINVAL, "bad STATE");
-  if (!parse_u64(v[K_CREATED], HG_USEC_INFINITY - 1, &t->created) ||
-      !parse_u64(v[K_LAST_ACTIVITY], HG_USEC_INFINITY - 1, &t->last_activity) ||
-      !parse_u64(v[K_LAST_ALIVE], HG_USEC_INFINITY - 1, &t->last_alive))
-    return refuse(ret_why, -EINVAL, "bad time");
+    return hg_record_refuse(ret_why, -EINVAL, "bad STATE");
+  if (!hg_record_parse_u64(v[K_CREATED], HG_USEC_INFINITY - 1, &t->created) ||
+      !hg_record_parse_u64(v[K_LAST_ACTIVITY], HG_USEC_INFINITY - 1,
+                           &t->last_activity) ||
+      !hg_record_parse_u64(v[K_LAST_ALIVE], HG_USEC_INFINITY - 1,
+                           &t->last_alive))
+    return hg_record_refuse(ret_why, -EINVAL, "bad time");
   if (t->last_activity < t->created || t->last_alive < t->created)
-    return refuse(ret_why, -EINVAL, "a time before CREATED");
+    return hg_record_refuse(ret_why, -EINVAL, "a time before CREATED");
   if (!parse_bool(v[K_BUSY], &t->busy) ||
       !parse_bool(v[K_WATCH_LIVENESS], &t->watch_liveness))
-    return refuse(ret_why, -EINVAL, "bad BUSY or WATCH_LIVENESS");
+    return hg_record_refuse(ret_why, -EINVAL, "bad BUSY or WATCH_LIVENESS");
   t->live = false;
   t->lockable = s->source == HG_SESSION_SOURCE_DESKTOP;
   return parse_extras(f, t, ret_why);
