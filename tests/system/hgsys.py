@@ -190,6 +190,16 @@ class SystemMachine(hgmachine.Machine):
 _machine = None
 
 
+def pam_hourglass_in_login(m):
+    """pam_hourglass.so in the session stack of /etc/pam.d/login, after
+    pam_systemd (common-session), as the README's desktop section says."""
+    stack = m.read_file("/etc/pam.d/login")
+    if "pam_hourglass.so" not in stack:
+        m.write_file("/etc/pam.d/login", stack.replace(
+            "\n@include common-session\n",
+            "\n@include common-session\nsession optional pam_hourglass.so\n"))
+
+
 def machine():
     """The machine of this test file (booted by main())."""
     if _machine is None:
@@ -206,6 +216,18 @@ class TestCase(unittest.TestCase):
         self.m = machine()
         self.hg = self.m.hourglass
         self.cursor = self.m.cursor()
+
+    def console_login(self, prefix):
+        """A new user's console login (login -f on a pty, through
+        /etc/pam.d/login), once hourglassd has registered it: (user, the
+        ConsoleLogin, the hourglass session id). Killed at the end."""
+        user = self.m.add_user(prefix)
+        login = self.m.console_login(user)
+        self.addCleanup(login.kill)
+        login.ready()
+        [s] = self.wait_until(lambda: [x for x in self.hg.sessions()
+                                       if x["user"] == user.name], 10)
+        return user, login, s["id"]
 
     def run(self, result=None):
         bad_before = len(result.failures) + len(result.errors) if result else 0

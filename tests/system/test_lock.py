@@ -29,26 +29,11 @@ LOGIND = "org.freedesktop.login1"
 class LockTest(hgsys.TestCase):
     @classmethod
     def setUpClass(cls):
-        m = hgsys.machine()
-        stack = m.read_file("/etc/pam.d/login")
-        if "pam_hourglass.so" not in stack:
-            m.write_file("/etc/pam.d/login", stack.replace(
-                "\n@include common-session\n",
-                "\n@include common-session\n"
-                "session optional pam_hourglass.so\n"))
+        hgsys.pam_hourglass_in_login(hgsys.machine())
 
     def setUp(self):
         super().setUp()
         self.hg.start(CONFIG)
-
-    def login(self, prefix):
-        user = self.m.add_user(prefix)
-        login = self.m.console_login(user)
-        self.addCleanup(login.kill)
-        login.ready()
-        [s] = self.wait_until(lambda: [x for x in self.hg.sessions()
-                                       if x["user"] == user.name], 10)
-        return user, login, s["id"]
 
     def status(self, sid):
         r = self.hg.ctl("--json", "status", sid)
@@ -78,7 +63,7 @@ class LockTest(hgsys.TestCase):
         return time.monotonic() - last
 
     def test_locked_then_signed_out(self):
-        user, login, sid = self.login("lab")
+        user, login, sid = self.console_login("lab")
         logind_id = login.logind_session()
         path = self.logind_path(logind_id)
         s = self.status(sid)
@@ -111,7 +96,7 @@ class LockTest(hgsys.TestCase):
         self.assertGreaterEqual(ended - locked, LOCKED_MAX - 1.5)
 
     def test_unlock_makes_it_active(self):
-        user, login, sid = self.login("lab")
+        user, login, sid = self.console_login("lab")
         path = self.logind_path(login.logind_session())
         login.write("true\n")
         last = time.monotonic()

@@ -21,24 +21,11 @@ CONFIG = {"Timeouts": {"WarnAfterSec": 12, "ExpireAfterSec": 18,
 class TtyTest(hgsys.TestCase):
     @classmethod
     def setUpClass(cls):
-        m = hgsys.machine()
-        stack = m.read_file("/etc/pam.d/login")
-        m.write_file("/etc/pam.d/login", stack.replace(
-            "\n@include common-session\n",
-            "\n@include common-session\nsession optional pam_hourglass.so\n"))
+        hgsys.pam_hourglass_in_login(hgsys.machine())
 
     def setUp(self):
         super().setUp()
         self.hg.start(CONFIG)
-
-    def login(self, prefix):
-        user = self.m.add_user(prefix)
-        login = self.m.console_login(user)
-        self.addCleanup(login.kill)
-        login.ready()
-        [s] = self.wait_until(lambda: [x for x in self.hg.sessions()
-                                       if x["user"] == user.name], 10)
-        return user, login, s["id"]
 
     def state(self, sid):
         for s in self.hg.sessions():
@@ -47,7 +34,7 @@ class TtyTest(hgsys.TestCase):
         return None
 
     def test_idle_pty_warns_ends_and_is_terminated(self):
-        user, login, sid = self.login("idle")
+        user, login, sid = self.console_login("idle")
         logind_id = login.logind_session()
         props = self.m.run(["loginctl", "show-session", logind_id,
                             "--property=Type", "--property=TTY"]).stdout
@@ -72,7 +59,7 @@ class TtyTest(hgsys.TestCase):
         self.assertGreaterEqual(warned, 12 - 1)
 
     def test_typing_keeps_it_active(self):
-        user, login, sid = self.login("busy")
+        user, login, sid = self.console_login("busy")
         start = time.monotonic()
         # Someone types a line every 2 s for 30 s: longer than
         # ExpireAfterSec plus the atime's granularity.
