@@ -90,7 +90,8 @@ static int print_json(const char *user, const Allowance *a) {
   g_autoptr(GString) out = g_string_new("{\"user\":");
 
   ctl_json_string(out, user);
-  g_string_append_printf(out, ",\"used_sec\":%" PRIu64 ",\"granted_sec\":%" PRIu64,
+  g_string_append_printf(out,
+                         ",\"used_sec\":%" PRIu64 ",\"granted_sec\":%" PRIu64,
                          a->used, a->granted);
   if (a->left == UINT64_MAX)
     g_string_append(out, ",\"left_sec\":null");
