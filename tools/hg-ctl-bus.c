@@ -80,6 +80,12 @@ static const char *denied_text(CtlOp op) {
   case CTL_OP_WAITING:
     return "setting waiting needs root or the admin group "
            "([DBus] AdminGroup)";
+  case CTL_OP_READ_ALLOWANCE:
+    return "reading someone's allowance needs root or the admin group "
+           "([DBus] AdminGroup)";
+  case CTL_OP_GRANT:
+    return "granting allowance needs root or the admin group "
+           "([DBus] AdminGroup)";
   case CTL_OP_READ:
     break;
   }

@@ -2,7 +2,8 @@
  * errors become words (hg-ctl-bus.c), what people and scripts read
  * (hg-ctl-output.c), the signal monitor (hg-ctl-monitor.c), the caller's
  * own session (hg-ctl-self.c), extending (hg-ctl-extend.c), policy
- * explanations (hg-ctl-policy.c) and someone waiting (hg-ctl-waiting.c). */
+ * explanations (hg-ctl-policy.c), someone waiting (hg-ctl-waiting.c) and
+ * the daily allowance (hg-ctl-allowance.c). */
 #pragma once
 
 #include <glib.h>
@@ -34,6 +35,7 @@ enum {
   CTL_OPT_SERVICE = 1u << 2,
   CTL_OPT_OWN = 1u << 3,
   CTL_OPT_OPERATOR = 1u << 4,
+  CTL_OPT_GRANT = 1u << 5,
 };
 
 typedef struct {
@@ -44,6 +46,7 @@ typedef struct {
   /* policy explain: NULL when not given (source: both, web and desktop) */
   const char *source, *seat, *service;
   CtlExtendPath extend_path;
+  uint32_t grant_sec; /* allowance --grant: 1 to 86400 */
 } CtlOptions;
 
 /* What a call was for: an AccessDenied is explained in these terms. */
@@ -53,6 +56,8 @@ typedef enum {
   CTL_OP_EXTEND,
   CTL_OP_MORE_TIME,
   CTL_OP_WAITING,
+  CTL_OP_READ_ALLOWANCE,
+  CTL_OP_GRANT,
 } CtlOp;
 
 /* One entry of a session's IdleSources. */
@@ -165,3 +170,10 @@ int ctl_policy_explain(sd_bus *bus, const CtlOptions *o, const char *user);
 int ctl_waiting_parse(const char *arg);
 int ctl_waiting_show(sd_bus *bus, const CtlOptions *o);
 int ctl_waiting_set(sd_bus *bus, const CtlOptions *o, bool waiting);
+
+/* hg-ctl-allowance.c: a grant is 1 to 86400 seconds, digits only; else
+ * -EINVAL. */
+int ctl_allowance_parse_grant(const char *arg, uint32_t *ret);
+int ctl_allowance_show(sd_bus *bus, const CtlOptions *o, const char *user);
+/* GrantAllowance of o->grant_sec; prints what was granted today in all. */
+int ctl_allowance_grant(sd_bus *bus, const CtlOptions *o, const char *user);

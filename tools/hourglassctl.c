@@ -1,6 +1,7 @@
 /* hourglassctl: lists, shows, extends, ends and watches the sessions of
  * hourglassd over its D-Bus interface (org.hourglass1), explains its
- * policy rules and says when someone is waiting. */
+ * policy rules, says when someone is waiting and shows and grants the
+ * daily allowance. */
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -20,10 +21,11 @@ typedef int (*VerbFunc)(sd_bus *bus, const CtlOptions *o, char **args);
 typedef struct {
   const char *name;
   unsigned min_args, max_args;
-  const char *needs;         /* the first argument, when it is missing */
-  unsigned options;          /* CTL_OPT_*: the options of this command */
-  bool session_id;           /* the first argument, if any, is a session id */
-  int (*check)(char **args); /* more usage errors, as parse_args */
+  const char *needs; /* the first argument, when it is missing */
+  unsigned options;  /* CTL_OPT_*: the options of this command */
+  bool session_id;   /* the first argument, if any, is a session id */
+  /* more usage errors, as parse_args */
+  int (*check)(char **args, const CtlOptions *o);
   VerbFunc run;
 } Verb;
 
@@ -45,6 +47,8 @@ static void print_help(void) {
          "  policy explain USER  the policy rule and limits USER would get\n"
          "  waiting [on|off]     whether someone is waiting for this\n"
          "                       machine (then no one gets more time)\n"
+         "  allowance USER       what USER used of today's allowance and\n"
+         "                       what is left; --grant SEC gives more\n"
          "\n"
          "Options:\n"
          "  -h, --help          show this help and exit\n"
@@ -53,13 +57,15 @@ static void print_help(void) {
          "      --no-legend     leave out column headers and footers\n"
          "      --timeout SEC   wait at most SEC seconds for an answer\n"
          "                      (default: %d)\n"
-         "  policy explain:\n"
+         "  policy explain, allowance:\n"
          "      --source SOURCE web or desktop (default: both)\n"
          "      --seat SEAT     the seat of the sign-in (seat0)\n"
          "      --service NAME  the PAM service of a desktop login (sshd)\n"
          "  extend:\n"
          "      --own           ask for more time (RequestMoreTime)\n"
          "      --operator      count as activity (ExtendSession)\n"
+         "  allowance:\n"
+         "      --grant SEC     SEC seconds more for today (1 to 86400)\n"
          "\n"
          "ID is a session id, 32 lower-case hexadecimal characters. Exit\n"
          "status: 0 success, 1 failure, 2 usage error. See hourglassctl(1).\n",
@@ -105,7 +111,7 @@ static const struct {
 } command_options[] = {
     {CTL_OPT_SOURCE, "--source"},     {CTL_OPT_SEAT, "--seat"},
     {CTL_OPT_SERVICE, "--service"},   {CTL_OPT_OWN, "--own"},
-    {CTL_OPT_OPERATOR, "--operator"},
+    {CTL_OPT_OPERATOR, "--operator"}, {CTL_OPT_GRANT, "--grant"},
 };
 
 static int parse_source(const char *arg, CtlOptions *o) {
@@ -143,6 +149,12 @@ static int parse_command_option(int c, const char *arg, CtlOptions *o) {
     return parse_extend_path(CTL_EXTEND_OWN, o);
   case CTL_OPT_OPERATOR:
     return parse_extend_path(CTL_EXTEND_OPERATOR, o);
+  case CTL_OPT_GRANT:
+    if (ctl_allowance_parse_grant(arg, &o->grant_sec) < 0)
+      return usage_error("invalid --grant '%s': seconds from 1 to 86400 "
+                         "expected",
+                         arg);
+    return 0;
   }
   return 1 + CTL_EXIT_USAGE;
 }
@@ -162,6 +174,7 @@ static int parse_args(int argc, char **argv, CtlOptions *o) {
       {"service", required_argument, NULL, CTL_OPT_SERVICE},
       {"own", no_argument, NULL, CTL_OPT_OWN},
       {"operator", no_argument, NULL, CTL_OPT_OPERATOR},
+      {"grant", required_argument, NULL, CTL_OPT_GRANT},
       {},
   };
   int c, r;
@@ -173,6 +186,7 @@ static int parse_args(int argc, char **argv, CtlOptions *o) {
     case CTL_OPT_SERVICE:
     case CTL_OPT_OWN:
     case CTL_OPT_OPERATOR:
+    case CTL_OPT_GRANT:
       r = parse_command_option(c, optarg, o);
       if (r != 0)
         return r;
@@ -337,8 +351,14 @@ static int verb_waiting(sd_bus *bus, const CtlOptions *o, char **args) {
   return ctl_waiting_set(bus, o, ctl_waiting_parse(args[0]) > 0);
 }
 
+static int verb_allowance(sd_bus *bus, const CtlOptions *o, char **args) {
+  if (o->given & CTL_OPT_GRANT)
+    return ctl_allowance_grant(bus, o, args[0]);
+  return ctl_allowance_show(bus, o, args[0]);
+}
+
 /* "policy" has one subcommand so far; others may join it. */
-static int check_policy(char **args) {
+static int check_policy(char **args, const CtlOptions *o) {
   if (strcmp(args[0], "explain") != 0)
     return usage_error("unknown policy command '%s': explain expected",
                        args[0]);
@@ -349,9 +369,20 @@ static int check_policy(char **args) {
   return 0;
 }
 
-static int check_waiting(char **args) {
+static int check_waiting(char **args, const CtlOptions *o) {
   if (args[0] && ctl_waiting_parse(args[0]) < 0)
     return usage_error("invalid argument '%s': on or off expected", args[0]);
+  return 0;
+}
+
+/* A grant is for the user, whatever the rule: who they sign in as does
+ * not apply to it. */
+static int check_allowance(char **args, const CtlOptions *o) {
+  if (!*args[0])
+    return usage_error("invalid user name ''");
+  if ((o->given & CTL_OPT_GRANT) &&
+      (o->given & (CTL_OPT_SOURCE | CTL_OPT_SEAT | CTL_OPT_SERVICE)))
+    return usage_error("--grant takes no --source, --seat or --service");
   return 0;
 }
 
@@ -381,6 +412,13 @@ static const Verb verbs[] = {
      .max_args = 1,
      .check = check_waiting,
      .run = verb_waiting},
+    {.name = "allowance",
+     .min_args = 1,
+     .max_args = 1,
+     .needs = "a user name",
+     .options = CTL_OPT_SOURCE | CTL_OPT_SEAT | CTL_OPT_SERVICE | CTL_OPT_GRANT,
+     .check = check_allowance,
+     .run = verb_allowance},
 };
 
 static int check_options(const Verb *verb, const CtlOptions *o) {
@@ -392,7 +430,8 @@ static int check_options(const Verb *verb, const CtlOptions *o) {
   return 0;
 }
 
-static int check_args(const Verb *verb, char **args, unsigned n_args) {
+static int check_args(const Verb *verb, const CtlOptions *o, char **args,
+                      unsigned n_args) {
   if (n_args < verb->min_args)
     return usage_error("'%s' needs %s", verb->name, verb->needs);
   if (n_args > verb->max_args)
@@ -401,7 +440,7 @@ static int check_args(const Verb *verb, char **args, unsigned n_args) {
     return usage_error("invalid session id '%s': 32 lower-case hexadecimal "
                        "characters expected",
                        args[0]);
-  return verb->check ? verb->check(args) : 0;
+  return verb->check ? verb->check(args, o) : 0;
 }
 
 /* Everything that makes a usage error is checked before the bus is
@@ -420,7 +459,7 @@ static int find_verb(int argc, char **argv, const CtlOptions *o,
     return usage_error("unknown command '%s'", name);
   r = check_options(verb, o);
   if (r == 0)
-    r = check_args(verb, args, g_strv_length(args));
+    r = check_args(verb, o, args, g_strv_length(args));
   if (r != 0)
     return r;
   *ret_verb = verb;

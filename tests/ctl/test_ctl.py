@@ -680,6 +680,24 @@ class UsageTest(CtlTestCase):
                          r"^hourglassctl: unexpected argument 'off'")
         self.assertEqual(self.mock.calls(), [])
 
+    def test_allowance_usage(self):
+        self.assertUsage(["allowance"],
+                         r"^hourglassctl: 'allowance' needs a user name")
+        self.assertUsage(["allowance", ""],
+                         r"^hourglassctl: invalid user name ''")
+        self.assertUsage(["allowance", "alice", "bob"],
+                         r"^hourglassctl: unexpected argument 'bob'")
+        for bad in ("0", "-5", "86401", "1e3", "10s", "", " 5", "99999999999"):
+            self.assertUsage(["allowance", "alice", "--grant", bad],
+                             r"^hourglassctl: invalid --grant '.*': seconds "
+                             r"from 1 to 86400 expected \(see --help\)$")
+        self.assertUsage(["allowance", "alice", "--grant", "60", "--source",
+                          "web"],
+                         r"^hourglassctl: --grant takes no --source")
+        self.assertUsage(["status", "--grant", "60"],
+                         r"^hourglassctl: --grant does not apply to 'status'")
+        self.assertEqual(self.mock.calls(), [])
+
     def test_bad_options(self):
         self.assertUsage(["--frob", "list"], r"unrecognized option")
         self.assertUsage(["--timeout", "0", "list"],
@@ -693,6 +711,7 @@ class UsageTest(CtlTestCase):
         self.assertIn("terminate ID", result.stdout)
         self.assertIn("policy explain USER", result.stdout)
         self.assertIn("waiting [on|off]", result.stdout)
+        self.assertIn("allowance USER", result.stdout)
         result = self.ctl("--version")
         self.assertExit(result, 0, "")
         self.assertRegex(result.stdout, r"^hourglassctl \d+\.\d+")
@@ -742,7 +761,7 @@ class CompletionTest(CtlTestCase):
     def test_commands_and_options(self):
         self.assertEqual(self.complete(CTL + " "),
                          ["list", "status", "terminate", "extend", "monitor",
-                          "policy", "waiting"])
+                          "policy", "waiting", "allowance"])
         self.assertEqual(self.complete(CTL + " --timeout 5 e"), ["extend"])
         self.assertEqual(self.complete(CTL + " --no"), ["--no-legend"])
         self.assertEqual(self.complete(CTL + " --timeout "), [])
@@ -762,6 +781,10 @@ class CompletionTest(CtlTestCase):
                          [])
         # The user names are the machine's (compgen -u): root is one.
         self.assertIn("root", self.complete(CTL + " policy explain r"))
+        self.assertIn("root", self.complete(CTL + " allowance r"))
+        self.assertEqual(self.complete(CTL + " allowance root --g"),
+                         ["--grant"])
+        self.assertEqual(self.complete(CTL + " allowance --grant "), [])
 
     def test_session_ids(self):
         self.assertEqual(self.complete(CTL + " terminate "),
@@ -994,10 +1017,12 @@ def ctl_environment(bus):
 class DaemonTestCase(hgtest.TestCase):
     """hourglassd with DAEMON_CONFIG on a bus of the test's own."""
 
+    CONFIG = DAEMON_CONFIG
+
     def setUp(self):
         self.bus = hgbus.SystemBus()
         self.addCleanup(self.bus.close)
-        self.d = hgbus.BusDaemon(self.bus, config=DAEMON_CONFIG,
+        self.d = hgbus.BusDaemon(self.bus, config=self.CONFIG,
                                  name=self._testMethodName)
         self.addCleanup(self._finish_daemon, self.d)
         self.d.start()
@@ -1246,6 +1271,67 @@ class WaitingTest(DaemonTestCase):
             timeout=30)
         self.assertExit(result, 0, "")
         self.assertTrue(self.waiting())
+
+
+class AllowanceTest(DaemonTestCase):
+    """An hour a day; 10 minutes in the lab (desktop, seat1)."""
+
+    CONFIG = dict(DAEMON_CONFIG,
+                  Timeouts=dict(DAEMON_CONFIG["Timeouts"],
+                                DailyAllowanceSec=3600),
+                  **{"Policy lab": dict(DAEMON_CONFIG["Policy lab"],
+                                        DailyAllowanceSec=600)})
+
+    def test_fresh_user_has_it_all(self):
+        result = self.ctl("allowance", "carol")
+        self.assertExit(result, 0, "")
+        self.assertEqual(result.stdout,
+                         "User carol, today:\n"
+                         "Used     0s\n"
+                         "Granted  0s\n"
+                         "Left     1h00m\n"
+                         "Spent    no\n")
+        result = self.ctl("--json", "allowance", "carol")
+        self.assertExit(result, 0, "")
+        self.assertEqual(json.loads(result.stdout),
+                         {"user": "carol", "used_sec": 0, "granted_sec": 0,
+                          "left_sec": 3600, "spent": False})
+        # The lab's rule, asked as a desktop login on seat1.
+        result = self.ctl("--json", "allowance", "carol", "--source",
+                          "desktop", "--seat", "seat1")
+        self.assertExit(result, 0, "")
+        self.assertEqual(json.loads(result.stdout)["left_sec"], 600)
+
+    def test_grant_moves_what_is_left(self):
+        result = self.ctl("allowance", "carol", "--grant", "600")
+        self.assertExit(result, 0, "")
+        self.assertEqual(result.stdout,
+                         "User carol, granted today in all: 10m00s\n")
+        result = self.ctl("--json", "allowance", "carol", "--grant", "60")
+        self.assertExit(result, 0, "")
+        self.assertEqual(json.loads(result.stdout),
+                         {"user": "carol", "granted_sec": 660})
+        shown = json.loads(self.ctl("--json", "allowance", "carol").stdout)
+        self.assertEqual((shown["granted_sec"], shown["left_sec"]),
+                         (660, 3600 + 660))
+        self.d.wait_for_log(r"Allowance of carol: 60 s more for today, "
+                            r"granted over D-Bus by uid 0")
+
+    def test_only_for_operators(self):
+        result = self.ctl("allowance", "carol", "--grant", "600", uid=CAROL)
+        self.assertExit(result, 1, "hourglassctl: permission denied: granting "
+                        "allowance needs root or the admin group ([DBus] "
+                        "AdminGroup)\n")
+        result = self.ctl("allowance", "carol", uid=CAROL)
+        self.assertExit(result, 1, "hourglassctl: permission denied: reading "
+                        "someone's allowance needs root or the admin group "
+                        "([DBus] AdminGroup)\n")
+        self.assertEqual(json.loads(self.ctl("--json", "allowance",
+                                             "carol").stdout)["granted_sec"], 0)
+
+    def test_unknown_user(self):
+        result = self.ctl("allowance", "nobody-here")
+        self.assertExit(result, 1, "hourglassctl: no such user: nobody-here\n")
 
 
 class ExtendTest(DaemonTestCase):

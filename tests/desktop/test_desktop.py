@@ -4,7 +4,12 @@
 python-dbusmock's logind: registration and unregistration, busy and idle
 from logind's hints, the warning and the end (TerminateSession or
 LockSession, re-armed on unlock), unmanaged low uids, and a daemon that is
-absent, hung or refusing, which never holds a login up."""
+absent, hung or refusing, which never holds a login up; the account phase
+(CheckAccount): refused outside the opening hours and with no allowance
+left (PAM_PERM_DENIED and the greeter's message), let through inside them,
+and a daemon that is absent (permissive, fatal under strict)."""
+
+import datetime
 
 import os
 import signal
@@ -49,25 +54,30 @@ class DesktopFixture(hgtest.TestCase):
         os.mkdir(self.pam_dir)
         self.set_service()
 
-    def set_service(self, logind_id="c1", options="debug"):
+    def set_service(self, logind_id="c1", options="debug", account=None):
         env_file = os.path.join(self.tmp, "env")
         with open(env_file, "w") as f:
             f.write("XDG_SESSION_ID=%s\n" % logind_id)
         with open(os.path.join(self.pam_dir, "hg-desktop"), "w") as f:
             f.write("session required %s readenv=1 envfile=%s "
                     "conffile=/dev/null\n" % (PAM_ENV, env_file))
+            if account is not None:
+                f.write("account required %s %s\n" % (MODULE, account))
             f.write("session required %s %s\n" % (MODULE, options))
         with open(os.path.join(self.pam_dir, "other"), "w") as f:
             f.write("session required "
                     "/usr/lib/x86_64-linux-gnu/security/pam_deny.so\n")
 
-    def start(self, timeouts=None, action="terminate", idle=None):
+    def start(self, timeouts=None, action="terminate", idle=None, env=None,
+              extra=None):
         config = {"Timeouts": dict({"WarnAfterSec": 1, "ExpireAfterSec": 3,
                                     "MaxSessionSec": 0}, **(timeouts or {})),
                   "Desktop": {"Action": action}}
         if idle:
             config["Idle"] = idle
-        d = hgbus.BusDaemon(self.bus, config=config, name=self._testMethodName)
+        config.update(extra or {})
+        d = hgbus.BusDaemon(self.bus, config=config, name=self._testMethodName,
+                            env=env)
         self.addCleanup(self._finish_daemon, d)
         d.start()
         self.bus.wait_for_name(NAME)
@@ -81,6 +91,7 @@ class DesktopFixture(hgtest.TestCase):
         preload = [p for p in hgtest.preload().split(":")
                    if "nss_wrapper" not in p]
         env.update(self.bus.env())
+        env.update(getattr(self, "pam_env", {}))
         env.update({"LD_PRELOAD": ":".join(preload), "PAM_WRAPPER": "1",
                     "PAM_WRAPPER_SERVICE_DIR": self.pam_dir,
                     "PAM_WRAPPER_DEBUGLEVEL": "2"})
@@ -264,6 +275,91 @@ class DesktopTest(DesktopFixture):
         code, out, err, _ = self.pam("open")
         self.assertEqual(code, 1, out + err)
         self.assertIn("bad option", err)
+
+
+DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+class AccountTest(DesktopFixture):
+    """pam_sm_acct_mgmt against CheckAccount; the daemon and the module
+    both in UTC, so that the message's local times are known."""
+
+    def setUp(self):
+        super().setUp()
+        self.pam_env = {"TZ": "UTC"}
+        self.set_service(account="debug")
+
+    def start_utc(self, timeouts, extra=None):
+        return self.start(dict({"WarnAfterSec": 60, "ExpireAfterSec": 120},
+                               **timeouts), env={"TZ": "UTC"}, extra=extra)
+
+    def test_closed_is_refused_with_when_it_opens(self):
+        today = datetime.datetime.now(datetime.timezone.utc).weekday()
+        day = DAYS[(today + 2) % 7]
+        self.start_utc({"AllowedHours": "%s 10:00-11:00" % day})
+        code, out, err, _ = self.pam("account")
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("account PAM_PERM_DENIED", out)
+        self.assertIn("error: This computer is closed until %s 10:00.\n" % day,
+                      out)
+        self.assertIn("login of alice refused: closed", err)
+        # Refused at the account phase: no session was registered.
+        self.assertEqual(self.desktop_ids(), [])
+
+    def test_the_rule_of_the_service_and_seat(self):
+        # Closed only by the rule of this PAM service on seat1.
+        today = datetime.datetime.now(datetime.timezone.utc).weekday()
+        day = DAYS[(today + 2) % 7]
+        self.start_utc({}, extra={"Policy lab": {
+            "MatchSource": "desktop", "MatchService": "hg-desktop",
+            "MatchSeat": "seat1", "AllowedHours": "%s 10:00-11:00" % day}})
+        self.pam_env["XDG_SEAT"] = "seat1"
+        code, out, err, _ = self.pam("account")
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("error: This computer is closed until %s 10:00." % day,
+                      out)
+        self.pam_env["XDG_SEAT"] = "seat0"
+        code, out, err, _ = self.pam("account")
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("account PAM_SUCCESS", out)
+
+    def test_inside_the_hours_is_let_through(self):
+        self.start_utc({"AllowedHours": "Mon-Sun 00:00-24:00",
+                        "DailyAllowanceSec": 3600})
+        code, out, err, _ = self.pam("account", "open")
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("account PAM_SUCCESS", out)
+        self.assertNotIn("error:", out)
+        self.assertIn("account of alice: allowed", err)
+        hgtest.wait_until(self.desktop_ids, SLACK)
+
+    def test_no_allowance_left_is_refused_until_it_renews(self):
+        rec = hgbus.SignalRecorder(self.bus, sender_keyword=None)
+        self.addCleanup(rec.close)
+        self.start_utc({"DailyAllowanceSec": 1})
+        code, out, err, _ = self.pam("account", "open")
+        self.assertEqual(code, 0, out + err)
+        [sid] = hgtest.wait_until(self.desktop_ids, SLACK)
+        removed = rec.wait_for("SessionRemoved", lambda s: s[3][0] == sid,
+                               1 + SLACK)
+        self.assertEqual(removed[3][2], "allowance")
+        code, out, err, _ = self.pam("account")
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("account PAM_PERM_DENIED", out)
+        self.assertIn("error: Your time for today is used up; it renews at "
+                      "00:00.\n", out)
+
+    def test_daemon_absent_permissive_unless_strict(self):
+        code, out, err, secs = self.pam("account")
+        self.assertEqual(code, 0, out + err)
+        self.assertIn("account PAM_SUCCESS", out)
+        self.assertIn("CheckAccount of user alice failed", err)
+        self.assertLess(secs, CALL_BOUND + SLACK)
+        self.set_service(account="strict")
+        code, out, err, _ = self.pam("account")
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("account PAM_PERM_DENIED", out)
+        self.assertIn("error: The time limits cannot be checked now", out)
 
 
 if __name__ == "__main__":
