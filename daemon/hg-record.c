@@ -26,8 +26,7 @@ void hg_record_seal(GString *text) {
   g_string_append_printf(text, "%s%s\n", checksum_key, sum);
 }
 
-int hg_record_unseal(char *text, size_t len, size_t *ret_body,
-                     char **ret_why) {
+int hg_record_unseal(char *text, size_t len, size_t *ret_body, char **ret_why) {
   const size_t key_len = sizeof(checksum_key) - 1;
   g_autofree char *want = NULL;
   char *line;
