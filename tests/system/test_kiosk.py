@@ -230,8 +230,11 @@ class Kiosk:
 
     def type(self, *args):
         """wtype ARGS. Each wtype is a new virtual keyboard, whose first
-        key the client may see before its keymap: a Shift goes first."""
-        r = subprocess.run(self.command(["wtype", "-k", "Shift_L"] + list(args)),
+        keys the client may see before its keymap: a Shift goes first,
+        and the keys that count 200 ms later (a busy machine's browser
+        lost a lone Return that came at once)."""
+        r = subprocess.run(self.command(["wtype", "-k", "Shift_L", "-s", "200"]
+                                        + list(args)),
                            capture_output=True, text=True, env=self.m.env(),
                            timeout=30)
         if r.returncode != 0:
