@@ -15,7 +15,7 @@
  *   day(date, withDate)   "Monday", "Montag" (Intl); withDate: "Monday,
  *                         12 January"
  *   daysFromToday(date)   0 today, 1 tomorrow, ... (local calendar days)
- *   span(sec)             "1 hr 20 min", "1 Std., 20 Min." (Intl), whole
+ *   span(sec)             "1 hr 20 min", "1 Std. 20 Min." (Intl), whole
  *                         minutes rounded up; under a minute, seconds
  *   clock(sec)            "4:05" with the language's digits
  *   number(n)             "2", "1 000" (Intl)
