@@ -25,11 +25,15 @@ static void arm_countdown(Agent *a, hg_usec_t at) {
     agent_log_errno(LOG_WARNING, r, "Cannot time the countdown");
 }
 
-/* The limit's time of day where the person is. */
+/* The fixed end's time of day where the person is: the limit's, the
+ * allowance's or closing time. */
 static char *limit_clock(const AgentFacts *f) {
   g_autoptr(GTimeZone) tz = NULL;
+  bool fixed = f->warning == AGENT_WARNING_LIMIT ||
+               f->warning == AGENT_WARNING_ALLOWANCE ||
+               f->warning == AGENT_WARNING_CLOSING;
 
-  if (f->warning != AGENT_WARNING_LIMIT || !f->limit_at)
+  if (!fixed || !f->limit_at)
     return NULL;
   tz = g_time_zone_new_local();
   return agent_wording_clock(f->limit_at, tz);

@@ -7,8 +7,12 @@
 #include "hg-agent-countdown.h"
 
 static const char *const kind_names[_AGENT_WARNING_MAX] = {
-    [AGENT_WARNING_NONE] = "",       [AGENT_WARNING_IDLE] = "idle",
-    [AGENT_WARNING_LIMIT] = "limit", [AGENT_WARNING_LOCKED] = "locked",
+    [AGENT_WARNING_NONE] = "",
+    [AGENT_WARNING_IDLE] = "idle",
+    [AGENT_WARNING_LIMIT] = "limit",
+    [AGENT_WARNING_LOCKED] = "locked",
+    [AGENT_WARNING_ALLOWANCE] = "allowance",
+    [AGENT_WARNING_CLOSING] = "closing-time",
     [AGENT_WARNING_OTHER] = "other",
 };
 
@@ -56,6 +60,8 @@ uint64_t agent_facts_target(const AgentFacts *f) {
      * LockedMaxSec after it. */
     return f->lock_at ? earliest(f->lock_at, f->limit_at) : f->expires_at;
   case AGENT_WARNING_LIMIT:
+  case AGENT_WARNING_ALLOWANCE:
+  case AGENT_WARNING_CLOSING:
     return f->limit_at ? f->limit_at : f->expires_at;
   case AGENT_WARNING_NONE:
   case AGENT_WARNING_LOCKED:
@@ -127,6 +133,39 @@ static void limit_words(const AgentFacts *f, const char *in,
   w->body = g_string_free(g_steal_pointer(&body), FALSE);
 }
 
+/* The day's ends: no extension moves them, so no action but the
+ * notification's own dismissal; the words say what ends the session. */
+static void allowance_words(const char *in, const char *limit_clock,
+                            AgentWording *w) {
+  w->summary = g_strdup("Your time for today is almost used up");
+  if (!in)
+    w->body = g_strdup("Your time for today is used up: you are being "
+                       "signed out now.");
+  else if (limit_clock)
+    w->body = g_strdup_printf("You will be signed out %s, at %s, when your "
+                              "time for today runs out. Save your work: "
+                              "more time cannot be given.",
+                              in, limit_clock);
+  else
+    w->body = g_strdup_printf("You will be signed out %s, when your time "
+                              "for today runs out. Save your work: more "
+                              "time cannot be given.",
+                              in);
+}
+
+static void closing_words(const char *in, const char *limit_clock,
+                          AgentWording *w) {
+  w->summary = limit_clock
+                   ? g_strdup_printf("This computer closes at %s", limit_clock)
+                   : g_strdup("This computer closes soon");
+  w->body = in ? g_strdup_printf("You will be signed out %s, at closing "
+                                 "time. Save your work: more time cannot be "
+                                 "given.",
+                                 in)
+               : g_strdup("It is closing time: you are being signed out "
+                          "now.");
+}
+
 /* At the lock screen a notification may not even be seen: the words say
  * what the person finds when they come back to it. */
 static void locked_words(const char *in, AgentWording *w) {
@@ -157,6 +196,12 @@ void agent_wording_make(const AgentFacts *f, uint64_t left_sec,
     return;
   case AGENT_WARNING_LOCKED:
     locked_words(in, ret);
+    return;
+  case AGENT_WARNING_ALLOWANCE:
+    allowance_words(in, limit_clock, ret);
+    return;
+  case AGENT_WARNING_CLOSING:
+    closing_words(in, limit_clock, ret);
     return;
   case AGENT_WARNING_NONE:
   case AGENT_WARNING_OTHER:

@@ -15,11 +15,13 @@
 
 /* Session.Warning. */
 typedef enum {
-  AGENT_WARNING_NONE,   /* "": no warning */
-  AGENT_WARNING_IDLE,   /* the idle limit: activity helps */
-  AGENT_WARNING_LIMIT,  /* the absolute limit: only more time moves it */
-  AGENT_WARNING_LOCKED, /* locked by hourglass: the end, unless unlocked */
-  AGENT_WARNING_OTHER,  /* a kind newer than this agent: told plainly */
+  AGENT_WARNING_NONE,      /* "": no warning */
+  AGENT_WARNING_IDLE,      /* the idle limit: activity helps */
+  AGENT_WARNING_LIMIT,     /* the absolute limit: only more time moves it */
+  AGENT_WARNING_LOCKED,    /* locked by hourglass: the end, unless unlocked */
+  AGENT_WARNING_ALLOWANCE, /* the day's allowance runs out: nothing helps */
+  AGENT_WARNING_CLOSING,   /* closing time: nothing helps */
+  AGENT_WARNING_OTHER,     /* a kind newer than this agent: told plainly */
   _AGENT_WARNING_MAX,
 } AgentWarningKind;
 
@@ -31,7 +33,7 @@ typedef enum {
   _AGENT_END_MAX,
 } AgentEndAction;
 
-/* "", "idle", "limit", "locked", "other". */
+/* "", "idle", "limit", "locked", "allowance", "closing-time", "other". */
 const char *agent_warning_kind_to_string(AgentWarningKind k);
 /* Never fails: NULL and "" are NONE, an unknown kind is OTHER. */
 AgentWarningKind agent_warning_kind_from_string(const char *s);
@@ -53,8 +55,9 @@ typedef struct {
   uint32_t extensions_left;
 } AgentFacts;
 
-/* When what the warning is of comes: the lock, the absolute limit or the
- * end; 0 when the facts do not tell. */
+/* When what the warning is of comes: the lock, the fixed end (the
+ * absolute limit, the allowance's end, closing time: LimitAt) or the end;
+ * 0 when the facts do not tell. */
 uint64_t agent_facts_target(const AgentFacts *f);
 
 /* The notification of a warning: plain text (no markup), and the one
@@ -66,9 +69,8 @@ typedef struct {
   const char *action_label;
 } AgentWording;
 
-/* The words with left_sec to the target. limit_clock: the absolute
- * limit's local time of day ("14:05", agent_wording_clock()), NULL when
- * unknown. */
+/* The words with left_sec to the target. limit_clock: the fixed end's
+ * local time of day ("14:05", agent_wording_clock()), NULL when unknown. */
 void agent_wording_make(const AgentFacts *f, uint64_t left_sec,
                         const char *limit_clock, AgentWording *ret);
 void agent_wording_clear(AgentWording *w);

@@ -1,7 +1,9 @@
 /* hourglass-agent's warning in words: every kind and action named both
  * ways, what the countdown counts to, the sentences of an idle warning
  * (sign-out or lock), a limit warning (its time of day, "More time" while
- * extensions are left) and a locked session, all plain text. */
+ * extensions are left), the day's ends (the allowance, closing time: what
+ * ends the session, never "More time") and a locked session, all plain
+ * text. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,8 +26,12 @@ static void test_kinds_both_ways(void **state) {
   }
   assert_null(agent_warning_kind_to_string(_AGENT_WARNING_MAX));
   assert_int_equal(agent_warning_kind_from_string(NULL), AGENT_WARNING_NONE);
-  /* A kind of a newer daemon is still a warning. */
   assert_int_equal(agent_warning_kind_from_string("allowance"),
+                   AGENT_WARNING_ALLOWANCE);
+  assert_int_equal(agent_warning_kind_from_string("closing-time"),
+                   AGENT_WARNING_CLOSING);
+  /* A kind of a newer daemon is still a warning. */
+  assert_int_equal(agent_warning_kind_from_string("bedtime"),
                    AGENT_WARNING_OTHER);
 }
 
@@ -54,6 +60,14 @@ static void test_target(void **state) {
   f.lock_at = 0;
   f.warning = AGENT_WARNING_LIMIT;
   assert_int_equal(agent_facts_target(&f), T0 + 600 * SEC);
+  f.limit_at = 0;
+  assert_int_equal(agent_facts_target(&f), T0 + 60 * SEC);
+  /* The day's ends are LimitAt, like the absolute limit. */
+  f.limit_at = T0 + 300 * SEC;
+  f.warning = AGENT_WARNING_ALLOWANCE;
+  assert_int_equal(agent_facts_target(&f), T0 + 300 * SEC);
+  f.warning = AGENT_WARNING_CLOSING;
+  assert_int_equal(agent_facts_target(&f), T0 + 300 * SEC);
   f.limit_at = 0;
   assert_int_equal(agent_facts_target(&f), T0 + 60 * SEC);
   f.warning = AGENT_WARNING_LOCKED;
@@ -140,6 +154,52 @@ static void test_limit_at_its_end_or_locked(void **state) {
   assert_null(locked.action);
 }
 
+/* Extensions left or not, the day's ends offer no action: more time
+ * cannot move them, and the words say so. */
+static void test_allowance(void **state) {
+  AgentFacts f = {.warning = AGENT_WARNING_ALLOWANCE, .extensions_left = 2};
+  g_auto(AgentWording) w = {0};
+  g_auto(AgentWording) no_clock = {0};
+  g_auto(AgentWording) end = {0};
+
+  agent_wording_make(&f, 300, "17:40", &w);
+  assert_string_equal(w.summary, "Your time for today is almost used up");
+  assert_string_equal(w.body,
+                      "You will be signed out in 5 minutes, at 17:40, when "
+                      "your time for today runs out. Save your work: more "
+                      "time cannot be given.");
+  assert_null(w.action);
+  assert_null(w.action_label);
+  agent_wording_make(&f, 300, NULL, &no_clock);
+  assert_has(no_clock.body, "signed out in 5 minutes, when your time for "
+                            "today runs out");
+  assert_null(no_clock.action);
+  agent_wording_make(&f, 0, "17:40", &end);
+  assert_has(end.body, "used up: you are being signed out now");
+  assert_null(end.action);
+}
+
+static void test_closing_time(void **state) {
+  AgentFacts f = {.warning = AGENT_WARNING_CLOSING, .extensions_left = 2};
+  g_auto(AgentWording) w = {0};
+  g_auto(AgentWording) no_clock = {0};
+  g_auto(AgentWording) end = {0};
+
+  agent_wording_make(&f, 45, "20:00", &w);
+  assert_string_equal(w.summary, "This computer closes at 20:00");
+  assert_string_equal(w.body, "You will be signed out in 50 seconds, at "
+                              "closing time. Save your work: more time "
+                              "cannot be given.");
+  assert_null(strstr(w.body, "More time"));
+  assert_null(w.action);
+  agent_wording_make(&f, 45, NULL, &no_clock);
+  assert_string_equal(no_clock.summary, "This computer closes soon");
+  assert_null(no_clock.action);
+  agent_wording_make(&f, 0, "20:00", &end);
+  assert_has(end.body, "closing time: you are being signed out now");
+  assert_null(end.action);
+}
+
 static void test_locked(void **state) {
   AgentFacts f = {.warning = AGENT_WARNING_LOCKED,
                   .action = AGENT_END_LOCK_THEN_TERMINATE,
@@ -206,6 +266,8 @@ int main(void) {
       cmocka_unit_test(test_idle_lock),
       cmocka_unit_test(test_limit),
       cmocka_unit_test(test_limit_at_its_end_or_locked),
+      cmocka_unit_test(test_allowance),
+      cmocka_unit_test(test_closing_time),
       cmocka_unit_test(test_locked),
       cmocka_unit_test(test_other),
       cmocka_unit_test(test_plain_text),

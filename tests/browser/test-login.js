@@ -104,6 +104,8 @@ hgTest('the login page explains every way a session ends', {}, async (env) => {
     'browser-closed': 'You were signed out because the browser window was closed.',
     'logout': 'You have signed out.',
     'shutdown': 'You were signed out because the sign-in service was stopped.',
+    'allowance': 'You were signed out: your time for today is used up.',
+    'closing-time': 'You were signed out: this computer has closed.',
     'something-else': 'Your previous session has ended.',
   };
   for (const [query, text] of Object.entries(expect)) {
@@ -238,4 +240,84 @@ hgTest('back from another site by a link, the session page again', { config: LON
   } finally {
     other.close();
   }
+});
+
+/* The day's refusals (403 closed / allowance-used) in words. The daemon
+ * and the browser both in UTC, so that the day and the time the page
+ * names are known here: a browser elsewhere names them in its own zone. */
+const DAY_NAMES = {
+  en: ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'],
+  de: ['Sonntag', 'Montag', 'Dienstag', 'Mittwoch', 'Donnerstag', 'Freitag', 'Samstag'],
+};
+const SCHEDULE_DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const IN_TWO_DAYS = (new Date().getUTCDay() + 2) % 7;
+const inUtc = (daemon) => { daemon.env.TZ = 'UTC'; };
+
+async function submit(page) {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === '/api/login'),
+    page.click('#hg-submit'),
+  ]);
+  return response;
+}
+
+hgTest('a sign-in outside the opening hours says when the computer opens, in the page\'s language', {
+  config: { Timeouts: { AllowedHours: SCHEDULE_DAYS[IN_TWO_DAYS] + ' 10:00-11:00' } },
+  prepare: inUtc,
+}, async (env) => {
+  const ctx = await env.newContext(null, { locale: 'en-GB', timezoneId: 'UTC' });
+  const page = await ctx.newPage();
+  await page.goto(env.daemon.url('/'));
+  await page.fill('#hg-user', 'alice');
+  await page.fill('#hg-password', 'secret');
+  const response = await submit(page);
+  assert.equal(response.status(), 403);
+  assert.equal((await response.json()).error, 'closed');
+  const alert = page.locator('#hg-alert[role="alert"] p');
+  await waitFor(async () => (await alert.count()) === 1, 5000, 'the refusal in the alert');
+  assert.equal(await alert.textContent(),
+    'This computer is closed. It opens on ' + DAY_NAMES.en[IN_TWO_DAYS] + ' at 10:00 AM.');
+  assert.equal(await page.inputValue('#hg-password'), '', 'the password is not kept');
+  assert.equal(await page.locator('#hg-signed-in').count(), 0);
+  /* The alert follows the language, the time formatted again. */
+  await page.click('#hg-langs button[lang="de"]');
+  assert.equal(await alert.textContent(),
+    'Dieser Computer ist geschlossen. Er öffnet am ' + DAY_NAMES.de[IN_TWO_DAYS] + ' um 10:00.');
+  await env.axe(page, 'the sign-in page with a refusal');
+  await ctx.close();
+});
+
+hgTest('no time left today: the sign-in says when it renews; no time in sight, no time said', {
+  config: { Timeouts: { DailyAllowanceSec: '3', WarnAfterSec: '30', ExpireAfterSec: '60' } },
+  prepare: inUtc,
+}, async (env) => {
+  const ctx = await env.newContext(null, { locale: 'en-GB', timezoneId: 'UTC' });
+  const page = await ctx.newPage();
+  await env.signIn(page);
+  /* The allowance ends the session, and the page says why. */
+  await page.locator('#hg-notice').waitFor({ timeout: 15000 });
+  assert.equal(await page.locator('#hg-notice').textContent(),
+    'You were signed out: your time for today is used up.');
+  await page.fill('#hg-user', 'alice');
+  await page.fill('#hg-password', 'secret');
+  const response = await submit(page);
+  assert.equal(response.status(), 403);
+  const data = await response.json();
+  assert.equal(data.error, 'allowance-used');
+  assert.equal(data.renews_at % 86400, 0, 'renews at midnight UTC: ' + data.renews_at);
+  const alert = page.locator('#hg-alert p');
+  await waitFor(async () => (await alert.count()) === 1, 5000, 'the refusal in the alert');
+  assert.equal(await alert.textContent(), 'Your time for today is used up. It renews tomorrow at 12:00 AM.');
+  assert.equal(await page.locator('#hg-notice').isHidden(), true, 'the old notice gives way');
+
+  /* renews_at null (nothing in sight): the first sentence alone. */
+  await page.route('**/api/login', (route) => route.fulfill({
+    status: 403, contentType: 'application/json',
+    body: JSON.stringify({ error: 'allowance-used', reason: 'x', renews_at: null }),
+  }));
+  await page.fill('#hg-password', 'secret');
+  await submit(page);
+  await waitFor(async () => (await alert.textContent()) === 'Your time for today is used up.', 5000,
+    'the refusal without a time');
+  await ctx.close();
 });

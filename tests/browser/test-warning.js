@@ -248,3 +248,98 @@ hgTest('activity before the warning keeps it away; no activity, no ping', {
   note('pings after the last move, until the warning: ' + late);
   assert.ok(late <= 1, late + ' pings without activity');
 });
+
+/* The day's ends: the session page shows the one that comes first; their
+ * warnings say what ends the session, and offer no "More time" even
+ * where extensions are left (nothing moves those ends). The browser in
+ * UTC; the page in English (Intl's "en"): "1 hr 30 min", "8:00 PM". */
+const EXTENSIONS = { MaxSessionSec: '600', ExtendBySec: '60', MaxExtensions: '2' };
+const SCHEDULE_DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+async function dayPage(env) {
+  const ctx = await env.newContext(null, { locale: 'en-GB', timezoneId: 'UTC' });
+  return { ctx, page: await ctx.newPage() };
+}
+
+async function assertNoMoreTime(env, page) {
+  const shown = await env.dialog(page).locator('.hg-dialog__button:visible').allTextContents();
+  assert.deepEqual(shown, ['OK', 'Sign out']);
+}
+
+hgTest('under DailyAllowanceSec the session page shows the time left today', {
+  config: { Timeouts: Object.assign({ DailyAllowanceSec: '5400', WarnAfterSec: '60', ExpireAfterSec: '120' }, EXTENSIONS) },
+}, async (env) => {
+  const { ctx, page } = await dayPage(env);
+  await env.signIn(page);
+  const day = page.locator('#hg-day-limit');
+  await waitFor(() => day.isVisible(), 5000, 'the time left today');
+  /* Hours and minutes, never "90 minutes" (Intl's short units). */
+  assert.match(await day.textContent(), /^Time left today: 1 hr 30 mins?$/);
+  assert.equal(await day.getAttribute('data-limit'), 'allowance');
+  await page.evaluate(() => window.hourglassI18n.setLanguage('de'));
+  assert.match(await day.textContent(), /^Verbleibende Zeit heute: 1 Std\. 30 Min\.$/);
+  await env.axe(page, 'the session page with the time left today');
+  await ctx.close();
+});
+
+hgTest('the allowance\'s warning says the day\'s time runs out, with no "More time"', {
+  config: { Timeouts: Object.assign({ DailyAllowanceSec: '14', WarnBeforeSec: '10', WarnAfterSec: '60', ExpireAfterSec: '120' }, EXTENSIONS) },
+}, async (env) => {
+  const { ctx, page } = await dayPage(env);
+  await env.signIn(page);
+  assert.match(await page.locator('#hg-day-limit').textContent(), /^Time left today: \d{1,2} secs?$/);
+  await waitDialog(env, page);
+  assert.equal(await env.dialog(page).getAttribute('data-warning'), 'allowance');
+  assert.equal(await page.locator('#hg-dialog-title').textContent(), 'Your time for today is almost used up');
+  assert.match(await page.locator('#hg-dialog-text').textContent(), /when your time for today runs out\. More time cannot be given\.$/);
+  await assertNoMoreTime(env, page);
+  await page.locator('#hg-notice').waitFor({ timeout: 20000 });
+  assert.equal(await page.locator('#hg-notice').textContent(), 'You were signed out: your time for today is used up.');
+  await ctx.close();
+});
+
+/* A closing time 25 s away: the daemon's zone (TZ) is offset by seconds
+ * so that its local minute ends then, and the schedule opens for that
+ * minute only (as tests/integration/test_allowance.py does). */
+function closingSoon(seconds) {
+  const now = Date.now() / 1000;
+  const offset = Math.floor(((60 - seconds - now) % 60 + 60) % 60);
+  const local = new Date((now + offset) * 1000);
+  const minute = local.getUTCHours() * 60 + local.getUTCMinutes();
+  const hhmm = (m) => String(Math.floor(m / 60)).padStart(2, '0') + ':' + String(m % 60).padStart(2, '0');
+  return {
+    tz: 'HGT-0:00:' + String(offset).padStart(2, '0'),
+    hours: SCHEDULE_DAYS[local.getUTCDay()] + ' ' + hhmm(minute) + '-' + hhmm(minute + 1),
+  };
+}
+
+hgTest('closing time: the session page says when, the warning says the computer closes, with no "More time"', {
+  config: { Timeouts: Object.assign({ WarnBeforeSec: '10', WarnAfterSec: '60', ExpireAfterSec: '120' }, EXTENSIONS) },
+  /* Just before the daemon starts: the minute must not be over by then. */
+  prepare: (daemon) => {
+    const closing = closingSoon(25);
+    daemon.config.Timeouts.AllowedHours = closing.hours;
+    daemon.env.TZ = closing.tz;
+  },
+  timeout: 120000,
+}, async (env) => {
+  const { ctx, page } = await dayPage(env);
+  await env.signIn(page);
+  const day = page.locator('#hg-day-limit');
+  await waitFor(() => day.isVisible(), 5000, 'the closing time');
+  assert.match(await day.textContent(), /^This computer closes at \d{1,2}:\d{2}( [AP]M)?$/);
+  assert.equal(await day.getAttribute('data-limit'), 'closing-time');
+  const state = await page.evaluate(() => window.hourglass.state);
+  assert.equal(state.limit_reason, 'closing-time');
+  assert.ok(state.extensions_left > 0, 'extensions are left: ' + state.extensions_left);
+  await waitDialog(env, page, 30000);
+  assert.equal(await env.dialog(page).getAttribute('data-warning'), 'closing-time');
+  assert.equal(await page.locator('#hg-dialog-title').textContent(), 'This computer closes soon');
+  assert.equal(await page.locator('#hg-dialog-text').textContent(),
+    'Save your work: you will be signed out at closing time. More time cannot be given.');
+  await assertNoMoreTime(env, page);
+  await env.axe(page, 'the closing-time warning');
+  await page.locator('#hg-notice').waitFor({ timeout: 20000 });
+  assert.equal(await page.locator('#hg-notice').textContent(), 'You were signed out: this computer has closed.');
+  await ctx.close();
+});

@@ -20,7 +20,9 @@
  *   expire_in_sec. What it offers follows what the warning is of (the
  *   state's "warning"): "Stay signed in" for idleness; for the absolute
  *   limit "OK" and, while extensions are left and no one is waiting for
- *   the machine, "More time" (POST /api/more-time). A later lead time of
+ *   the machine, "More time" (POST /api/more-time); for the day's ends
+ *   (the allowance used up, closing time) "OK", with words that say which,
+ *   and never "More time": it cannot move them. A later lead time of
  *   the limit (warn_level) is a new warning: shown again, and announced.
  *   A state pushed within the same warning (someone waiting, more time
  *   granted elsewhere, a reload) updates the open dialog; a new note is
@@ -188,7 +190,8 @@
   }
 
   /* The standing warning: what it is of ("idle": activity answers it;
-   * "limit": the absolute limit, only more time moves it; "locked") and
+   * "limit": the absolute limit, only more time moves it; "allowance",
+   * "closing-time": the day's ends, nothing moves them; "locked") and
    * how many of the limit's lead times have passed. null: none. */
   function warning() {
     if (!state || state.state !== 'warning') return null;
@@ -607,12 +610,19 @@
     }
   }
 
+  /* The session's first fixed end is one of the day's (the allowance,
+   * closing time): more time cannot move it (the server's "fixed-end"). */
+  function fixedEnd() {
+    return state.limit_reason === 'allowance' || state.limit_reason === 'closing-time';
+  }
+
   /* "More time" is offered in a warning of the absolute limit while
-   * extensions are left and no one is waiting for the machine (else the
-   * dialog says why up front: no button that can only fail), and not
-   * again in the warning the server refused it in. */
+   * extensions are left, no one is waiting for the machine and the day
+   * does not end the session first (else the dialog says why up front: no
+   * button that can only fail), and not again in the warning the server
+   * refused it in. */
   function offersMoreTime(w) {
-    return w.kind === 'limit' && state.extensions_left > 0 && !state.waiting &&
+    return w.kind === 'limit' && state.extensions_left > 0 && !state.waiting && !fixedEnd() &&
       !(reply && reply.final && !newer(w, reply));
   }
 
@@ -629,6 +639,7 @@
     const said = reply && !newer(w, reply) ? reply : null;
     const parts = [];
     if (said && said.refused) return refusedText(said.refused);
+    if (w.kind === 'limit' && fixedEnd() && state.extensions_left > 0) return refusedText('fixed-end');
     if (w.kind === 'limit' && state.waiting && state.extensions_left > 0) return t('warning.refused.waiting');
     if (said && said.granted) parts.push(t('warning.granted', { duration: durationText(state.extend_by_sec) }));
     if (offered) {
@@ -647,10 +658,20 @@
       dlg.lang = i18n().lang;
       dlg.dir = i18n().dir;
     }
-    ui.title.textContent = t(idle ? 'warning.title' : 'warning.title_limit');
-    ui.text.textContent = idle ? t('warning.text')
-      : offered ? t('warning.text_more_time', { duration: durationText(state.extend_by_sec) })
+    if (idle) {
+      ui.title.textContent = t('warning.title');
+      ui.text.textContent = t('warning.text');
+    } else if (w.kind === 'allowance') {
+      ui.title.textContent = t('warning.title_allowance');
+      ui.text.textContent = t('warning.text_allowance');
+    } else if (w.kind === 'closing-time') {
+      ui.title.textContent = t('warning.title_closing');
+      ui.text.textContent = t('warning.text_closing');
+    } else {
+      ui.title.textContent = t('warning.title_limit');
+      ui.text.textContent = offered ? t('warning.text_more_time', { duration: durationText(state.extend_by_sec) })
         : t('warning.text_max_age');
+    }
     ui.note.textContent = noteText(w, offered);
     ui.label.textContent = t('warning.time_left');
     ui.more.textContent = t('warning.more_time');

@@ -12,6 +12,11 @@
  *   duration(sec, width)  "10 minutes", "10 Minuten" (Intl; width "long",
  *                         "short" or "narrow")
  *   time(date)            "3:42 PM", "15:42" (Intl)
+ *   day(date, withDate)   "Monday", "Montag" (Intl); withDate: "Monday,
+ *                         12 January"
+ *   daysFromToday(date)   0 today, 1 tomorrow, ... (local calendar days)
+ *   span(sec)             "1 hr 20 min", "1 Std. 20 Min." (Intl), whole
+ *                         minutes rounded up; under a minute, seconds
  *   clock(sec)            "4:05" with the language's digits
  *   number(n)             "2", "1 000" (Intl)
  *   setLanguage(code)     switch (and remember it), re-apply the page, and
@@ -112,6 +117,43 @@
     }
   }
 
+  function day(date, withDate) {
+    const opts = withDate ? { weekday: 'long', day: 'numeric', month: 'long' } : { weekday: 'long' };
+    try {
+      return new Intl.DateTimeFormat(lang, opts).format(date);
+    } catch (e) {
+      return date.toDateString();
+    }
+  }
+
+  /* Calendar days, not 24 h periods: a DST change makes a day 23 or 25 h. */
+  function daysFromToday(date) {
+    const now = new Date();
+    const a = Date.UTC(now.getFullYear(), now.getMonth(), now.getDate());
+    const b = Date.UTC(date.getFullYear(), date.getMonth(), date.getDate());
+    return Math.round((b - a) / 86400000);
+  }
+
+  /* A time left of an hour or more: hours and minutes, never "80 minutes";
+   * rounded up, so the last seconds do not read "0 minutes". */
+  function span(sec) {
+    const s = Math.max(0, Math.ceil(Number(sec) || 0));
+    if (s < 60) return duration(s, 'short');
+    const minutes = Math.ceil(s / 60);
+    const h = Math.floor(minutes / 60), m = minutes % 60;
+    const unit = (u, n) => {
+      try {
+        return new Intl.NumberFormat(lang, { style: 'unit', unit: u, unitDisplay: 'short' }).format(n);
+      } catch (e) {
+        return n + (u === 'hour' ? ' h' : ' min');
+      }
+    };
+    const parts = [];
+    if (h) parts.push(unit('hour', h));
+    if (m || !h) parts.push(unit('minute', m));
+    return parts.join(' ');
+  }
+
   function clock(sec) {
     const s = Math.max(0, Math.floor(sec));
     try {
@@ -160,6 +202,9 @@
     t: t,
     duration: duration,
     time: time,
+    day: day,
+    daysFromToday: daysFromToday,
+    span: span,
     clock: clock,
     number: number,
     setLanguage: setLanguage,

@@ -12,7 +12,7 @@
 
   const I18N = window.hourglassI18n;
   const ENDED_REASONS = ['idle-timeout', 'max-age', 'browser-closed', 'terminated',
-    'replaced', 'logout', 'shutdown'];
+    'replaced', 'logout', 'shutdown', 'allowance', 'closing-time'];
   const REQUEST_TIMEOUT_MS = 90000;     /* PAM may be slow; the server kills a hung helper sooner */
   const DEFAULT_RETRY_SEC = 5;          /* 429 without a usable Retry-After */
   const MAX_RETRY_SEC = 86400;
@@ -41,15 +41,15 @@
 
   /* ---- messages ---- */
 
-  /* message: {key, vars} (re-rendered when the language changes), or
-   * nothing. */
+  /* message: {key, vars} or {text: function} (re-rendered when the
+   * language changes), or nothing. */
   function showAlert(message) {
     state.alert = message || null;
     /* A fresh node each time, so a repeated message is announced again. */
     el.alert.replaceChildren();
     if (!message) return;
     const p = document.createElement('p');
-    p.textContent = t(message.key, message.vars);
+    p.textContent = message.text ? message.text() : t(message.key, message.vars);
     el.alert.append(p);
   }
 
@@ -323,6 +323,35 @@
     focusFirstField(true);
   }
 
+  /* 403 {"error": "closed", "opens_at"} or {"error": "allowance-used",
+   * "renews_at"}: why, and when that changes (unix seconds, or null when
+   * not in sight: then only why). The day is named from where this
+   * browser is: today, tomorrow, else the weekday (and the date, more
+   * than six days away). */
+  function refusalText(closed, at) {
+    const first = t(closed ? 'login.refused.closed' : 'login.refused.allowance');
+    if (!I18N || typeof at !== 'number' || !Number.isFinite(at)) return first;
+    const date = new Date(at * 1000);
+    const days = I18N.daysFromToday(date);
+    const vars = { time: I18N.time(date), day: I18N.day(date, days > 6) };
+    let then;
+    if (days <= 0) then = closed ? t('login.refused.opens_today', vars) : t('login.refused.renews_today', vars);
+    else if (days === 1) then = closed ? t('login.refused.opens_tomorrow', vars) : t('login.refused.renews_tomorrow', vars);
+    else then = closed ? t('login.refused.opens_on', vars) : t('login.refused.renews_on', vars);
+    return first + ' ' + then;
+  }
+
+  function onRefused(data) {
+    const error = data && data.error;
+    if (error !== 'closed' && error !== 'allowance-used') {
+      onError(msg('login.error.generic'), true);
+      return;
+    }
+    const closed = error === 'closed';
+    const at = closed ? data.opens_at : data.renews_at;
+    showCredentials({ text: function () { return refusalText(closed, at); } });
+  }
+
   /* restart: a conversation in an unknown state is abandoned for step one. */
   function onError(message, restart) {
     if (restart && state.step === 'prompt') {
@@ -342,6 +371,7 @@
     switch (response.status) {
       case 200: onAccepted(data); break;
       case 401: onFailed(); break;   /* bad credentials, or an expired conversation */
+      case 403: onRefused(data); break;   /* outside the hours, or no time left today */
       case 429: onTooMany(response.headers.get('Retry-After')); break;
       case 503: onError(msg('login.error.busy'), false); break;
       default: onError(msg('login.error.generic'), true); break;

@@ -1,5 +1,6 @@
 /*
- * hourglass session page: who is signed in, the idle limit, and "Sign out".
+ * hourglass session page: who is signed in, the idle limit, the day's
+ * limit (the time left today, or closing time), and "Sign out".
  * Everything that talks to the server (activity, the event stream, the
  * warning dialog, the end of the session) is client.js; this page only
  * renders what window.hourglass tells it. Strings and their language:
@@ -11,6 +12,8 @@
   const el = {};
   let user = null;
   let limit = null;
+  /* The day's ends as last heard (seconds, -1: none) and when. */
+  let day = null, dayTimer = 0;
 
   function t(id, vars) {
     return window.hourglassI18n ? window.hourglassI18n.t(id, vars) : id;
@@ -49,10 +52,40 @@
     el.idleLimit.hidden = !valid;
   }
 
+  /* Whichever of the day's ends comes first: the allowance counts down
+   * here between states, closing time is a time of day. */
+  function renderDayLimit() {
+    const i18n = window.hourglassI18n;
+    if (!day || !i18n) return;
+    const gone = (Date.now() - day.at) / 1000;
+    const allowance = day.allowance >= 0 ? Math.max(0, day.allowance - gone) : -1;
+    const closes = day.closes >= 0 ? Math.max(0, day.closes - gone) : -1;
+    let kind = '', text = '';
+    if (allowance >= 0 && (closes < 0 || allowance < closes)) {
+      kind = 'allowance';
+      text = t('session.allowance_left', { duration: i18n.span(allowance) });
+    } else if (closes >= 0) {
+      kind = 'closing-time';
+      text = t('session.closes_at', { time: i18n.time(new Date(day.at + day.closes * 1000)) });
+    }
+    if (el.dayLimit.textContent !== text) el.dayLimit.textContent = text;
+    el.dayLimit.setAttribute('data-limit', kind);
+    el.dayLimit.hidden = !text;
+  }
+
+  function setDayLimit(session) {
+    const sec = (v) => (Number.isFinite(v) ? v : -1);
+    day = { allowance: sec(session.allowance_left_sec), closes: sec(session.closes_in_sec), at: Date.now() };
+    clearInterval(dayTimer);
+    dayTimer = day.allowance >= 0 || day.closes >= 0 ? setInterval(renderDayLimit, 1000) : 0;
+    renderDayLimit();
+  }
+
   function render(session) {
     if (!session || typeof session.user !== 'string') return;
     renderUser(session.user);
     renderIdleLimit(session.expire_after_sec);
+    setDayLimit(session);
     document.body.setAttribute('data-state', session.state === 'warning' ? 'warning' : 'active');
   }
 
@@ -75,6 +108,7 @@
   function init() {
     el.signedIn = document.getElementById('hg-signed-in');
     el.idleLimit = document.getElementById('hg-idle-limit');
+    el.dayLimit = document.getElementById('hg-day-limit');
     el.logout = document.getElementById('hg-logout');
     el.alert = document.getElementById('hg-alert');
     el.connection = document.getElementById('hg-connection');
@@ -93,6 +127,7 @@
     window.addEventListener('hourglass:language', function () {
       if (user !== null) renderUser(user, true);
       if (limit !== null) renderIdleLimit(limit, true);
+      renderDayLimit();
     });
     /* Back from the browser cache: the button may still say "busy". */
     window.addEventListener('pageshow', function (event) {

@@ -131,6 +131,9 @@ class Daemon {
     this.marker = 'HOURGLASS_TEST_RUN=' + this.tmp;
     this.busAddress = 'unix:path=' + path.join(this.tmp, 'no-bus');
     this.groupPath = path.join(DATA_DIR, 'group');
+    /* More of the daemon's environment, set by a test's prepare(): TZ, the
+     * zone of its opening hours and its day. */
+    this.env = {};
   }
 
   get origin() {
@@ -199,7 +202,7 @@ class Daemon {
       HOURGLASS_TEST_RUN: this.tmp,
       /* Never the machine's own bus. */
       DBUS_SYSTEM_BUS_ADDRESS: this.busAddress,
-    });
+    }, this.env);
     if (SANITIZE !== 'none') {
       env.PAM_WRAPPER_DISABLE_DEEPBIND = '1';
       env.NSS_WRAPPER_DISABLE_DEEPBIND = '1';
