@@ -164,13 +164,7 @@ char *hg_allowance_store_file_name(const char *user) {
 }
 
 char *hg_allowance_store_default_dir(void) {
-  const char *e = getenv("STATE_DIRECTORY");
-  g_autofree char *first = NULL;
-
-  if (!e || *e != '/')
-    return NULL;
-  first = g_strndup(e, strcspn(e, ":"));
-  return g_build_filename(first, "allowance", NULL);
+  return hg_record_unit_dir("STATE_DIRECTORY", "allowance");
 }
 
 /* Ours and closed to others (user names are personal data). */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -142,4 +143,14 @@ int hg_record_replace(int dir_fd, const char *name, const char *data,
     return r;
   }
   return durable && fsync(dir_fd) < 0 ? -errno : 0;
+}
+
+char *hg_record_unit_dir(const char *env, const char *sub) {
+  const char *e = getenv(env);
+  g_autofree char *first = NULL;
+
+  if (!e || *e != '/')
+    return NULL;
+  first = g_strndup(e, strcspn(e, ":"));
+  return g_build_filename(first, sub, NULL);
 }

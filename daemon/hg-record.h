@@ -41,3 +41,8 @@ int hg_record_read(int dir_fd, const char *name, size_t max, char **ret,
  * for files that must outlast a power cut. -errno. */
 int hg_record_replace(int dir_fd, const char *name, const char *data,
                       size_t len, bool durable);
+
+/* SUB below the first directory systemd names in the variable env
+ * (RUNTIME_DIRECTORY, STATE_DIRECTORY: ":"-separated absolute paths);
+ * NULL when it names none. */
+char *hg_record_unit_dir(const char *env, const char *sub);

@@ -34,13 +34,7 @@ struct HgStateStore {
 };
 
 char *hg_state_store_default_dir(void) {
-  const char *e = getenv("RUNTIME_DIRECTORY");
-  g_autofree char *first = NULL;
-
-  if (!e || *e != '/')
-    return NULL;
-  first = g_strndup(e, strcspn(e, ":"));
-  return g_build_filename(first, "sessions", NULL);
+  return hg_record_unit_dir("RUNTIME_DIRECTORY", "sessions");
 }
 
 static void record_of(HgSession *s, HgStateSession *ret) {
